@@ -1,0 +1,3 @@
+from gpta.cli import main
+
+raise SystemExit(main())

@@ -1,0 +1,34 @@
+"""Dataset registry and loading. Importing this package registers every built-in dataset."""
+
+from __future__ import annotations
+
+import functools
+
+from gpta.data import embedded  # noqa: F401  (registers tweets, bbc-news)
+from gpta.data.spec import REGISTRY, DatasetSpec, Example, Splits, get_dataset, register
+
+try:  # the six benchmarks and users' own data (gpta/data/benchmarks.py, custom.py)
+    from gpta.data import benchmarks  # noqa: F401
+except ImportError:  # pragma: no cover - during development only
+    pass
+try:
+    from gpta.data import custom  # noqa: F401
+except ImportError:  # pragma: no cover
+    pass
+
+__all__ = ["REGISTRY", "DatasetSpec", "Example", "Splits", "get_dataset", "load_splits", "register"]
+
+
+@functools.lru_cache(maxsize=16)
+def _load_cached(name: str, data_dir: str | None, spec_id: int) -> Splits:
+    return REGISTRY[name].load(data_dir) if name in REGISTRY else None  # type: ignore[return-value]
+
+
+def load_splits(spec: DatasetSpec, data_dir: str | None = None) -> Splits:
+    """Load once per process (sweeps run many cells on one dataset)."""
+    import os
+
+    data_dir = data_dir or os.environ.get("GPTA_DATA_DIR") or None
+    if spec.name in REGISTRY and REGISTRY[spec.name] is spec:
+        return _load_cached(spec.name, data_dir, id(spec))
+    return spec.load(data_dir)

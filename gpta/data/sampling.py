@@ -1,0 +1,92 @@
+"""Fixed dev/test splits and the low-resource sampler.
+
+Dev and test depend only on the dataset's fixed ``split_seed``, never on the training fraction
+or the training seed; the training sample depends on (fraction, data_seed) only.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from gpta.data.spec import Example
+from gpta.errors import UserError
+
+SPLIT_SEED = 20240329  # fixed for every dataset whose local copy lacks official splits (ours)
+
+
+def stratified_split(
+    examples: list[Example], n_take: int, seed: int, name: str = "split"
+) -> tuple[list[Example], list[Example]]:
+    """Split off ``n_take`` examples stratified by label: (taken, rest). Deterministic."""
+    if n_take <= 0 or n_take >= len(examples):
+        raise UserError(f"{name}: cannot take {n_take} of {len(examples)} examples")
+    labels = np.array([e.label for e in examples])
+    rng = np.random.default_rng(seed)
+    classes, counts = np.unique(labels, return_counts=True)
+    quota = _largest_remainder(counts * n_take / len(examples), n_take)
+    taken_idx: list[int] = []
+    for cls, q in zip(classes, quota):
+        idx = np.flatnonzero(labels == cls)
+        taken_idx.extend(rng.permutation(idx)[:q].tolist())
+    taken = set(taken_idx)
+    taken_sorted = sorted(taken_idx)
+    return [examples[i] for i in taken_sorted], [e for i, e in enumerate(examples) if i not in taken]
+
+
+def _largest_remainder(shares: np.ndarray, total: int) -> np.ndarray:
+    base = np.floor(shares).astype(int)
+    order = np.argsort(-(shares - base), kind="stable")
+    base[order[: total - base.sum()]] += 1
+    return base
+
+
+def sample_fraction(
+    pool: list[Example], fraction: float, data_seed: int, label_names: list[str]
+) -> list[Example]:
+    """``fraction`` of the pool, stratified, seeded by ``data_seed``, >= 1 example per class."""
+    if not (0 < fraction <= 1):
+        raise UserError(f"--fraction {fraction}: must be in (0, 1]")
+    if fraction == 1:
+        return list(pool)
+    labels = np.array([e.label for e in pool])
+    present = set(labels.tolist())
+    missing = [label_names[i] for i in range(len(label_names)) if i not in present]
+    if missing:
+        raise UserError(f"the train pool has no example of class(es) {', '.join(missing)}")
+    n = int(round(fraction * len(pool)))
+    if n < len(label_names):
+        raise UserError(
+            f"--fraction {fraction} gives {n} training examples of {len(pool)} for "
+            f"{len(label_names)} classes; need at least one per class (fraction >= "
+            f"{len(label_names) / len(pool):.4g})"
+        )
+    rng = np.random.default_rng(data_seed)
+    classes, counts = np.unique(labels, return_counts=True)
+    quota = _largest_remainder(counts * n / len(pool), n)
+    # at least one per class: take the missing ones from the largest quotas
+    while (quota == 0).any():
+        quota[np.argmin(quota)] += 1
+        quota[np.argmax(quota)] -= 1
+    chosen: list[int] = []
+    for cls, q in zip(classes, quota):
+        idx = np.flatnonzero(labels == cls)
+        chosen.extend(rng.permutation(idx)[:q].tolist())
+    return [pool[i] for i in sorted(chosen)]
+
+
+def sample_qa_fraction(pool: list[Example], fraction: float, data_seed: int) -> list[Example]:
+    """QA has no classes: a seeded uniform sample of questions, at least one."""
+    if not (0 < fraction <= 1):
+        raise UserError(f"--fraction {fraction}: must be in (0, 1]")
+    n = max(1, int(round(fraction * len(pool))))
+    rng = np.random.default_rng(data_seed)
+    return [pool[i] for i in sorted(rng.permutation(len(pool))[:n].tolist())]
+
+
+def fixed_splits(
+    examples: list[Example], n_dev: int, n_test: int, seed: int = SPLIT_SEED
+) -> tuple[list[Example], list[Example], list[Example]]:
+    """(pool, dev, test) from one labelled set: stratified, seeded by a fixed split seed."""
+    test, rest = stratified_split(examples, n_test, seed, "test split")
+    dev, pool = stratified_split(rest, n_dev, seed + 1, "dev split")
+    return pool, dev, test

@@ -1,0 +1,31 @@
+"""LLM layer: ``make_llm("embedded" | "embedded:PATH.gguf" | "ollama:MODEL")``."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from gpta.config import LLMConfig
+from gpta.errors import UserError
+from gpta.llm.base import LLM, Backend, CallLog, Message, Reply
+
+__all__ = ["LLM", "Backend", "CallLog", "Message", "Reply", "make_backend", "make_llm"]
+
+
+def make_backend(spec: str, options: LLMConfig | None = None) -> Backend:
+    options = options or LLMConfig()
+    kind, _, arg = spec.partition(":")
+    if kind == "embedded":
+        from gpta.llm.embedded import EmbeddedBackend
+
+        return EmbeddedBackend(arg or None)
+    if kind == "ollama":
+        if not arg:
+            raise UserError("--llm ollama:MODEL needs a model tag, e.g. ollama:qwen2.5:7b-instruct")
+        from gpta.llm.ollama_backend import OllamaBackend
+
+        return OllamaBackend(arg, timeout_s=options.timeout_s)
+    raise UserError(f"unknown LLM {spec!r}; use embedded, embedded:PATH.gguf or ollama:MODEL")
+
+
+def make_llm(spec: str, options: LLMConfig | None = None, cache: Any = None) -> LLM:
+    return LLM(make_backend(spec, options), options, cache=cache)

