@@ -39,7 +39,9 @@ class TrainConfig:
     max_prefix_tokens: int = 32  # ... and the prefix its own; the sequence length is their sum
     precision: str = "auto"  # auto | fp32 | bf16 (auto = bf16 autocast where the CPU/GPU has it)
     eval_batch_size: int = 64
-    eval_train_max: int = 1000  # train-split curves use at most this many examples (seeded)
+    eval_train_max: int = 512  # train-split curves use at most this many examples (seeded)
+    dev_max: int = 0  # evaluate at most this many dev examples (seeded subset); 0 = all. Smoke tests only
+    test_max: int = 0  # likewise for test; results record it, so a capped run is never mistaken
     length_grouped: bool = True  # batches of similar length: less padding, same examples
     threads: int = 0  # torch intra-op threads; 0 = leave torch's default
 
@@ -80,6 +82,7 @@ class RunConfig:
     model: str = DEFAULT_MODEL
     llm: str = DEFAULT_LLM
     data_seed: int | None = None  # picks the low-resource sample; defaults to seed
+    dataset_options: dict[str, Any] = field(default_factory=dict)  # csv:PATH columns, encoding...
     train: TrainConfig = field(default_factory=TrainConfig)
     gpta: GPTAConfig = field(default_factory=GPTAConfig)
     generation: LLMConfig = field(default_factory=LLMConfig)

@@ -52,6 +52,14 @@ def dataset_record(spec: DatasetSpec, splits: Splits, train: list) -> dict[str, 
     return rec
 
 
+def _subset(examples: list, cap: int, seed: int) -> list:
+    """At most ``cap`` examples (0 = all), a seeded subset in the original order."""
+    if not cap or len(examples) <= cap:
+        return examples
+    keep = np.random.default_rng(seed).permutation(len(examples))[:cap]
+    return [examples[i] for i in sorted(keep)]
+
+
 @dataclass
 class Setup:
     cfg: RunConfig
@@ -64,24 +72,23 @@ class Setup:
     device: Any
     curves: list[dict[str, Any]] = field(default_factory=list)
     best: dict[str, Any] = field(default_factory=dict)  # metric, state, prefix, epoch, round
+    trainers: list[Trainer] = field(default_factory=list)  # several when weights restart per round
     _features: dict[tuple[str, tuple[int, ...]], list] = field(default_factory=dict)
     t_start: float = field(default_factory=time.perf_counter)
 
     @classmethod
     def build(cls, cfg: RunConfig, ctx: RunContext) -> "Setup":
-        spec = get_dataset(cfg.dataset)
+        spec = get_dataset(cfg.dataset, **cfg.dataset_options)
         splits = load_splits(spec, ctx.data_dir)
         train = sample_train(spec, splits, cfg)
         tokenizer = load_tokenizer(cfg.model)
         task = make_task(spec, tokenizer, cfg)
-        rng = np.random.default_rng(cfg.resolved_data_seed)
-        cap = cfg.train.eval_train_max
-        train_eval = train if len(train) <= cap else [train[i] for i in sorted(rng.permutation(len(train))[:cap])]
+        t = cfg.train
         enc = {
             "train": task.encode(train),
-            "train_eval": task.encode(train_eval),
-            "dev": task.encode(splits.dev),
-            "test": task.encode(splits.test),
+            "train_eval": task.encode(_subset(train, t.eval_train_max, cfg.resolved_data_seed)),
+            "dev": task.encode(_subset(splits.dev, t.dev_max, 0)),
+            "test": task.encode(_subset(splits.test, t.test_max, 0)),
         }
         return cls(cfg, ctx, spec, splits, train, task, enc, pick_device())
 
@@ -98,8 +105,10 @@ class Setup:
     def new_trainer(self, total_epochs: int) -> Trainer:
         set_seed(self.cfg.train_seed)
         model = load_model(self.cfg.model, self.spec.task, self.spec.num_labels, seed=self.cfg.train_seed)
-        return Trainer(model, self.task, self.cfg.train, total_epochs * self.steps_per_epoch(),
-                       seed=self.cfg.train_seed, device=self.device)
+        trainer = Trainer(model, self.task, self.cfg.train, total_epochs * self.steps_per_epoch(),
+                          seed=self.cfg.train_seed, device=self.device)
+        self.trainers.append(trainer)
+        return trainer
 
     # -- training with a fixed prefix for some epochs, tracking the best dev checkpoint -------
     def fit_epochs(self, trainer: Trainer, prefix: str | None, epochs: int, round_index: int = 0) -> list[dict]:
@@ -146,6 +155,9 @@ class Setup:
             "selected": {"epoch": self.best["epoch"], "round": self.best["round"], "dev_metric": self.best["metric"]},
             **extra,
         }
-        costs = {"train_seconds": round(trainer.train_seconds, 3), "eval_seconds": round(trainer.eval_seconds, 3),
-                 "train_steps": trainer.steps_done}
+        costs = {
+            "train_seconds": round(sum(t.train_seconds for t in self.trainers), 3),
+            "eval_seconds": round(sum(t.eval_seconds for t in self.trainers), 3),
+            "train_steps": sum(t.steps_done for t in self.trainers),
+        }
         return build_result(self, metrics, extra, costs, trainer.precision)

@@ -7,14 +7,8 @@ import functools
 from gpta.data import embedded  # noqa: F401  (registers tweets, bbc-news)
 from gpta.data.spec import REGISTRY, DatasetSpec, Example, Splits, get_dataset, register
 
-try:  # the six benchmarks and users' own data (gpta/data/benchmarks.py, custom.py)
-    from gpta.data import benchmarks  # noqa: F401
-except ImportError:  # pragma: no cover - during development only
-    pass
-try:
-    from gpta.data import custom  # noqa: F401
-except ImportError:  # pragma: no cover
-    pass
+from gpta.data import benchmarks  # noqa: F401  (registers the six benchmarks)
+from gpta.data import custom  # noqa: F401  (csv:/tsv:/jsonl:/card resolvers)
 
 __all__ = ["REGISTRY", "DatasetSpec", "Example", "Splits", "get_dataset", "load_splits", "register"]
 

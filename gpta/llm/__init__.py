@@ -23,7 +23,7 @@ def make_backend(spec: str, options: LLMConfig | None = None) -> Backend:
             raise UserError("--llm ollama:MODEL needs a model tag, e.g. ollama:qwen2.5:7b-instruct")
         from gpta.llm.ollama_backend import OllamaBackend
 
-        return OllamaBackend(arg, timeout_s=options.timeout_s)
+        return OllamaBackend(arg, timeout_s=options.timeout_s, retries=options.retries)
     raise UserError(f"unknown LLM {spec!r}; use embedded, embedded:PATH.gguf or ollama:MODEL")
 
 

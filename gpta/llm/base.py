@@ -33,6 +33,7 @@ class CallRecord:
     seconds: float
     cached: bool
     purpose: str = ""
+    empty: bool = False  # the reply had no text: the caller falls back; counted so results show it
 
 
 @dataclass
@@ -51,7 +52,9 @@ class CallLog:
             "llm_seconds": round(sum(c.seconds for c in self.calls), 4),
             "cache_hits": len(self.calls) - len(backend),
             "cache_misses": len(backend),
+            # backend speed: completion tokens per wall second over calls the backend answered
             "tokens_per_second": round(completion / secs, 2) if secs > 0 else None,
+            "empty_replies": sum(c.empty for c in self.calls),
         }
 
 
@@ -63,6 +66,10 @@ class Backend:
     def identity(self) -> dict[str, Any]:
         """What exactly answers: backend, model, and a digest (Ollama digest or GGUF sha256)."""
         raise NotImplementedError
+
+    def describe(self) -> dict[str, Any]:
+        """Backend and model as named, without contacting anything (for offline cache replay)."""
+        return {"backend": self.name}
 
     def complete(self, messages: list[Message], options: LLMConfig) -> Reply:
         raise NotImplementedError
@@ -90,22 +97,37 @@ class LLM:
             hook(messages, purpose)
         key = None
         if self.cache is not None:
-            key = self.cache.key(self.backend.identity(), messages, self.options)
+            key = self.cache.key(self.identity(), messages, self.options)
             hit = self.cache.get(key)
             if hit is not None:
                 self.log.calls.append(
-                    CallRecord(hit.prompt_tokens, hit.completion_tokens, 0.0, True, purpose)
+                    CallRecord(hit.prompt_tokens, hit.completion_tokens, 0.0, True, purpose, not hit.text.strip())
                 )
                 return hit
         t0 = time.perf_counter()
         reply = self.backend.complete(messages, self.options)
         reply.seconds = reply.seconds or (time.perf_counter() - t0)
         self.log.calls.append(
-            CallRecord(reply.prompt_tokens, reply.completion_tokens, reply.seconds, False, purpose)
+            CallRecord(reply.prompt_tokens, reply.completion_tokens, reply.seconds, False, purpose,
+                       not reply.text.strip())
         )
         if self.cache is not None and key is not None:
-            self.cache.put(key, reply)
+            self.cache.put(key, reply, self.identity(), messages, self.options)
         return reply
 
     def identity(self) -> dict[str, Any]:
-        return self.backend.identity()
+        """The backend's identity; replaying a cache read-only, the one recorded in the cache.
+
+        ``--llm-cache read`` must re-run a published suite with the server switched off, so when
+        the backend cannot be reached the digest recorded with the cached replies stands in.
+        """
+        from gpta.errors import LLMUnavailable
+
+        try:
+            return self.backend.identity()
+        except LLMUnavailable:
+            if self.cache is not None and getattr(self.cache, "mode", "") == "read":
+                recorded = self.cache.recorded_identity(self.backend.describe())
+                if recorded is not None:
+                    return recorded
+            raise

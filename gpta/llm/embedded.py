@@ -56,7 +56,12 @@ def _server(path: str, n_ctx: int) -> Any:
             p.model.path = path
             p.n_ctx = n_ctx
             p.n_parallel = 1
-            p.cpuparams.n_threads = max(1, min(4, os.cpu_count() or 1))
+            # One thread by default: llama.cpp's worker threads spin-wait for each other, and on
+            # shared CPUs (2 cores, other jobs training) a 2-thread call measured 50 s where one
+            # thread takes 0.9 s. One thread also keeps replies independent of the core count.
+            threads = int(os.environ.get("GPTA_LLM_THREADS") or 1)
+            p.cpuparams.n_threads = threads
+            p.cpuparams_batch.n_threads = threads
             p.warmup = False
             p.verbosity = -1
             p.port = 0
@@ -73,6 +78,9 @@ class EmbeddedBackend(Backend):
             raise UserError(f"--llm embedded:{path}: no such GGUF file")
         self.path = str(path.resolve())
         self.n_ctx = n_ctx
+
+    def describe(self) -> dict[str, Any]:
+        return {"backend": self.name, "model": Path(self.path).name}
 
     def identity(self) -> dict[str, Any]:
         return {

@@ -1,0 +1,1 @@
+"""One module per ``gpta`` subcommand; see gpta/cli.py."""

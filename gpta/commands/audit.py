@@ -1,0 +1,34 @@
+"""``gpta audit RESULTS_DIR``: one data-exposure verdict per run; exit 1 on a broken promise."""
+
+from __future__ import annotations
+
+import argparse
+import json
+
+
+def cmd_audit(args: argparse.Namespace) -> int:
+    from gpta.audit import audit_dir, render
+
+    audits = audit_dir(args.results_dir, data_dir=args.data_dir, n=args.ngram)
+    if args.json:
+        print(json.dumps([{"run_id": a.run_id, "method": a.method, "dataset": a.dataset,
+                           "messages": a.messages, "exposure": a.exposure, "ledger": a.ledger,
+                           "leaked_examples": a.leaked_examples, "verdict": a.verdict,
+                           "evidence": [vars(leak) for leak in a.leaks[:20]]} for a in audits], indent=1))
+    else:
+        print("\n".join(render(audits, verbose=args.verbose)))
+    failed = [a for a in audits if a.failed]
+    if not args.json:
+        print(f"audit: {len(audits)} runs, {sum(a.messages for a in audits)} messages, "
+              f"{len(failed)} broke a no-exposure promise (shared runs of >= {args.ngram} words)")
+    return 1 if failed else 0
+
+
+def register(sub) -> None:
+    p = sub.add_parser("audit", help="check every run's LLM ledger against its dataset for leaked text")
+    p.add_argument("results_dir", metavar="RESULTS_DIR")
+    p.add_argument("--data-dir", default=None, help="local benchmark files (default: $GPTA_DATA_DIR)")
+    p.add_argument("--ngram", type=int, default=8, help="shared run of this many words counts as a leak")
+    p.add_argument("-v", "--verbose", action="store_true", help="show where each leak is (up to 5 per run)")
+    p.add_argument("--json", action="store_true", help="machine-readable output")
+    p.set_defaults(func=cmd_audit)

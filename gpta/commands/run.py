@@ -1,0 +1,67 @@
+"""``gpta run``: one cell, one result JSON."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+
+from gpta.config import DEFAULT_LLM, DEFAULT_MODEL, RunConfig, apply_overrides, parse_set_args
+
+
+def add_cell_args(p: argparse.ArgumentParser, with_method: bool = True) -> None:
+    """Arguments shared by `run` and `transfer`."""
+    p.add_argument("--dataset", required=True, help="registered name, csv:PATH, tsv:PATH, jsonl:PATH or a card file")
+    p.add_argument("--fraction", type=float, default=0.05, help="share of the train pool, in (0, 1]")
+    p.add_argument("--seed", type=int, default=13, help="train seed (and data seed unless --data-seed)")
+    p.add_argument("--data-seed", type=int, default=None, help="seed of the low-resource sample")
+    if with_method:
+        p.add_argument("--method", default="gpta", help="see `gpta list methods`")
+    p.add_argument("--llm", default=DEFAULT_LLM, help="embedded | embedded:PATH.gguf | ollama:MODEL")
+    p.add_argument("--model", default=DEFAULT_MODEL, help="Hugging Face name or local path of the encoder")
+    p.add_argument("--out", default="results", help="results directory")
+    p.add_argument("--data-dir", default=None, help="local benchmark files (default: $GPTA_DATA_DIR)")
+    p.add_argument("--set", action="append", metavar="KEY=VALUE",
+                   help="override a setting, e.g. train.epochs=4, gpta.rounds=2, gpta.weights=restart")
+    p.add_argument("--llm-cache", default="readwrite", choices=["readwrite", "read", "off"])
+    p.add_argument("--llm-cache-path", default=None, help="default: <out>/llm_cache.sqlite")
+    g = p.add_argument_group("your own data (--dataset csv:PATH ...)")
+    g.add_argument("--text-col")
+    g.add_argument("--label-col")
+    g.add_argument("--description", help="text, or a file holding the dataset description for the LLM")
+    g.add_argument("--encoding")
+
+
+def config_from_args(args: argparse.Namespace, method: str) -> RunConfig:
+    dataset_options = {k: getattr(args, k) for k in ("text_col", "label_col", "description", "encoding")
+                       if getattr(args, k, None) is not None}
+    cfg = RunConfig(dataset=args.dataset, fraction=args.fraction, seed=args.seed, method=method,
+                    model=args.model, llm=args.llm, data_seed=args.data_seed, dataset_options=dataset_options)
+    return apply_overrides(cfg, parse_set_args(args.set))
+
+
+def summary_line(path, result) -> str:
+    m = result["metric"]
+    test = result["metrics"]["test"][m]
+    c = result["costs"]
+    return (f"{result['method']} on {result['dataset']['name']} (n_train={result['dataset']['sizes']['train']}): "
+            f"test {m} {test:.4f}; LLM calls {c['llm_calls']}, tokens {c['prompt_tokens'] + c['completion_tokens']}; "
+            f"train {c['train_seconds']:.0f}s -> {path}")
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    from gpta.runner import execute
+
+    cfg = config_from_args(args, args.method)
+    path, result = execute(cfg, args.out, data_dir=args.data_dir, llm_cache=args.llm_cache,
+                           llm_cache_path=args.llm_cache_path)
+    print(summary_line(path, result))
+    if result.get("prefix"):
+        print(f"prefix: {json.dumps(result['prefix'])}", file=sys.stdout)
+    return 0
+
+
+def register(sub) -> None:
+    p = sub.add_parser("run", help="run one cell (dataset x fraction x seed x method) and write its result JSON")
+    add_cell_args(p)
+    p.set_defaults(func=cmd_run)

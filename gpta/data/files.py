@@ -1,0 +1,58 @@
+"""Reading data files strictly: every problem becomes one UserError line naming the file.
+
+Shared by the benchmark loaders (gpta/data/benchmarks.py) and users' own data
+(gpta/data/custom.py). Bytes are decoded strictly, never with ``errors="replace"``: a file in
+the wrong encoding should stop the run with the byte offset, not train on mojibake.
+"""
+
+from __future__ import annotations
+
+import codecs
+import os
+from pathlib import Path
+
+from gpta.errors import UserError
+
+_BOM = codecs.BOM_UTF8
+
+
+def data_root(data_dir: str | os.PathLike | None) -> Path | None:
+    """``--data-dir`` if given, else ``GPTA_DATA_DIR``, else None. A named dir must exist."""
+    root = data_dir or os.environ.get("GPTA_DATA_DIR") or None
+    if root is None:
+        return None
+    path = Path(root).expanduser()
+    if not path.is_dir():
+        raise UserError(f"data dir {str(path)!r} (GPTA_DATA_DIR / --data-dir) is not a directory")
+    return path
+
+
+def read_text(path: str | os.PathLike, encoding: str = "utf-8") -> str:
+    """The whole file as text: missing, empty or undecodable files raise a UserError."""
+    path = Path(path)
+    if not path.is_file():
+        raise UserError(f"{path}: no such file")
+    raw = path.read_bytes()
+    if not raw.strip():
+        raise UserError(f"{path}: file is empty")
+    try:
+        codec = codecs.lookup(encoding)
+    except LookupError:
+        raise UserError(f"--encoding {encoding!r}: unknown encoding (e.g. utf-8, latin-1, cp1252)") from None
+    skip = 0
+    if codec.name == "utf-8" and raw.startswith(_BOM):  # a UTF-8 BOM is not text
+        skip = len(_BOM)
+    try:
+        return raw[skip:].decode(codec.name)
+    except UnicodeDecodeError as exc:
+        offset = skip + exc.start
+        raise UserError(
+            f"{path}: byte 0x{raw[offset]:02x} at offset {offset} is not valid {encoding}; "
+            f"pass the file's encoding (--encoding latin-1, cp1252, ...)"
+        ) from None
+
+
+def require_file(path: Path) -> Path:
+    if not path.is_file():
+        raise UserError(f"{path}: no such file")
+    return path

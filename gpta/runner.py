@@ -1,0 +1,48 @@
+"""Run one cell: validate everything first, then run the method, then write its result.
+
+Validation happens before any work so bad input exits 2 with nothing written; the result is
+written once, atomically, at the end.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from gpta.config import RunConfig, check_fraction
+from gpta.context import RunContext
+from gpta.data.spec import get_dataset
+from gpta.errors import UserError
+from gpta.llm import make_backend
+from gpta.methods import get_method
+from gpta.model import resolve_model_path
+from gpta.results import cell_id, write_json_atomic
+
+
+def validate(cfg: RunConfig) -> None:
+    check_fraction(cfg.fraction)
+    method = get_method(cfg.method)
+    spec = get_dataset(cfg.dataset, **cfg.dataset_options)
+    if spec.task not in method.tasks:
+        raise UserError(f"method {cfg.method!r} does not apply to {spec.task} dataset {spec.name!r}")
+    resolve_model_path(cfg.model)
+    if method.uses_llm:
+        make_backend(cfg.llm, cfg.generation)  # parses the spec; a bad one fails here
+
+
+def result_path(out_dir: str | Path, cfg: RunConfig) -> Path:
+    return Path(out_dir) / f"{cell_id(cfg.to_dict())}.json"
+
+
+def execute(cfg: RunConfig, out_dir: str | Path, data_dir: str | None = None,
+            llm_cache: str = "readwrite", llm_cache_path: str | None = None,
+            progress: bool = True) -> tuple[Path, dict[str, Any]]:
+    validate(cfg)
+    out_dir = Path(out_dir)
+    run_id = cell_id(cfg.to_dict())
+    ctx = RunContext(out_dir=out_dir, run_id=run_id, cfg=cfg, data_dir=data_dir or RunContext.default_data_dir(),
+                     llm_cache_mode=llm_cache, llm_cache_path=llm_cache_path, progress=progress)
+    ctx.ledger_path.unlink(missing_ok=True)  # a rerun of the same cell starts a fresh ledger
+    result = get_method(cfg.method).run(cfg, ctx)
+    path = write_json_atomic(out_dir / f"{run_id}.json", result)
+    return path, result
