@@ -116,7 +116,9 @@ def read_ledger(path: Path, run_id: str) -> list[dict[str, Any]]:
 def load_result_files(results_dir: Path) -> list[dict[str, Any]]:
     """Every run result JSON in the directory (other JSON files, e.g. suite summaries, are skipped)."""
     out = []
-    for p in sorted(results_dir.glob("*.json")):
+    for p in sorted(results_dir.rglob("*.json")):  # suites may write one folder per suite
+        if any(part.startswith(".") for part in p.relative_to(results_dir).parts):
+            continue  # temp files of an atomic write, hidden folders
         try:
             obj = json.loads(p.read_text(encoding="utf-8"))
         except (OSError, json.JSONDecodeError, UnicodeDecodeError):

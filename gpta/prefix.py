@@ -12,12 +12,13 @@ import re
 from dataclasses import dataclass
 from typing import Callable
 
-_LEAD_IN = re.compile(
-    r"^\s*(?:[-*#>\d.)\s]*)(?:(?:sure|okay|ok|certainly)[!,.]?\s*)?"
-    r"(?:(?:here\s+is|here's)\s+(?:the\s+|a\s+|my\s+)?(?:revised\s+|new\s+|improved\s+)?(?:prefix|sentence|instruction)\s*[:\-]?\s*)?"
-    r"(?:(?:revised|new|improved|updated)\s+)?(?:prefix|instruction|sentence|answer|output)\s*\d*\s*[:\-]\s*",
-    re.IGNORECASE,
-)
+_LEAD_INS = [  # stripped repeatedly from the start of a line
+    re.compile(r"^(?:[-*#>]+|\d+[.)])\s*"),  # bullets, numbering
+    re.compile(r"^(?:sure|okay|ok|certainly|of course)\b[!,.]*\s*", re.IGNORECASE),
+    re.compile(r"^(?:here\s+is|here's)\b[^:]*:\s*", re.IGNORECASE),
+    re.compile(r"^(?:(?:revised|new|improved|updated)\s+)?(?:prefix|instruction|sentence|answer|output)"
+               r"\s*\d*\s*[:\-]\s*", re.IGNORECASE),
+]
 _QUOTES = "\"'`“”‘’*_ "
 _TRAINING_WORDS = {
     "train", "training", "trained", "model", "models", "dataset", "batch", "epoch", "epochs",
@@ -34,18 +35,22 @@ class PrefixVerdict:
 
 
 def _strip(line: str) -> str:
-    line = _LEAD_IN.sub("", line)
     line = line.strip().strip(_QUOTES).strip()
+    changed = True
+    while changed:
+        before = line
+        for pattern in _LEAD_INS:
+            line = pattern.sub("", line).strip().strip(_QUOTES).strip()
+        changed = line != before
     return re.sub(r"\s+", " ", line)
 
 
 def first_usable_line(text: str) -> str:
+    """The first line with letters once lead-ins ("Sure! Here is the prefix:") are stripped."""
     for raw in text.splitlines():
         line = _strip(raw)
-        if re.search(r"[A-Za-z]", line) and not re.fullmatch(r"(?i)(sure|okay|ok|certainly)[!.,]*", line):
-            # a line that is only a lead-in ("Here is the prefix:") is skipped
-            if _LEAD_IN.sub("", raw).strip() or not raw.rstrip().endswith(":"):
-                return line
+        if re.search(r"[A-Za-z]", line):
+            return line
     return ""
 
 

@@ -133,3 +133,11 @@ def test_no_local_copy_and_hub_offline_is_one_clear_error(monkeypatch, tmp_path)
 def test_data_dir_that_does_not_exist(tmp_path):
     with pytest.raises(UserError, match=r"is not a directory"):
         REGISTRY["sst2"].load(str(tmp_path / "nope"))
+
+
+@needs_data
+def test_local_files_match_the_manifest_checksums(loaded):
+    manifest = (DATA_DIR / "MANIFEST.md").read_text()
+    for name in SIX:
+        digests = loaded[name].extra["sha256"]
+        assert digests and all(d in manifest for d in digests.values()), name

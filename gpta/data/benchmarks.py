@@ -23,6 +23,7 @@ change); yelp has 1,000 sentences in all, so its dev set is 200.
 from __future__ import annotations
 
 import csv
+import hashlib
 import html
 import io
 import json
@@ -40,12 +41,27 @@ from gpta.errors import UserError
 # -- source resolution ----------------------------------------------------------------------
 
 
+# The local files each loader reads (under <data dir>/<subdir>); their sha256 goes into every
+# result, so a reader can check them against shared/data/MANIFEST.md.
+LOCAL_FILES = {
+    "sst2": ["stsa_binary/stsa.binary.train", "stsa_binary/stsa.binary.dev", "stsa_binary/stsa.binary.test"],
+    "twitter": ["val_text.txt", "val_labels.txt", "test_text.txt", "test_labels.txt"],
+    "yelp": ["yelp_labelled.txt"],
+    "ag_news": ["test.csv"],
+    "trec": ["TREC.train", "TREC.test"],
+    "squad": ["dev-v1.1.json"],
+}
+
+
 def _load(name: str, subdir: str, local: Callable[[Path], Splits], hub: Callable[[], Splits] | None,
           data_dir: str | None) -> Splits:
     """Local copy if ``<data dir>/<subdir>`` exists, else the Hub, else a clear UserError."""
     root = data_root(data_dir)
     if root is not None and (root / subdir).is_dir():
-        return local(root / subdir)
+        folder = (root / subdir).resolve()
+        splits = local(folder)
+        splits.extra["sha256"] = {f: hashlib.sha256((folder / f).read_bytes()).hexdigest() for f in LOCAL_FILES[name]}
+        return splits
     where = f"{root / subdir} does not exist" if root is not None else "GPTA_DATA_DIR is not set"
     if hub is None:
         raise UserError(

