@@ -28,11 +28,17 @@ class MethodInfo:
 
 
 METHODS: dict[str, MethodInfo] = {}
+# Methods this installation cannot run, with the reason (e.g. prefix-tuning on a BERT encoder).
+UNAVAILABLE: dict[str, str] = {}
 
 
 def register(info: MethodInfo) -> MethodInfo:
     METHODS[info.name] = info
     return info
+
+
+def unavailable(name: str, reason: str) -> None:
+    UNAVAILABLE[name] = reason
 
 
 def _load_all() -> None:
@@ -54,6 +60,8 @@ def all_methods() -> dict[str, MethodInfo]:
 
 def get_method(name: str) -> MethodInfo:
     methods = all_methods()
+    if name not in methods and name in UNAVAILABLE:
+        raise UserError(f"method {name!r} is not available: {UNAVAILABLE[name]}")
     if name not in methods:
         raise UserError(f"unknown method {name!r}; known: {', '.join(sorted(methods))}")
     return methods[name]

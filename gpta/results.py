@@ -116,11 +116,13 @@ def load_results(results_dir: str | Path) -> list[dict[str, Any]]:
     """Every result JSON in a directory (not recursive into hidden/tmp files)."""
     out = []
     for p in sorted(Path(results_dir).glob("*.json")):
+        if p.name.endswith(".failed.json"):  # a sweep's failure record (gpta/sweep), not a result
+            continue
         try:
             obj = json.loads(p.read_text(encoding="utf-8"))
         except (OSError, json.JSONDecodeError):
             continue
-        if isinstance(obj, dict) and "run_id" in obj and "config" in obj:
+        if isinstance(obj, dict) and "run_id" in obj and "config" in obj and obj.get("status") != "failed":
             obj["_path"] = str(p)
             out.append(obj)
     return out

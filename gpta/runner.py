@@ -19,13 +19,17 @@ from gpta.model import resolve_model_path
 from gpta.results import cell_id, write_json_atomic
 
 
-def validate(cfg: RunConfig) -> None:
+def validate(cfg: RunConfig, data_dir: str | None = None) -> None:
     check_fraction(cfg.fraction)
     method = get_method(cfg.method)
     spec = get_dataset(cfg.dataset, **cfg.dataset_options)
     if spec.task not in method.tasks:
         raise UserError(f"method {cfg.method!r} does not apply to {spec.task} dataset {spec.name!r}")
     resolve_model_path(cfg.model)
+    if spec.needs_data_dir:  # a missing data dir fails here, before anything is written
+        from gpta.data import load_splits
+
+        load_splits(spec, data_dir)
     if method.uses_llm:
         make_backend(cfg.llm, cfg.generation)  # parses the spec; a bad one fails here
 
@@ -37,7 +41,7 @@ def result_path(out_dir: str | Path, cfg: RunConfig) -> Path:
 def execute(cfg: RunConfig, out_dir: str | Path, data_dir: str | None = None,
             llm_cache: str = "readwrite", llm_cache_path: str | None = None,
             progress: bool = True) -> tuple[Path, dict[str, Any]]:
-    validate(cfg)
+    validate(cfg, data_dir)
     out_dir = Path(out_dir)
     run_id = cell_id(cfg.to_dict())
     ctx = RunContext(out_dir=out_dir, run_id=run_id, cfg=cfg, data_dir=data_dir or RunContext.default_data_dir(),

@@ -26,8 +26,9 @@ def write_run(out_dir, method: str, messages_per_call: list[list[dict]], llm: st
               run_id: str | None = None) -> dict:
     """One run as the product writes it: ledger via RunContext.llm(), then a result JSON."""
     cfg = RunConfig(dataset="tweets", fraction=0.005, seed=13, method=method, llm=llm,
-                    generation=LLMConfig(max_tokens=24))
-    ctx = RunContext(out_dir=out_dir, run_id=run_id or f"tweets__{method}__t", cfg=cfg, llm_cache_mode="off")
+                    generation=LLMConfig(max_tokens=16))
+    # a shared cache: runs that start the same conversation ask the LLM once
+    ctx = RunContext(out_dir=out_dir, run_id=run_id or f"tweets__{method}__t", cfg=cfg)
     llm_ = ctx.llm()
     conversation: list[dict] = []
     for new in messages_per_call:

@@ -176,3 +176,13 @@ def test_transfer_source_without_prefix_is_refused(tmp_path, capsys):
     src.write_text(json.dumps({"method": "finetune", "prefix": None, "dataset": {"name": "sst2"}}))
     code = main(["transfer", "--from", str(src), "--dataset", "yelp", "--out", str(tmp_path / "r")])
     assert code == 2 and "has no prefix to transfer (method 'finetune')" in capsys.readouterr().err
+
+
+def test_card_split_files_with_a_class_missing_from_the_pool(tmp_path):
+    (tmp_path / "train.csv").write_text("text,label\n" + good_rows(12, ("pos", "neg")))
+    (tmp_path / "dev.csv").write_text("text,label\n" + good_rows(6, ("pos", "neg", "mixed")))
+    (tmp_path / "test.csv").write_text("text,label\n" + good_rows(6))
+    card = tmp_path / "c.toml"
+    card.write_text('name = "pool-misses-a-class"\n[splits]\npool = "train.csv"\ndev = "dev.csv"\ntest = "test.csv"\n')
+    with pytest.raises(UserError, match=r"train\.csv \(pool\): class 'mixed' has 0 row\(s\); need at least 1"):
+        get_dataset(str(card))

@@ -55,7 +55,7 @@ def test_sizes_labels_and_protocol(loaded, name):
     splits = loaded[name]
     (n_pool, n_dev, n_test), n_classes = EXPECTED[name]
     assert (len(splits.pool), len(splits.dev), len(splits.test)) == (n_pool, n_dev, n_test)
-    assert str(DATA_DIR) in splits.source and splits.protocol
+    assert str(DATA_DIR.resolve()) in splits.source and splits.protocol
     assert splits.extra.get("skipped_empty_text", 0) == 0
     for part in (splits.pool, splits.dev, splits.test):
         assert all(e.text.strip() for e in part)

@@ -156,8 +156,8 @@ def check_classes(examples: list[Example], labels: list[str], where: str, label_
     few = [(n, c) for n, c in zip(labels, counts) if c < minimum]
     if few:
         name, c = few[0]
-        raise UserError(f"{where}: class {name!r} has {c} row(s); need at least {minimum} "
-                        f"(one each for the pool, dev and test)")
+        why = "one each for the pool, dev and test" if minimum == MIN_PER_CLASS else "every class must be trainable"
+        raise UserError(f"{where}: class {name!r} has {c} row(s); need at least {minimum} ({why})")
 
 
 def split_one_file(examples: list[Example], dev_size: int | None, test_size: int | None,

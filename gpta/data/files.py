@@ -51,8 +51,3 @@ def read_text(path: str | os.PathLike, encoding: str = "utf-8") -> str:
             f"pass the file's encoding (--encoding latin-1, cp1252, ...)"
         ) from None
 
-
-def require_file(path: Path) -> Path:
-    if not path.is_file():
-        raise UserError(f"{path}: no such file")
-    return path

@@ -1,6 +1,6 @@
 """The one small LLM interface: chat messages in; reply text, token counts and seconds out.
 
-Backends implement ``_complete``; ``LLM.chat`` adds what every backend needs the same way:
+Backends implement ``complete``; ``LLM.chat`` adds what every backend needs the same way:
 the call record (costs), and hooks for the cache and the data-exposure ledger.
 """
 
@@ -64,7 +64,7 @@ class CallLog:
 
 
 class Backend:
-    """A chat model. Subclasses set ``name`` and implement ``_complete`` and ``identity``."""
+    """A chat model. Subclasses set ``name`` and implement ``complete``, ``identity``, ``describe``."""
 
     name = "backend"
 

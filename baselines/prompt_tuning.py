@@ -1,0 +1,141 @@
+"""prompt-tuning: PEFT soft prompt tuning on the encoder; no text prefix, no LLM.
+
+``n`` virtual-token embeddings are prepended to every input and trained with the rest
+(``PromptTuningConfig``, ``task_type=SEQ_CLS``), initialised from the dataset's manual prefix
+(``PromptTuningInit.TEXT``). PEFT tokenizes the init text *with* special tokens, so the first
+virtual token starts as ``[CLS]``: BERT's pooler reads position 0, which is now that token.
+
+Options (recorded under ``prompt_tuning`` in the result):
+- ``virtual_tokens``: default = the manual prefix's length in tokens, with [CLS] and [SEP]
+  (so the whole manual text seeds the prompt), capped at ``train.max_prefix_tokens``.
+- ``freeze_backbone``: default false. PEFT's default freezes the encoder and trains only the
+  prompt and the head; with 8-16 examples per class and the shared epoch budget a frozen MiniLM
+  learns little (see docs/methods.md), and GPTA fine-tunes the whole encoder, so the fair
+  default is the same trainable encoder plus a soft prompt. ``true`` gives classic prompt tuning.
+- ``prompt_lr``: learning rate of the virtual-token embeddings (default 1e-2, the usual order
+  for soft prompts; the rest of the model keeps ``train.learning_rate``).
+Everything else (Trainer, epochs, steps, warm-up, best-dev selection) is shared with GPTA.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import torch
+
+from gpta.config import RunConfig
+from gpta.context import RunContext
+from gpta.errors import UserError
+from gpta.methods import MethodInfo, register
+from gpta.model import load_model, resolve_model_path
+from gpta.pipeline import Setup
+from gpta.train import Trainer, set_seed
+
+DEFAULT_PROMPT_LR = 1e-2
+PROMPT_PARAM = "prompt_encoder"  # PEFT's name for the virtual-token embedding module
+
+
+def _bool(value: Any, key: str) -> bool:
+    if isinstance(value, bool):
+        return value
+    if str(value).lower() in ("1", "true", "yes", "on"):
+        return True
+    if str(value).lower() in ("0", "false", "no", "off"):
+        return False
+    raise UserError(f"options.{key} {value!r}: expected true or false")
+
+
+class SoftPromptTrainer(Trainer):
+    """The shared Trainer; only the optimiser gets a separate learning rate for the prompt."""
+
+    def __init__(self, *args: Any, prompt_lr: float = DEFAULT_PROMPT_LR, **kwargs: Any):
+        self.prompt_lr = prompt_lr  # read by reset_optimizer, which Trainer.__init__ calls
+        super().__init__(*args, **kwargs)
+
+    def reset_optimizer(self, total_steps: int) -> None:
+        from transformers import get_linear_schedule_with_warmup
+
+        no_decay = ("bias", "LayerNorm.weight", "layer_norm.weight")
+        named = [(n, p) for n, p in self.model.named_parameters() if p.requires_grad]
+        prompt = [p for n, p in named if PROMPT_PARAM in n]
+        rest = [(n, p) for n, p in named if PROMPT_PARAM not in n]
+        groups = [
+            {"params": prompt, "weight_decay": 0.0, "lr": self.prompt_lr},
+            {"params": [p for n, p in rest if not n.endswith(no_decay)], "weight_decay": self.cfg.weight_decay},
+            {"params": [p for n, p in rest if n.endswith(no_decay)], "weight_decay": 0.0},
+        ]
+        self.optimizer = torch.optim.AdamW([g for g in groups if g["params"]], lr=self.cfg.learning_rate)
+        warmup = int(round(self.cfg.warmup_ratio * total_steps))
+        self.scheduler = get_linear_schedule_with_warmup(self.optimizer, warmup, max(total_steps, 1))
+
+
+def soft_prompt_model(model_name: str, num_labels: int, seed: int, n_virtual: int, init_text: str,
+                      freeze_backbone: bool) -> Any:
+    """The encoder + head wrapped by PEFT prompt tuning; the backbone trainable unless frozen."""
+    from peft import PromptTuningConfig, PromptTuningInit, TaskType, get_peft_model
+
+    base = load_model(model_name, "classification", num_labels, seed=seed)
+    config = PromptTuningConfig(
+        task_type=TaskType.SEQ_CLS, num_virtual_tokens=n_virtual,
+        prompt_tuning_init=PromptTuningInit.TEXT, prompt_tuning_init_text=init_text,
+        tokenizer_name_or_path=resolve_model_path(model_name),
+    )
+    model = get_peft_model(base, config)
+    if not freeze_backbone:
+        for p in model.base_model.parameters():
+            p.requires_grad_(True)
+    return model
+
+
+def prompt_weights(model: Any) -> torch.Tensor:
+    return next(p for n, p in model.named_parameters() if PROMPT_PARAM in n).detach().clone()
+
+
+def backbone_weights(model: Any) -> torch.Tensor:
+    """One encoder matrix (layer 0 query), enough to tell whether the backbone moved."""
+    return next(p for n, p in model.named_parameters()
+                if "encoder.layer.0.attention.self.query.weight" in n).detach().clone()
+
+
+def options(cfg: RunConfig, setup: Setup) -> dict[str, Any]:
+    init_text = setup.spec.manual_prefix
+    default_n = min(len(setup.task.tokenizer(init_text)["input_ids"]), cfg.train.max_prefix_tokens)
+    try:
+        n = int(cfg.options.get("virtual_tokens", default_n))
+        lr = float(cfg.options.get("prompt_lr", DEFAULT_PROMPT_LR))
+    except (TypeError, ValueError):
+        raise UserError("options.virtual_tokens must be an integer and options.prompt_lr a number") from None
+    if not 1 <= n <= 128:
+        raise UserError(f"options.virtual_tokens {n}: must be 1..128")
+    return {"virtual_tokens": n, "init_text": init_text, "prompt_lr": lr,
+            "freeze_backbone": _bool(cfg.options.get("freeze_backbone", False), "freeze_backbone")}
+
+
+def run(cfg: RunConfig, ctx: RunContext) -> dict[str, Any]:
+    setup = Setup.build(cfg, ctx)
+    opts = options(cfg, setup)
+    set_seed(cfg.train_seed)
+    model = soft_prompt_model(cfg.model, setup.spec.num_labels, cfg.train_seed, opts["virtual_tokens"],
+                              opts["init_text"], opts["freeze_backbone"])
+    start_prompt, start_backbone = prompt_weights(model), backbone_weights(model)
+    trainer = SoftPromptTrainer(model, setup.task, cfg.train, cfg.train.epochs * setup.steps_per_epoch(),
+                                seed=cfg.train_seed, device=setup.device, prompt_lr=opts["prompt_lr"])
+    setup.trainers.append(trainer)
+    setup.fit_epochs(trainer, None, cfg.train.epochs)  # no text prefix: the soft prompt is the prefix
+    trainable = sum(p.numel() for p in model.parameters() if p.requires_grad)
+    total = sum(p.numel() for p in model.parameters())
+    result = setup.finish(trainer, {})  # restores the best-dev checkpoint
+    result["prompt_tuning"] = {
+        **opts, "trainable_params": trainable, "total_params": total,
+        # L2 distance of the selected checkpoint from the initial weights: the test's evidence
+        "prompt_change_l2": float((prompt_weights(model).cpu() - start_prompt.cpu()).norm()),
+        "backbone_change_l2": float((backbone_weights(model).cpu() - start_backbone.cpu()).norm()),
+    }
+    return result
+
+
+register(MethodInfo(
+    name="prompt-tuning", run=run,
+    isolates="soft (trained) prompt vs LLM-written text prefix: the classic parameter-efficient answer, no LLM",
+    llm_use="none", exposure="none", tasks=("classification",),
+))

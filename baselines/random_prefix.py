@@ -1,0 +1,111 @@
+"""random-prefix: random vocabulary tokens as the prefix, as long as the prefix GPTA selected.
+
+Against ``gpta`` it separates the prefix's *content* from "more tokens in front of the input".
+
+Length, first found wins (recorded as ``prefix_tokens_source``):
+1. the ``prefix_tokens`` of a GPTA result for the same cell in the output directory (same
+   dataset, dataset options, fraction, seeds, model, LLM and train config);
+2. ``options.prefix_tokens``;
+3. ``DEFAULT_TOKENS`` (12, about the length of a one-sentence prefix naming two labels).
+A suite should therefore run its ``gpta`` cells before its ``random-prefix`` cells.
+
+Tokens are drawn uniformly (seeded by the train seed) from the encoder's vocabulary, keeping
+only whole-word tokens that re-tokenize to themselves (no ``##`` pieces, no special or
+``[unused]`` tokens), so the prefix is plain text that encodes to exactly the drawn ids.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from baselines.finetune import train_with_fixed_prefix
+from gpta.config import RunConfig
+from gpta.context import RunContext
+from gpta.errors import UserError
+from gpta.methods import MethodInfo, register
+from gpta.pipeline import Setup
+
+DEFAULT_TOKENS = 12
+# Config keys that must match for a GPTA result to count as "the same cell" (method, the GPTA
+# loop's own knobs, generation and options naturally differ).
+SAME_CELL_KEYS = ("dataset", "dataset_options", "fraction", "seed", "data_seed", "model", "llm", "train")
+
+
+def gpta_prefix_tokens(out_dir: Path, cfg: RunConfig) -> tuple[int, str] | None:
+    """(prefix_tokens, run_id) of the newest matching GPTA result in ``out_dir``, if any."""
+    mine = cfg.to_dict()
+    found = []
+    for path in sorted(Path(out_dir).glob("*__gpta__*.json")):
+        try:
+            result = json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, json.JSONDecodeError, UnicodeDecodeError):
+            continue
+        other = result.get("config") or {}
+        if result.get("method") != "gpta" or result.get("status", "ok") != "ok":
+            continue
+        if all(other.get(k) == mine.get(k) for k in SAME_CELL_KEYS) and isinstance(result.get("prefix_tokens"), int):
+            finished = (result.get("timestamps") or {}).get("finished", "")
+            found.append((finished, result["prefix_tokens"], result.get("run_id", path.stem)))
+    if not found:
+        return None
+    _, n, run_id = max(found)
+    return n, run_id
+
+
+def candidate_ids(tokenizer: Any) -> list[int]:
+    """Vocabulary ids whose token is a whole word that encodes back to exactly itself."""
+    special = set(tokenizer.all_special_ids)
+    vocab = tokenizer.get_vocab()
+    words = [(t, i) for t, i in vocab.items()
+             if i not in special and not t.startswith("##") and not t.startswith("[") and t.strip() == t and t]
+    words.sort(key=lambda ti: ti[1])
+    encoded = tokenizer([t for t, _ in words], add_special_tokens=False)["input_ids"]
+    return [i for (_, i), ids in zip(words, encoded) if ids == [i]]
+
+
+def random_prefix(tokenizer: Any, n_tokens: int, seed: int) -> tuple[str, list[int]]:
+    ids = candidate_ids(tokenizer)
+    drawn = np.random.default_rng(seed).choice(len(ids), size=n_tokens, replace=True)
+    token_ids = [ids[k] for k in drawn]
+    text = " ".join(tokenizer.convert_ids_to_tokens(token_ids))
+    return text, token_ids
+
+
+def resolve_length(cfg: RunConfig, ctx: RunContext) -> tuple[int, str]:
+    hit = gpta_prefix_tokens(ctx.out_dir, cfg)
+    if hit is not None:
+        return hit[0], f"gpta result {hit[1]}"
+    if "prefix_tokens" in cfg.options:
+        try:
+            n = int(cfg.options["prefix_tokens"])
+        except (TypeError, ValueError):
+            raise UserError(f"options.prefix_tokens {cfg.options['prefix_tokens']!r}: expected an integer") from None
+        return n, "options.prefix_tokens"
+    return DEFAULT_TOKENS, f"default ({DEFAULT_TOKENS}; no gpta result for this cell in {ctx.out_dir})"
+
+
+def choose(setup: Setup) -> dict[str, Any]:
+    cfg = setup.cfg
+    n, source = resolve_length(cfg, setup.ctx)
+    if not 1 <= n <= cfg.train.max_prefix_tokens:
+        raise UserError(f"random-prefix length {n} (from {source}): must be 1..train.max_prefix_tokens "
+                        f"({cfg.train.max_prefix_tokens})")
+    text, token_ids = random_prefix(setup.task.tokenizer, n, cfg.train_seed)
+    # The point of the method is the exact length: check it through the same path training uses.
+    assert setup.task.prefix_ids(text) == token_ids, "random prefix does not round-trip"
+    return {"prefix": text, "prefix_tokens_target": n, "prefix_tokens_source": source}
+
+
+def run(cfg: RunConfig, ctx: RunContext) -> dict[str, Any]:
+    return train_with_fixed_prefix(cfg, ctx, choose)
+
+
+register(MethodInfo(
+    name="random-prefix", run=run,
+    isolates="prefix content vs prefix length: random tokens, as many as GPTA's selected prefix",
+    llm_use="none", exposure="none",
+))

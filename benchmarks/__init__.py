@@ -1,0 +1,1 @@
+"""pytest-benchmark cost comparisons (`tox -e bench`); not part of the default test command."""

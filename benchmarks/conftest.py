@@ -1,0 +1,41 @@
+"""Benchmark session settings: offline, torch threads chosen once and recorded, machine named."""
+
+from __future__ import annotations
+
+import os
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+
+import pytest  # noqa: E402
+import torch  # noqa: E402
+
+from benchmarks.harness import choose_threads, machine  # noqa: E402
+
+
+def pytest_configure(config):
+    # One thread count for the whole session, so both sides of every comparison share it.
+    torch.set_num_threads(choose_threads(os.environ.get("GPTA_BENCH_THREADS", "auto")))
+
+
+def pytest_benchmark_update_machine_info(config, machine_info):
+    machine_info["gpta"] = machine()
+
+
+@pytest.fixture(params=["cpu", "cuda"])
+def device(request) -> torch.device:
+    if request.param == "cuda" and not torch.cuda.is_available():
+        pytest.skip("no CUDA device on this machine")
+    return torch.device(request.param)
+
+
+_SKIPPED: list[str] = []
+
+
+def pytest_runtest_logreport(report):
+    if report.skipped and isinstance(report.longrepr, tuple):
+        _SKIPPED.append(f"{report.nodeid}: {report.longrepr[2].removeprefix('Skipped: ')}")
+
+
+def pytest_benchmark_update_json(config, benchmarks, output_json):
+    output_json["gpta_skipped"] = list(_SKIPPED)  # the summary names every skip and its reason

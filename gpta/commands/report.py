@@ -1,0 +1,35 @@
+"""``gpta report RESULTS_DIR [--out DIR]``: figures, tables and index files from stored results.
+
+Reads result JSONs (and sweep failure records) only; never runs a model or an LLM.
+"""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+
+def cmd_report(args: argparse.Namespace) -> int:
+    from reports import build_report
+
+    written = build_report(args.results_dir, args.out)
+    s = written["summary"]
+    h = s["gpta_vs_finetune"]
+    print(f"report from {s['runs']} runs ({s['failed']} failed, {s['missing']} missing of "
+          f"{s['expected_cells']} expected cells)")
+    if h["cells"]:
+        print(f"GPTA beats finetune in {h['wins']} of {h['cells']} (dataset, fraction) cells")
+    figs = written["figures"]
+    print(f"figures ({len(figs)}, PNG + PDF): {Path(written['out_dir']) / 'figures'}")
+    for name, reason in (s["skipped_figures"] or {}).items():
+        print(f"  skipped {name}: {reason}")
+    print(f"tables: {written['tables']['md']} and {written['tables']['tex']}")
+    print(f"index: {written['index_md']} and {written['index_html']}")
+    return 0
+
+
+def register(sub) -> None:
+    p = sub.add_parser("report", help="figures, tables (Markdown + LaTeX) and index.md/html from a results directory")
+    p.add_argument("results_dir", help="directory of result JSONs (e.g. from `gpta sweep` or `gpta run --out`)")
+    p.add_argument("--out", default=None, help="output directory (default: RESULTS_DIR/report)")
+    p.set_defaults(func=cmd_report)

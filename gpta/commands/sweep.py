@@ -1,0 +1,95 @@
+"""``gpta sweep SUITE.yaml``: run every cell of a suite that is not done yet (see gpta/sweep/)."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from gpta.errors import UserError
+
+
+def _csv(kind: type):
+    def parse(text: str) -> list:
+        items = [t.strip() for t in text.split(",") if t.strip()]
+        try:
+            return [kind(t) for t in items]
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{text!r}: expected comma-separated {kind.__name__} values") from None
+    return parse
+
+
+def _flatten(values: list[list] | None) -> list | None:
+    return [v for group in values for v in group] if values else None
+
+
+def cmd_sweep(args: argparse.Namespace) -> int:
+    from gpta.config import parse_set_args
+    from gpta.sweep.suite import Overrides, check_suite, load_suite
+
+    overrides = Overrides(datasets=_flatten(args.datasets), methods=_flatten(args.methods),
+                          seeds=_flatten(args.seeds), fractions=_flatten(args.fractions), llm=args.llm,
+                          model=args.model, settings=parse_set_args(args.set))
+    suite = load_suite(args.suite, overrides)
+    out = Path(args.out or Path("results") / suite.name)
+    if args.workers is not None and args.workers < 1:
+        raise UserError(f"--workers {args.workers}: must be at least 1")
+
+    if args.dry_run:
+        from gpta.sweep.dryrun import dry_run
+
+        missing = check_suite(suite, args.data_dir, need_data=False)
+        if missing:
+            print(f"warning: {missing}", file=sys.stderr)
+        workers = args.workers or 1
+        what = f"{workers} {'Ray worker' if args.executor == 'ray' else 'local worker'}{'s' if workers > 1 else ''}"
+        dry_run(suite, out, workers, what, sys.stdout, list_all=args.list)
+        return 0
+
+    from gpta.sweep.runner import SweepOptions, run_sweep
+
+    opts = SweepOptions(out=out, data_dir=args.data_dir, llm_cache=args.llm_cache, llm_cache_path=args.llm_cache_path,
+                        retry_failed=args.retry_failed, executor=args.executor, workers=args.workers,
+                        address=args.address, progress=not args.no_progress)
+    report = run_sweep(suite, opts)
+    print(f"sweep {suite.name}: {report.ok} cells ran ok, {report.failed} failed, "
+          f"{report.skipped_done} already done; results in {out} (results.parquet, results.csv)")
+    if report.skipped_failed:
+        print(f"sweep {suite.name}: {report.skipped_failed} cells failed in an earlier sweep and were not retried "
+              f"(see {out}/*.failed.json; rerun with --retry-failed)", file=sys.stderr)
+    for line in report.waiting:
+        print(f"sweep {suite.name}: {line}", file=sys.stderr)
+    if report.failed:
+        print(f"sweep {suite.name}: see {out}/*.failed.json for each error and traceback; "
+              f"rerun with --retry-failed", file=sys.stderr)
+    if report.complete:
+        for step in suite.after:
+            print(f"next: {step.format(out=out)}")
+    return 0 if report.complete else 1
+
+
+def register(sub) -> None:
+    p = sub.add_parser("sweep", help="run a suite (datasets x fractions x seeds x methods); resumes where it stopped",
+                       description="Run every cell of a suite that has no result yet. Safe to kill and rerun.")
+    p.add_argument("suite", help="a suite YAML file, or the name of a shipped suite (quick, paper, transfer, cost)")
+    p.add_argument("--out", default=None, help="results directory (default: results/<suite name>)")
+    p.add_argument("--workers", type=int, default=None,
+                   help="cells at once (local: worker processes, default 1; ray: default = cluster CPUs); "
+                        "torch threads per cell = cores // workers")
+    p.add_argument("--executor", choices=["local", "ray"], default="local")
+    p.add_argument("--address", default=None, help="Ray cluster address (default: start a local Ray instance)")
+    p.add_argument("--dry-run", action="store_true", help="list the cells and the time estimate; run nothing")
+    p.add_argument("--list", action="store_true", help="with --dry-run: list every cell, however many")
+    p.add_argument("--retry-failed", action="store_true", help="run again the cells that failed before")
+    p.add_argument("--datasets", type=_csv(str), action="append", help="replace the suite's datasets (a,b,c)")
+    p.add_argument("--methods", type=_csv(str), action="append", help="replace the suite's methods")
+    p.add_argument("--seeds", type=_csv(int), action="append", help="replace the suite's seeds")
+    p.add_argument("--fractions", type=_csv(float), action="append", help="replace the suite's fractions")
+    p.add_argument("--llm", default=None, help="replace the suite's LLM (embedded | ollama:MODEL ...)")
+    p.add_argument("--model", default=None, help="replace the suite's encoder")
+    p.add_argument("--set", action="append", metavar="KEY=VALUE", help="override a setting in every cell")
+    p.add_argument("--data-dir", default=None, help="benchmark data (default: $GPTA_DATA_DIR)")
+    p.add_argument("--llm-cache", default="readwrite", choices=["readwrite", "read", "off"])
+    p.add_argument("--llm-cache-path", default=None, help="default: <out>/llm_cache.sqlite (shared by all cells)")
+    p.add_argument("--no-progress", action="store_true", help="no progress bar (one line per finished cell)")
+    p.set_defaults(func=cmd_sweep)

@@ -1,0 +1,87 @@
+"""``gpta sweep --dry-run``: what a sweep would run and how long it should take. Runs nothing.
+
+The estimate is ``gpta/sweep/estimate.py``'s cost model, corrected by the results already in the
+output directory; transfer stages are counted from their source cells (their ids exist only once
+the sources have results).
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from pathlib import Path
+from typing import TextIO
+
+from gpta.sweep.estimate import Estimator, human, prior_seconds
+from gpta.sweep.runner import failed_path, is_done
+from gpta.sweep.suite import Cell, Suite, expand_stage, make_config, planned_transfer_count, transfer_targets
+
+LIST_LIMIT = 60  # list every cell up to this many (or with --list)
+
+
+def dry_run(suite: Suite, out: Path, workers: int, slots_note: str, stream: TextIO, list_all: bool = False) -> int:
+    from gpta.results import load_results
+
+    est = Estimator()
+    if out.is_dir():
+        est.learn_all(load_results(out))
+    print(f"suite {suite.name} ({suite.path})", file=stream)
+    if suite.description:
+        print(f"  {suite.description.strip()}", file=stream)
+    if suite.cost:
+        print(f"  the suite file says: {' '.join(suite.cost.split())}", file=stream)
+    for note in suite.notes:
+        print(f"note: {note}", file=stream)
+
+    total_cells = total_todo = 0
+    total_s = 0.0
+    by_stage: dict[str, list[Cell]] = {}
+    for stage in suite.stages:
+        if stage.is_transfer:
+            sources = by_stage[stage.transfer_from]
+            n = planned_transfer_count(stage, sources)
+            # Price a transfer cell like the target's finetune at the source's fraction (no LLM).
+            secs = sum(est.seconds(make_config(stage, t, c.cfg.fraction, c.cfg.seed, "transfer", stage.settings))
+                       for c in sources if c.cfg.method in stage.source_methods
+                       for t in transfer_targets(stage, c.cfg.dataset))
+            print(f"stage {stage.name}: {n} transfer cells (prefixes from stage {stage.transfer_from!r}, "
+                  f"methods {', '.join(stage.source_methods)}, within each domain): ~{human(secs)}", file=stream)
+            total_cells += n
+            total_todo += n
+            total_s += secs
+            by_stage[stage.name] = []
+            continue
+        cells = expand_stage(stage)
+        by_stage[stage.name] = cells
+        groups: dict[tuple[str, str], list[float]] = defaultdict(list)
+        n_done = n_failed = 0
+        lines = []
+        for cell in cells:
+            status = "done" if is_done(out, cell.id) else "failed" if failed_path(out, cell.id).is_file() else "todo"
+            secs = est.seconds(cell.cfg)
+            if status == "done":
+                n_done += 1
+            else:
+                n_failed += status == "failed"
+                groups[(cell.cfg.dataset, cell.cfg.method)].append(secs)
+            lines.append(f"  {status:6s} {cell.id}  ~{human(secs)}")
+        todo_s = sum(sum(v) for v in groups.values())
+        n_todo = len(cells) - n_done
+        print(f"stage {stage.name}: {len(cells)} cells ({n_done} done, {n_failed} failed, {n_todo} to run): "
+              f"~{human(todo_s)} of cell time", file=stream)
+        if list_all or len(cells) <= LIST_LIMIT:
+            print("\n".join(lines), file=stream)
+        else:
+            print(f"  (pass --list to see all {len(cells)} cells; by dataset x method:)", file=stream)
+            for (d, m), secs in sorted(groups.items()):
+                print(f"  {d:10s} {m:17s} {len(secs):4d} cells  ~{human(sum(secs))}", file=stream)
+        total_cells += len(cells)
+        total_todo += n_todo
+        total_s += todo_s
+    learned = (f"corrected by {est.n_learned} finished results in {out}" if est.n_learned
+               else "cost-model priors (no finished results to learn from yet)")
+    print(f"total: {total_cells} cells, {total_todo} to run; estimate ~{human(total_s / max(1, workers))} "
+          f"with {slots_note} ({human(total_s)} of cell time; {learned}; see gpta/sweep/estimate.py)", file=stream)
+    return total_cells
+
+
+__all__ = ["dry_run", "prior_seconds"]

@@ -1,0 +1,169 @@
+"""How long a cell should take: a small cost model, corrected by the cells that have finished.
+
+The model (seconds, for one cell on the whole machine):
+
+    startup  = STARTUP_S                                   (load data, tokenizer, model)
+    train    = steps * batch * seq * TRAIN_S_PER_TOKEN       steps = epochs * max(ceil(n/batch), min_steps)
+    eval     = examples * seq * EVAL_S_PER_TOKEN             examples = per epoch (train_eval + dev)
+                                                             + once at the end (train_eval + dev + test)
+    llm      = calls * (PROMPT_S_PER_CALL + max_tokens / LLM_TOKENS_PER_S)
+
+``seq`` is ``max_text_tokens`` (QA: its windows, ``TEXT_TOKENS``) plus ``max_prefix_tokens`` for methods that add a prefix (an upper
+bound: batches are padded to their longest input only). ``n`` is ``fraction`` x the dataset's
+train pool (sizes below, as the registry's split protocols give them). Each method says how many
+LLM calls it makes and how much training it does relative to ``finetune`` (``METHOD_COST``).
+
+The constants are priors for MiniLM-L6 on 2 CPU cores with the embedded SmolLM2-135M
+(~90 generated tokens/s). Real machines differ (and a shared one differs from hour to hour), so
+every estimate is multiplied by a correction learned from finished results: the median ratio of
+measured ``wall_seconds`` to the model's prediction over the results already in the directory,
+and where a (method, dataset) pair has finished cells, their own median ratio. The sweep's ETA
+uses the same numbers, updated as each cell finishes.
+"""
+
+from __future__ import annotations
+
+import math
+import statistics
+from dataclasses import dataclass
+from typing import Any, Iterable
+
+from gpta.config import RunConfig
+
+STARTUP_S = 8.0
+TRAIN_S_PER_TOKEN = 2.5e-4
+EVAL_S_PER_TOKEN = 6e-5
+PROMPT_S_PER_CALL = 1.5
+LLM_TOKENS_PER_S = 90.0
+
+# pool, dev, test sizes (gpta list datasets); other datasets use DEFAULT_SIZES.
+DATASET_SIZES = {
+    "sst2": (6920, 872, 1821), "twitter": (4478, 1000, 2000), "yelp": (500, 200, 300),
+    "ag_news": (4600, 1000, 2000), "trec": (4952, 500, 500), "squad": (8632, 500, 1000),
+    "tweets": (19805, 1000, 2000), "bbc-news": (1125, 500, 500),
+}
+DEFAULT_SIZES = (5000, 500, 1000)
+# squad: one question is one or more 256-token windows of question + context (gpta/qa.py), ~1.3
+# windows a question on SQuAD v1.1 dev: its text budget is ~330 tokens, whatever max_text_tokens.
+TEXT_TOKENS = {"squad": 330}
+
+
+@dataclass(frozen=True)
+class MethodCost:
+    train: float  # training work relative to finetune (0 = no encoder training)
+    prefix: bool  # adds a prefix to every input
+    calls: str  # LLM calls: "0", "1", "rounds", "2*rounds", "test" (one per test input)
+
+
+METHOD_COST = {
+    "finetune": MethodCost(1.0, False, "0"),
+    "manual-prefix": MethodCost(1.0, True, "0"),
+    "random-prefix": MethodCost(1.0, True, "0"),
+    "transfer": MethodCost(1.0, True, "0"),
+    "prompt-tuning": MethodCost(1.0, True, "0"),
+    "llm-prefix": MethodCost(1.0, True, "1"),
+    "gpta": MethodCost(1.0, True, "rounds"),
+    "textual-gradient": MethodCost(1.0, True, "2*rounds"),  # critique + rewrite per revision
+    "setfit": MethodCost(2.0, False, "0"),  # contrastive pairs: about twice the forward/backward work
+    "llm-zero-shot": MethodCost(0.0, False, "test"),
+}
+DEFAULT_COST = MethodCost(1.0, True, "0")
+
+
+def sizes(dataset: str) -> tuple[int, int, int]:
+    return DATASET_SIZES.get(dataset, DEFAULT_SIZES)
+
+
+def llm_calls(cfg: RunConfig) -> int:
+    cost = METHOD_COST.get(cfg.method, DEFAULT_COST)
+    _, _, test = sizes(cfg.dataset)
+    test = min(test, cfg.train.test_max) if cfg.train.test_max else test
+    return {"0": 0, "1": 1, "rounds": cfg.gpta.rounds, "2*rounds": 2 * cfg.gpta.rounds, "test": test}[cost.calls]
+
+
+def prior_seconds(cfg: RunConfig) -> float:
+    """The model's seconds for one cell, before any correction."""
+    t = cfg.train
+    cost = METHOD_COST.get(cfg.method, DEFAULT_COST)
+    pool, dev, test = sizes(cfg.dataset)
+    dev = min(dev, t.dev_max) if t.dev_max else dev
+    test = min(test, t.test_max) if t.test_max else test
+    n = max(1, round(cfg.fraction * pool))
+    seq = TEXT_TOKENS.get(cfg.dataset, t.max_text_tokens) + (t.max_prefix_tokens if cost.prefix else 0)
+    steps = t.epochs * max(math.ceil(n / t.batch_size), t.min_steps_per_epoch)
+    train_eval = min(n, t.eval_train_max) if t.eval_train_max else n
+    train = cost.train * steps * t.batch_size * seq * TRAIN_S_PER_TOKEN
+    eval_examples = (t.epochs * (train_eval + dev) + train_eval + dev + test) if cost.train else 0
+    evaluate = eval_examples * seq * EVAL_S_PER_TOKEN
+    llm = llm_calls(cfg) * (PROMPT_S_PER_CALL + cfg.generation.max_tokens / LLM_TOKENS_PER_S)
+    if cost.calls == "test":  # a label is a few tokens, not max_tokens
+        llm = llm_calls(cfg) * (PROMPT_S_PER_CALL + 5 / LLM_TOKENS_PER_S)
+    return STARTUP_S + train + evaluate + llm
+
+
+class Estimator:
+    """Prior seconds corrected by what finished cells measured; call ``learn`` as cells finish."""
+
+    def __init__(self) -> None:
+        self._ratios: list[float] = []
+        self._pair_ratios: dict[tuple[str, str], list[float]] = {}
+
+    def learn(self, result: dict[str, Any]) -> None:
+        try:
+            cfg_dict = result["config"]
+            wall = float(result["costs"]["wall_seconds"])
+            cfg = config_from_dict(cfg_dict)
+        except (KeyError, TypeError, ValueError):
+            return
+        ratio = wall / max(prior_seconds(cfg), 1e-6)
+        self._ratios.append(ratio)
+        self._pair_ratios.setdefault((cfg.method, cfg.dataset), []).append(ratio)
+
+    def learn_all(self, results: Iterable[dict[str, Any]]) -> None:
+        for r in results:
+            self.learn(r)
+
+    @property
+    def n_learned(self) -> int:
+        return len(self._ratios)
+
+    def correction(self, cfg: RunConfig) -> float:
+        pair = self._pair_ratios.get((cfg.method, cfg.dataset))
+        if pair:
+            return statistics.median(pair)
+        return statistics.median(self._ratios) if self._ratios else 1.0
+
+    def seconds(self, cfg: RunConfig) -> float:
+        return prior_seconds(cfg) * self.correction(cfg)
+
+
+def config_from_dict(d: dict[str, Any]) -> RunConfig:
+    """A RunConfig back from a result's ``config`` (only what the estimate reads)."""
+    from gpta.config import apply_overrides
+
+    cfg = RunConfig(dataset=d["dataset"], fraction=float(d["fraction"]), seed=int(d["seed"]), method=d["method"])
+    flat = {f"{section}.{k}": v for section in ("train", "gpta", "generation")
+            for k, v in (d.get(section) or {}).items()}
+    known = {k: v for k, v in flat.items() if _is_field(k)}
+    return apply_overrides(cfg, known)
+
+
+def _is_field(key: str) -> bool:
+    import dataclasses
+
+    from gpta.config import GPTAConfig, LLMConfig, TrainConfig
+
+    section, _, name = key.partition(".")
+    cls = {"train": TrainConfig, "gpta": GPTAConfig, "generation": LLMConfig}[section]
+    return name in {f.name for f in dataclasses.fields(cls)}
+
+
+def human(seconds: float) -> str:
+    seconds = max(0, int(round(seconds)))
+    if seconds < 90:
+        return f"{seconds}s"
+    if seconds < 5400:
+        return f"{seconds / 60:.0f}m"
+    if seconds < 3 * 86400:
+        return f"{seconds / 3600:.1f}h"
+    return f"{seconds / 86400:.1f}d"

@@ -1,0 +1,403 @@
+"""Suite files: which cells a sweep runs, as data (lm-evaluation-harness style).
+
+A suite is a YAML mapping::
+
+    name: quick
+    description: what it is for
+    cost: "about 12 minutes on 2 CPU cores"      # free text, shown by --dry-run
+    datasets: [tweets, bbc-news]
+    fractions: [0.02]
+    seeds: [13, 21]
+    methods: [finetune, manual-prefix, gpta]
+    model: embedded:all-MiniLM-L6-v2            # optional (default: the embedded encoder)
+    llm: embedded                               # optional (default: the embedded LLM)
+    settings: {train.epochs: 4}                 # the `--set` overrides; nested mappings also work
+    grid: {gpta.rounds: [2, 3]}                 # optional extra axes (cartesian product)
+    per_dataset: {yelp: {fractions: [1.0], settings: {...}}}   # optional, merged over the above
+    per_method: {gpta: {settings: {...}, grid: {...}}}         # optional, merged over the above
+    after: ["gpta report {out}"]                # optional: printed as the next step, never run
+
+or, for work in steps, a list of ``stages`` that each take the keys above (inheriting the
+top level). A stage with ``transfer_from: STAGE`` is a transfer stage: every finished cell of
+that stage whose method is in ``source_methods`` (default ``[gpta]``) gives its learned prefix to
+the ``transfer`` method on each other dataset of the same domain in this stage's ``datasets``,
+at the source cell's fraction and seed. Those cells can only be named once their source has a
+result, so the runner expands them after the source stage; ``--dry-run`` counts them.
+
+Precedence of settings, lowest first: suite ``settings``, stage ``settings``, ``per_dataset``,
+``per_method``, the ``grid`` point, and the command line's ``--set``.
+"""
+
+from __future__ import annotations
+
+import itertools
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from gpta.config import DEFAULT_LLM, DEFAULT_MODEL, RunConfig, apply_overrides
+from gpta.errors import UserError
+from gpta.results import cell_id
+
+SUITES_DIR = Path(__file__).resolve().parent.parent.parent / "suites"
+_AXES = ("datasets", "fractions", "seeds", "methods", "model", "llm", "settings", "grid",
+         "per_dataset", "per_method")
+_TOP_KEYS = {"name", "description", "cost", "after", "stages", *_AXES}
+_STAGE_KEYS = {"name", "transfer_from", "source_methods", "targets", *_AXES}
+_PER_DATASET_KEYS = {"fractions", "seeds", "methods", "settings", "grid"}
+_PER_METHOD_KEYS = {"settings", "grid"}
+TRANSFER_METHOD = "transfer"
+
+
+@dataclass
+class Cell:
+    """One run: a resolved config plus the stage it belongs to."""
+
+    cfg: RunConfig
+    stage: str
+
+    @property
+    def id(self) -> str:
+        return cell_id(self.cfg.to_dict())
+
+    def label(self) -> str:
+        c = self.cfg
+        return f"{c.dataset} {c.method} f={c.fraction:g} seed={c.seed}"
+
+
+@dataclass
+class Stage:
+    name: str
+    datasets: list[str]
+    fractions: list[float]
+    seeds: list[int]
+    methods: list[str]
+    model: str = DEFAULT_MODEL
+    llm: str = DEFAULT_LLM
+    settings: dict[str, Any] = field(default_factory=dict)
+    grid: dict[str, list[Any]] = field(default_factory=dict)
+    per_dataset: dict[str, dict[str, Any]] = field(default_factory=dict)
+    per_method: dict[str, dict[str, Any]] = field(default_factory=dict)
+    transfer_from: str | None = None
+    source_methods: list[str] = field(default_factory=lambda: ["gpta"])
+    targets: str = "same-domain"
+    cli_settings: dict[str, Any] = field(default_factory=dict)  # --set: wins over everything
+
+    @property
+    def is_transfer(self) -> bool:
+        return self.transfer_from is not None
+
+
+@dataclass
+class Suite:
+    name: str
+    path: Path
+    stages: list[Stage]
+    description: str = ""
+    cost: str = ""
+    after: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)  # cells dropped while checking, in words
+
+
+@dataclass
+class Overrides:
+    """The command line's say over a suite (None = keep the suite's)."""
+
+    datasets: list[str] | None = None
+    methods: list[str] | None = None
+    seeds: list[int] | None = None
+    fractions: list[float] | None = None
+    llm: str | None = None
+    model: str | None = None
+    settings: dict[str, Any] = field(default_factory=dict)
+
+
+# -- reading -------------------------------------------------------------------------------------
+
+def resolve_path(name_or_path: str) -> Path:
+    """A path to a YAML file, or the name of a shipped suite (``quick`` -> suites/quick.yaml)."""
+    path = Path(name_or_path)
+    if path.is_file():
+        return path
+    shipped = SUITES_DIR / f"{name_or_path}.yaml"
+    if not path.suffix and shipped.is_file():
+        return shipped
+    known = ", ".join(sorted(p.stem for p in SUITES_DIR.glob("*.yaml")))
+    raise UserError(f"suite {name_or_path!r}: no such file (shipped suites: {known})")
+
+
+def load_suite(name_or_path: str, overrides: Overrides | None = None) -> Suite:
+    path = resolve_path(name_or_path)
+    try:
+        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except yaml.YAMLError as exc:
+        first = str(exc).replace("\n", " ")
+        raise UserError(f"{path}: not valid YAML ({first})") from None
+    if not isinstance(raw, dict):
+        raise UserError(f"{path}: a suite is a YAML mapping (name, datasets, fractions, seeds, methods...)")
+    _check_keys(path, "suite", raw, _TOP_KEYS)
+    if not isinstance(raw.get("name"), str) or not raw["name"].strip():
+        raise UserError(f"{path}: 'name' is missing (a short name for the suite)")
+    top = {k: raw[k] for k in _AXES if k in raw}
+    stage_dicts = raw.get("stages") or [{"name": "main"}]
+    if not isinstance(stage_dicts, list) or not all(isinstance(s, dict) for s in stage_dicts):
+        raise UserError(f"{path}: 'stages' must be a list of mappings")
+    stages = [_read_stage(path, i, top, s, overrides or Overrides()) for i, s in enumerate(stage_dicts)]
+    names = [s.name for s in stages]
+    for s in stages:
+        if s.transfer_from is not None and s.transfer_from not in names[: names.index(s.name)]:
+            raise UserError(f"{path}: stage {s.name!r}: transfer_from {s.transfer_from!r} is not an earlier stage")
+    after = raw.get("after") or []
+    return Suite(name=raw["name"], path=path, stages=stages, description=str(raw.get("description") or ""),
+                 cost=str(raw.get("cost") or ""), after=[str(a) for a in (after if isinstance(after, list) else [after])])
+
+
+def _check_keys(path: Path, where: str, d: dict, allowed: set[str]) -> None:
+    unknown = sorted(set(d) - allowed)
+    if unknown:
+        raise UserError(f"{path}: {where}: unknown key {unknown[0]!r}; allowed: {', '.join(sorted(allowed))}")
+
+
+def flatten_settings(path: Path, where: str, settings: Any) -> dict[str, Any]:
+    """``{train: {epochs: 4}}`` and ``{train.epochs: 4}`` both become ``{"train.epochs": 4}``."""
+    if settings is None:
+        return {}
+    if not isinstance(settings, dict):
+        raise UserError(f"{path}: {where}: settings must be a mapping like {{train.epochs: 4}}")
+    out: dict[str, Any] = {}
+    for key, value in settings.items():
+        if isinstance(value, dict) and "." not in str(key) and key != "options":
+            out.update({f"{key}.{k}": v for k, v in value.items()})
+        elif isinstance(value, dict) and key == "options":
+            out.update({f"options.{k}": v for k, v in value.items()})
+        else:
+            out[str(key)] = value
+    return out
+
+
+def _list(path: Path, where: str, key: str, value: Any, kind: type) -> list:
+    items = value if isinstance(value, list) else [value]
+    out = []
+    for v in items:
+        try:
+            out.append(kind(v) if kind is not str else str(v))
+        except (TypeError, ValueError):
+            raise UserError(f"{path}: {where}: {key}: cannot read {v!r} as {kind.__name__}") from None
+    if not out:
+        raise UserError(f"{path}: {where}: {key} is empty")
+    return out
+
+
+def _read_grid(path: Path, where: str, grid: Any) -> dict[str, list[Any]]:
+    flat = flatten_settings(path, where + " grid", grid)
+    return {k: (v if isinstance(v, list) else [v]) for k, v in flat.items()}
+
+
+def _read_stage(path: Path, index: int, top: dict, raw: dict, ov: Overrides) -> Stage:
+    name = str(raw.get("name") or f"stage{index + 1}")
+    where = f"stage {name!r}"
+    _check_keys(path, where, raw, _STAGE_KEYS)
+    merged = {**top, **{k: v for k, v in raw.items() if k in _AXES}}
+    is_transfer = raw.get("transfer_from") is not None
+    for key in ("datasets", "fractions", "seeds", "methods"):
+        if key not in merged and not (is_transfer and key != "datasets"):
+            raise UserError(f"{path}: {where}: {key!r} is missing")
+    per_dataset = merged.get("per_dataset") or {}
+    per_method = merged.get("per_method") or {}
+    for label, table, allowed in (("per_dataset", per_dataset, _PER_DATASET_KEYS),
+                                  ("per_method", per_method, _PER_METHOD_KEYS)):
+        if not isinstance(table, dict):
+            raise UserError(f"{path}: {where}: {label} must be a mapping of name -> overrides")
+        for k, v in table.items():
+            if not isinstance(v, dict):
+                raise UserError(f"{path}: {where}: {label}.{k} must be a mapping")
+            _check_keys(path, f"{where} {label}.{k}", v, allowed)
+    stage = Stage(
+        name=name,
+        datasets=_list(path, where, "datasets", merged["datasets"], str),
+        fractions=_list(path, where, "fractions", merged.get("fractions", [0.0]), float),
+        seeds=_list(path, where, "seeds", merged.get("seeds", [0]), int),
+        methods=_list(path, where, "methods", merged.get("methods", [TRANSFER_METHOD]), str),
+        model=str(merged.get("model") or DEFAULT_MODEL),
+        llm=str(merged.get("llm") or DEFAULT_LLM),
+        settings=flatten_settings(path, where, merged.get("settings")),
+        grid=_read_grid(path, where, merged.get("grid")),
+        per_dataset={str(k): dict(v) for k, v in per_dataset.items()},
+        per_method={str(k): dict(v) for k, v in per_method.items()},
+        transfer_from=raw.get("transfer_from"),
+        source_methods=_list(path, where, "source_methods", raw.get("source_methods", ["gpta"]), str),
+        targets=str(raw.get("targets", "same-domain")),
+    )
+    if stage.targets != "same-domain":
+        raise UserError(f"{path}: {where}: targets {stage.targets!r}: only 'same-domain' is supported")
+    # The command line wins over the file.
+    if ov.datasets:
+        stage.datasets = list(ov.datasets)
+    if ov.methods and not stage.is_transfer:
+        stage.methods = list(ov.methods)
+    if ov.seeds:
+        stage.seeds = list(ov.seeds)
+    if ov.fractions:
+        stage.fractions = list(ov.fractions)
+        for d in stage.per_dataset.values():
+            d.pop("fractions", None)
+    if ov.llm:
+        stage.llm = ov.llm
+    if ov.model:
+        stage.model = ov.model
+    stage.cli_settings = dict(ov.settings)
+    return stage
+
+
+# -- checking ------------------------------------------------------------------------------------
+
+def check_suite(suite: Suite, data_dir: str | None, need_data: bool = True) -> str | None:
+    """Unknown datasets or methods, bad settings or missing data: one line, before any cell runs.
+
+    (method, dataset) pairs that cannot go together (a classifier-only method on SQuAD) are
+    dropped from the plan and noted in ``suite.notes``; the rest is an error. A missing data
+    directory is an error when ``need_data``; otherwise (a dry run) its message is returned.
+    """
+    from gpta.data.spec import get_dataset
+    from gpta.methods import get_method
+
+    datasets = sorted({d for s in suite.stages for d in s.datasets})
+    methods = sorted({m for s in suite.stages for m in s.methods} | {m for s in suite.stages if s.is_transfer
+                                                                      for m in s.source_methods})
+    for d in datasets:
+        try:
+            get_dataset(d)
+        except UserError as exc:
+            raise UserError(f"{suite.path}: {exc}") from None
+    for m in methods:
+        try:
+            get_method(m)
+        except UserError as exc:
+            raise UserError(f"{suite.path}: {exc}") from None
+    for stage in suite.stages:
+        if not stage.is_transfer:
+            try:
+                expand_stage(stage, suite.notes)  # applies every setting: a bad key or value fails here
+            except UserError as exc:
+                raise UserError(f"{suite.path}: stage {stage.name!r}: {exc}") from None
+    for f in {f for s in suite.stages for f in s.fractions if not s.is_transfer}:
+        if not 0 < f <= 1:
+            raise UserError(f"{suite.path}: fraction {f}: must be in (0, 1]")
+    missing = missing_data_dir(suite, datasets, data_dir)
+    if missing and need_data:
+        raise UserError(missing)
+    return missing
+
+
+def _offline() -> bool:
+    return any(os.environ.get(v, "").lower() in ("1", "true", "yes", "on")
+               for v in ("HF_HUB_OFFLINE", "HF_DATASETS_OFFLINE"))
+
+
+def missing_data_dir(suite: Suite, datasets: list[str], data_dir: str | None) -> str | None:
+    """The six benchmarks read GPTA_DATA_DIR; offline (or with no Hub copy) they cannot run without it."""
+    from gpta.data.spec import get_dataset
+
+    if data_dir or os.environ.get("GPTA_DATA_DIR"):
+        return None
+    specs = [get_dataset(d) for d in datasets]
+    need = [s.name for s in specs if s.needs_data_dir and (_offline() or not s.hub_id)]
+    if need:
+        why = "offline (HF_HUB_OFFLINE)" if _offline() else "they have no Hub copy"
+        return (f"{suite.path}: datasets {', '.join(need)} need GPTA_DATA_DIR (or --data-dir) "
+                f"set to the benchmark data folder ({why}); e.g. GPTA_DATA_DIR=../shared/data")
+    return None
+
+
+# -- expanding -----------------------------------------------------------------------------------
+
+def _grid_points(grid: dict[str, list[Any]]) -> list[dict[str, Any]]:
+    keys = list(grid)
+    return [dict(zip(keys, values)) for values in itertools.product(*(grid[k] for k in keys))] or [{}]
+
+
+def make_config(stage: Stage, dataset: str, fraction: float, seed: int, method: str,
+                settings: dict[str, Any]) -> RunConfig:
+    cfg = RunConfig(dataset=dataset, fraction=fraction, seed=seed, method=method, model=stage.model, llm=stage.llm)
+    return apply_overrides(cfg, settings)
+
+
+def _settings_for(stage: Stage, dataset: str, method: str) -> list[dict[str, Any]]:
+    """Every settings dict (one per grid point) for this dataset and method, by precedence."""
+    pd, pm = stage.per_dataset.get(dataset, {}), stage.per_method.get(method, {})
+    base = {**stage.settings, **flatten_settings(Path("."), dataset, pd.get("settings")),
+            **flatten_settings(Path("."), method, pm.get("settings"))}
+    grid = {**stage.grid, **_read_grid(Path("."), dataset, pd.get("grid")), **_read_grid(Path("."), method, pm.get("grid"))}
+    return [{**base, **point, **stage.cli_settings} for point in _grid_points(grid)]
+
+
+def expand_stage(stage: Stage, notes: list[str] | None = None) -> list[Cell]:
+    """The cells of an ordinary stage, in a stable order: dataset, fraction, seed, method, grid."""
+    from gpta.data.spec import get_dataset
+    from gpta.methods import get_method
+
+    cells: list[Cell] = []
+    seen: set[str] = set()
+    for dataset in stage.datasets:
+        pd = stage.per_dataset.get(dataset, {})
+        task = get_dataset(dataset).task
+        fractions = [float(f) for f in pd.get("fractions", stage.fractions)]
+        seeds = [int(s) for s in pd.get("seeds", stage.seeds)]
+        methods = [str(m) for m in pd.get("methods", stage.methods)]
+        for method in methods:
+            if task not in get_method(method).tasks:
+                if notes is not None:
+                    notes.append(f"stage {stage.name!r}: {method} does not apply to {task} dataset {dataset}: "
+                                 f"{len(fractions) * len(seeds)} cells left out")
+        for fraction, seed, method in itertools.product(fractions, seeds, methods):
+            if task not in get_method(method).tasks:
+                continue
+            for settings in _settings_for(stage, dataset, method):
+                cell = Cell(make_config(stage, dataset, fraction, seed, method, settings), stage.name)
+                if cell.id not in seen:  # a grid axis a method ignores can still name one cell twice
+                    seen.add(cell.id)
+                    cells.append(cell)
+    return cells
+
+
+def transfer_targets(stage: Stage, source_dataset: str) -> list[str]:
+    from gpta.data.spec import get_dataset
+
+    domain = get_dataset(source_dataset).domain
+    return [d for d in stage.datasets if d != source_dataset and get_dataset(d).domain == domain]
+
+
+def planned_transfer_count(stage: Stage, source_cells: list[Cell]) -> int:
+    """How many cells a transfer stage will have, before its sources have run (for --dry-run)."""
+    return sum(len(transfer_targets(stage, c.cfg.dataset)) for c in source_cells
+               if c.cfg.method in stage.source_methods)
+
+
+def expand_transfer(stage: Stage, source_cells: list[Cell], out_dir: Path) -> tuple[list[Cell], list[str]]:
+    """Transfer cells for every source cell with a result; the rest are returned as 'waiting' lines."""
+    from gpta.commands.transfer import read_source
+
+    cells, waiting = [], []
+    for src in source_cells:
+        if src.cfg.method not in stage.source_methods:
+            continue
+        targets = transfer_targets(stage, src.cfg.dataset)
+        path = out_dir / f"{src.id}.json"
+        if not targets:
+            continue
+        if not path.is_file():
+            waiting.append(f"{len(targets)} transfer cells wait for {src.id} (no result)")
+            continue
+        source = read_source(path)
+        # The cell id must not depend on where the results directory lives: keep the file name only.
+        source["source"]["result"] = path.name
+        for target in targets:
+            for settings in _settings_for(stage, target, TRANSFER_METHOD):
+                cfg = make_config(stage, target, src.cfg.fraction, src.cfg.seed, TRANSFER_METHOD, settings)
+                cfg.options["prefix"] = source["prefix"]
+                cfg.options["source"] = source["source"]
+                cells.append(Cell(cfg, stage.name))
+    return cells, waiting

@@ -1,0 +1,104 @@
+"""From runs to the numbers a report states: cell summaries, gains over finetune, the grid.
+
+A *cell* here is (dataset, fraction, arm); its seeds are the repetitions. Gains over
+``finetune`` always pair runs of the same dataset, fraction and seed (same sample, same
+initialisation), never means of unpaired runs.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+
+import numpy as np
+import pandas as pd
+
+from reports.stats import paired_test, summarize
+from reports.style import method_rank
+
+BASELINE = "finetune"
+PAIR_KEYS = ["dataset", "fraction", "seed", "data_seed"]
+
+
+def arm_order(arms) -> list[str]:
+    """GPTA first, finetune second, then the other methods in the fixed order; variants by name."""
+    return sorted(set(arms), key=lambda a: (method_rank(a.split(" ")[0]), a))
+
+
+def _train_settings(key: str) -> dict:
+    return {k: v for k, v in json.loads(key).items() if k.startswith(("train.", "model"))}
+
+
+def attach_baseline(runs: pd.DataFrame) -> pd.DataFrame:
+    """Add ``ft_test``/``ft_train``/``ft_run_id`` (the paired finetune run) and ``gain`` = test - ft_test.
+
+    If several finetune runs share the pair keys (finetune under several settings), the one with
+    the most identical train settings is the partner: the comparison should change one thing only.
+    """
+    runs = runs.copy()
+    for col in ("ft_test", "ft_train", "gain"):
+        runs[col] = np.nan
+    runs["ft_run_id"] = None
+    if runs.empty:
+        return runs
+    ft = runs[runs["method"] == BASELINE]
+    by_key = {k: g for k, g in ft.groupby(PAIR_KEYS, dropna=False)}
+    for i, row in runs.iterrows():
+        cands = by_key.get(tuple(row[k] for k in PAIR_KEYS))
+        if cands is None or cands.empty:
+            continue
+        mine = _train_settings(row["settings_key"])
+        score = cands["settings_key"].map(lambda k: sum(mine.get(f) == v for f, v in _train_settings(k).items()))
+        best = cands.loc[score.idxmax()]
+        runs.at[i, "ft_test"] = best["test"]
+        runs.at[i, "ft_train"] = best["train"]
+        runs.at[i, "ft_run_id"] = best["run_id"]
+    runs["gain"] = runs["test"] - runs["ft_test"]
+    return runs
+
+
+def cell_summaries(runs: pd.DataFrame, value: str = "test") -> pd.DataFrame:
+    """One row per (dataset, fraction, arm): n, mean, std, 95% t-interval of ``value`` over seeds."""
+    rows = []
+    for (dataset, fraction, arm), g in runs.groupby(["dataset", "fraction", "arm"], sort=True):
+        s = summarize(g[value])
+        rows.append({"dataset": dataset, "fraction": fraction, "arm": arm, "method": g["method"].iloc[0],
+                     "n": s.n, "mean": s.mean, "std": s.std, "ci_low": s.ci_low, "ci_high": s.ci_high,
+                     "n_train": float(np.nanmedian(g["n_train"].astype(float))) if g["n_train"].notna().any() else np.nan,
+                     "seeds": sorted(g["seed"].tolist())})
+    return pd.DataFrame(rows, columns=["dataset", "fraction", "arm", "method", "n", "mean", "std", "ci_low",
+                                       "ci_high", "n_train", "seeds"])
+
+
+def comparisons(runs: pd.DataFrame) -> pd.DataFrame:
+    """Each non-finetune arm against finetune per (dataset, fraction): paired over seeds."""
+    rows = []
+    paired = runs[runs["method"].ne(BASELINE) & runs["ft_test"].notna()]
+    for (dataset, fraction, arm), g in paired.groupby(["dataset", "fraction", "arm"], sort=True):
+        t = paired_test(g["test"], g["ft_test"])
+        rows.append({"dataset": dataset, "fraction": fraction, "arm": arm, "method": g["method"].iloc[0],
+                     "n_pairs": t.n, "mean_gain": t.mean_diff, "p": t.p, "significant": t.significant,
+                     "arm_mean": g["test"].mean(), "ft_mean": g["ft_test"].mean()})
+    return pd.DataFrame(rows, columns=["dataset", "fraction", "arm", "method", "n_pairs", "mean_gain", "p",
+                                       "significant", "arm_mean", "ft_mean"])
+
+
+def grid_status(runs: pd.DataFrame, failed: pd.DataFrame) -> pd.DataFrame:
+    """Expected grid = datasets x fractions x seeds x methods seen anywhere (finished or failed).
+
+    ``transfer`` is left out: its cells exist only for the source -> target pairs someone chose,
+    so "missing" would be noise; the transfer section lists what it has instead.
+    """
+    frames = [df[["dataset", "fraction", "seed", "method"]] for df in (runs, failed) if not df.empty]
+    if not frames:
+        return pd.DataFrame(columns=["dataset", "fraction", "seed", "method", "status"])
+    seen = pd.concat(frames).dropna(subset=["dataset", "method"])
+    seen = seen[seen["method"] != "transfer"]
+    axes = [sorted(seen[c].dropna().unique().tolist()) for c in ("dataset", "fraction", "seed", "method")]
+    done = set(map(tuple, runs[["dataset", "fraction", "seed", "method"]].itertuples(index=False))) if not runs.empty else set()
+    bad = set(map(tuple, failed[["dataset", "fraction", "seed", "method"]].itertuples(index=False))) if not failed.empty else set()
+    rows = []
+    for cell in itertools.product(*axes):
+        status = "ok" if cell in done else "failed" if cell in bad else "missing"
+        rows.append(dict(zip(("dataset", "fraction", "seed", "method"), cell), status=status))
+    return pd.DataFrame(rows)

@@ -1,0 +1,190 @@
+"""Read a results directory into tidy tables: one row per finished run, one per failed cell.
+
+Everything downstream (figures, tables, index) works from these frames, so what a report says
+can always be traced back to a result file (the ``path`` column).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from gpta.errors import UserError
+from gpta.results import load_results
+
+# The cell coordinates; everything else in a config is a "setting" of the method.
+CELL_KEYS = ("dataset", "fraction", "seed", "method")
+_NOT_SETTINGS = {"dataset", "fraction", "seed", "data_seed", "train_seed", "method", "dataset_options"}
+_RUN_ID = re.compile(r"^(?P<dataset>.+?)__(?P<method>[^_]+(?:[-_][^_]+)*)__f(?P<fraction>[0-9.eE+-]+)__s(?P<seed>-?\d+)__")
+
+COST_KEYS = ("llm_calls", "prompt_tokens", "completion_tokens", "llm_seconds", "cache_hits",
+             "train_seconds", "eval_seconds", "train_steps", "wall_seconds")
+
+
+@dataclass
+class ResultSet:
+    """What a results directory holds, ready for the report."""
+
+    results_dir: Path
+    runs: pd.DataFrame  # one row per finished run
+    failed: pd.DataFrame  # one row per failed cell (no finished result of the same cell)
+    raw: dict[str, dict[str, Any]] = field(default_factory=dict)  # run_id -> full result JSON
+    skipped_files: list[str] = field(default_factory=list)  # *.json that are not results
+
+    @property
+    def empty(self) -> bool:
+        return self.runs.empty and self.failed.empty
+
+
+def _flatten(d: dict[str, Any], prefix: str = "") -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for k, v in d.items():
+        key = f"{prefix}{k}"
+        if isinstance(v, dict):
+            out.update(_flatten(v, key + "."))
+        else:
+            out[key] = tuple(v) if isinstance(v, list) else v
+    return out
+
+
+def settings_of(config: dict[str, Any]) -> dict[str, Any]:
+    """The config minus the cell coordinates and the transferred prefix (which is data, not a knob)."""
+    flat = _flatten({k: v for k, v in config.items() if k not in _NOT_SETTINGS})
+    return {k: v for k, v in flat.items() if not k.startswith(("options.source", "options.prefix"))}
+
+
+def _num(x: Any) -> float:
+    try:
+        return float(x)
+    except (TypeError, ValueError):
+        return float("nan")
+
+
+def run_row(result: dict[str, Any]) -> dict[str, Any]:
+    cfg = result.get("config") or {}
+    ds = result.get("dataset") if isinstance(result.get("dataset"), dict) else {}
+    metric = result.get("metric") or ds.get("metric") or "accuracy"
+    metrics = result.get("metrics") or {}
+    split = {s: (metrics.get(s) or {}) for s in ("train", "dev", "test")}
+    source = (cfg.get("options") or {}).get("source")
+    costs = result.get("costs") or {}
+    history = result.get("prefix_history") or []
+    revisions = [h for h in history if "improved_over_previous" in h]
+    env = result.get("env") or {}
+    row = {
+        "run_id": result.get("run_id"),
+        "method": result.get("method") or cfg.get("method"),
+        "dataset": ds.get("name") or Path(str(cfg.get("dataset", "?"))).name,
+        "task": ds.get("task", "classification"),
+        "metric": metric,
+        "fraction": _num(cfg.get("fraction")),
+        "seed": cfg.get("seed"),
+        "data_seed": cfg.get("data_seed", cfg.get("seed")),
+        "n_train": (ds.get("sizes") or {}).get("train"),
+        "test": _num(split["test"].get(metric)),
+        "dev": _num(split["dev"].get(metric)),
+        "train": _num(split["train"].get(metric)),
+        "test_macro_f1": _num(split["test"].get("macro_f1")),
+        "majority": _num(ds.get("test_majority_rate")),
+        "source_dataset": source.get("dataset") if isinstance(source, dict) else None,
+        "prefix": result.get("prefix"),
+        "rounds": len(history),
+        "revisions": len(revisions),
+        "improved_rounds": sum(bool(h["improved_over_previous"]) for h in revisions),
+        "fallbacks": sum(h.get("source") == "fallback" for h in history),
+        "llm_accuracy": (np.mean([bool(h["improved_over_previous"]) for h in revisions]) if revisions else np.nan),
+        "model": cfg.get("model"),
+        "llm": cfg.get("llm"),
+        "test_max": (cfg.get("train") or {}).get("test_max"),
+        "git_commit": (env.get("git") or {}).get("commit"),
+        "git_dirty": (env.get("git") or {}).get("dirty"),
+        "device": env.get("device_name") or env.get("device"),
+        "precision": env.get("precision"),
+        "finished": (result.get("timestamps") or {}).get("finished"),
+        "path": result.get("_path"),
+    }
+    for k in COST_KEYS:
+        row[k] = _num(costs.get(k))
+    row["llm_tokens"] = np.nansum([row["prompt_tokens"], row["completion_tokens"]])
+    row["settings_key"] = json.dumps(settings_of(cfg), sort_keys=True, default=str)
+    return row
+
+
+def failed_row(record: dict[str, Any], path: Path) -> dict[str, Any]:
+    """A sweep's failure record: its config when present, else what the cell id says."""
+    cfg = record.get("config") if isinstance(record.get("config"), dict) else {}
+    run_id = str(record.get("run_id") or path.name.removesuffix(".failed.json"))
+    parsed = _RUN_ID.match(run_id)
+    guess = parsed.groupdict() if parsed else {}
+    err = record.get("error")
+    if isinstance(err, dict):
+        err = f"{err.get('type', 'Error')}: {err.get('message', '')}".strip()
+    return {
+        "run_id": run_id,
+        "method": cfg.get("method") or record.get("method") or guess.get("method"),
+        "dataset": Path(str(cfg.get("dataset") or guess.get("dataset") or "?")).name,
+        "fraction": _num(cfg.get("fraction", guess.get("fraction"))),
+        "seed": cfg.get("seed", int(guess["seed"]) if "seed" in guess else None),
+        "error": " ".join(str(err or "no error message recorded").split())[:300],
+        "path": str(path),
+    }
+
+
+def label_variants(runs: pd.DataFrame) -> pd.Series:
+    """An ``arm`` name per run: the method, plus the settings that tell its variants apart.
+
+    A directory may hold one method under several settings (an ablation, e.g. gpta.weights=restart);
+    pooling them would average different experiments, so each setting gets its own arm. Transfer
+    runs are told apart by their source dataset.
+    """
+    arms = runs["method"].astype(str).copy()
+    for method, group in runs.groupby("method"):
+        keys = group["settings_key"].unique()
+        if len(keys) > 1:
+            dicts = {k: json.loads(k) for k in keys}
+            fields = sorted({f for d in dicts.values() for f in d}
+                            - {f for f in set.intersection(*(set(d) for d in dicts.values()))
+                               if len({json.dumps(d.get(f)) for d in dicts.values()}) == 1})
+            for k in keys:
+                d = dicts[k]
+                parts = [f"{f.split('.', 1)[-1]}={d.get(f)}" for f in fields][:3]
+                mask = (runs["method"] == method) & (runs["settings_key"] == k)
+                arms[mask] = f"{method} [{', '.join(parts)}]"
+    transfer = runs["method"].eq("transfer") & runs["source_dataset"].notna()
+    arms[transfer] = arms[transfer] + " from " + runs.loc[transfer, "source_dataset"].astype(str)
+    return arms
+
+
+def load(results_dir: str | Path) -> ResultSet:
+    results_dir = Path(results_dir)
+    if not results_dir.is_dir():
+        raise UserError(f"results directory {results_dir}: not a directory")
+    results = [r for r in load_results(results_dir) if isinstance(r.get("metrics"), dict)]
+    rows = [run_row(r) for r in results]
+    runs = pd.DataFrame(rows)
+    if not runs.empty:
+        runs["arm"] = label_variants(runs)
+        runs = runs.sort_values(["dataset", "fraction", "seed", "method", "arm"], kind="stable").reset_index(drop=True)
+    done = set(runs["run_id"]) if not runs.empty else set()
+    fails = []
+    for p in sorted(results_dir.glob("*.failed.json")):
+        try:
+            rec = json.loads(p.read_text(encoding="utf-8"))
+        except (OSError, json.JSONDecodeError, UnicodeDecodeError):
+            rec = {"error": f"unreadable failure record {p.name}"}
+        if not isinstance(rec, dict):
+            continue
+        row = failed_row(rec, p)
+        if row["run_id"] not in done:  # a later successful rerun supersedes the failure
+            fails.append(row)
+    failed = pd.DataFrame(fails, columns=["run_id", "method", "dataset", "fraction", "seed", "error", "path"])
+    known = {r.get("_path") for r in results}
+    skipped = [p.name for p in sorted(results_dir.glob("*.json"))
+               if str(p) not in known and not p.name.endswith(".failed.json")]
+    return ResultSet(results_dir, runs, failed, {r["run_id"]: r for r in results}, skipped)

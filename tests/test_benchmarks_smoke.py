@@ -1,0 +1,44 @@
+"""The benchmark suite (benchmarks/, run by `tox -e bench`) is not collected by `pytest tests`;
+this checks that its modules import and that one tiny benchmark runs and summarizes."""
+
+from __future__ import annotations
+
+import importlib
+import json
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+MODULES = ["harness", "conftest", "cell_probe", "summarize", "test_training", "test_prefix_update",
+           "test_inference", "test_llm_cost", "test_warm_rerun"]
+
+
+@pytest.fixture(scope="module")
+def bench():
+    if str(ROOT) not in sys.path:
+        sys.path.insert(0, str(ROOT))
+    return {name: importlib.import_module(f"benchmarks.{name}") for name in MODULES}
+
+
+def test_benchmark_modules_import(bench):
+    assert callable(bench["test_training"].compare_with_hf)
+    assert bench["harness"].machine()["cores"] >= 1
+
+
+def test_tiny_prefix_update_benchmark_runs_and_summarizes(bench, benchmark, tmp_path):
+    info = benchmark.pedantic(bench["test_prefix_update"].compare_prefix_update, args=(200, 2), rounds=1, iterations=1)
+    assert info["ids_identical"] and info["n_examples"] == 200
+    assert info["ratio_min"] > 1.0  # joining cached ids beats re-tokenizing even at 200 inputs
+    fake = {"machine_info": {"gpta": bench["harness"].machine()},
+            "benchmarks": [{"name": "test_prefix_update[tiny]", "extra_info": info}]}
+    text = bench["summarize"].summarize(fake)
+    assert "test_prefix_update[tiny]" in text and f"{info['ratio_median']:.2f}x" in text
+
+
+def test_summarize_rejects_unreadable_file(bench, tmp_path, capsys):
+    bad = tmp_path / "b.json"
+    bad.write_text("{not json", encoding="utf-8")
+    assert bench["summarize"].main([str(bad)]) == 2
+    assert "cannot read" in capsys.readouterr().err

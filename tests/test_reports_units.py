@@ -1,0 +1,79 @@
+"""Fast checks of the report's building blocks (no model, no results needed)."""
+
+from __future__ import annotations
+
+import json
+import math
+
+import numpy as np
+import pytest
+from scipy import stats
+
+from reports.figures import pareto_front
+from reports.load import failed_row
+from reports.stats import correlate, paired_test, summarize
+from reports.style import METHOD_COLORS, METHOD_MARKERS, METHOD_ORDER, method_color
+from reports.tables import Cell, Table, latex_escape, to_latex, to_markdown
+
+
+def test_every_method_has_its_own_fixed_colour_and_marker():
+    assert set(METHOD_COLORS) == set(METHOD_ORDER) == set(METHOD_MARKERS)
+    assert len(set(METHOD_COLORS.values())) == len(METHOD_COLORS)  # no two methods share a colour
+    assert method_color("gpta") == METHOD_COLORS["gpta"] and method_color("unheard-of") not in METHOD_COLORS.values()
+
+
+def test_summary_uses_a_student_t_interval():
+    x = [0.70, 0.74, 0.69, 0.73]
+    s = summarize(x)
+    lo, hi = stats.t.interval(0.95, len(x) - 1, loc=np.mean(x), scale=stats.sem(x))
+    assert (s.n, s.mean, s.std) == (4, pytest.approx(np.mean(x)), pytest.approx(np.std(x, ddof=1)))
+    assert (s.ci_low, s.ci_high) == (pytest.approx(lo), pytest.approx(hi))
+    one = summarize([0.5, float("nan")])
+    assert one.n == 1 and math.isnan(one.std) and math.isnan(one.ci_low)
+
+
+def test_paired_test_matches_scipy_and_is_undefined_when_it_must_be():
+    a, b = [0.71, 0.75, 0.70, 0.78], [0.69, 0.70, 0.70, 0.72]
+    t = paired_test(a, b)
+    assert t.p == pytest.approx(stats.ttest_rel(a, b).pvalue) and t.n == 4
+    assert math.isnan(paired_test([0.7], [0.6]).p)  # one pair
+    assert math.isnan(paired_test([0.7, 0.8], [0.6, 0.7]).p)  # identical differences: no variance
+    assert not paired_test([0.7, 0.8], [0.6, 0.7]).significant
+
+
+def test_correlation_reports_both_coefficients_or_says_undefined():
+    x, y = [0, 0.5, 1, 1, 0.5], [-0.02, 0.01, 0.03, 0.02, 0.0]
+    c = correlate(x, y)
+    assert c.pearson == pytest.approx(stats.pearsonr(x, y).statistic)
+    assert c.spearman == pytest.approx(stats.spearmanr(x, y).statistic)
+    assert "n = 5" in c.text()
+    assert "undefined" in correlate([1, 1, 1], [0.1, 0.2, 0.3]).text()
+
+
+def test_pareto_front_keeps_exactly_the_undominated_points():
+    xs, ys = [1, 2, 3, 4, 2.5], [0.6, 0.7, 0.65, 0.8, 0.7]
+    assert sorted(pareto_front(xs, ys)) == [0, 1, 3]
+
+
+def test_latex_escape_covers_the_specials():
+    assert latex_escape("a_b & 5% #1 {x} ~^ \\") == r"a\_b \& 5\% \#1 \{x\} \textasciitilde{}\textasciicircum{} \textbackslash{}"
+    assert latex_escape("73.4 ± 1.2†") == r"73.4 $\pm$ 1.2$^\dagger$"
+
+
+def test_table_renderers_agree_on_cells_bold_and_marks():
+    t = Table("T_1", ["Method", "0.1%"], [[Cell("gpta"), Cell("70.0 ± 1.0", bold=True, sig=True)],
+                                           [Cell("a|b"), Cell("60.0")]], notes=["note"])
+    md, tex = to_markdown(t), to_latex(t)
+    assert "| gpta | **70.0 ± 1.0†** |" in md and r"a\|b" in md
+    assert r"gpta & \textbf{70.0 $\pm$ 1.0}$^\dagger$ \\" in tex and r"\caption{T\_1}" in tex
+    assert tex.index(r"\toprule") < tex.index(r"\midrule") < tex.index(r"\bottomrule")
+
+
+def test_failure_record_without_config_is_read_from_its_cell_id(tmp_path):
+    p = tmp_path / "sst2__llm-prefix__f0.01__s14__0123456789.failed.json"
+    rec = {"run_id": p.name.removesuffix(".failed.json"), "status": "failed",
+           "error": {"type": "LLMUnavailable", "message": "ollama not running\nsecond line"}}
+    p.write_text(json.dumps(rec))
+    row = failed_row(rec, p)
+    assert (row["dataset"], row["method"], row["fraction"], row["seed"]) == ("sst2", "llm-prefix", 0.01, 14)
+    assert row["error"] == "LLMUnavailable: ollama not running second line"

@@ -1,0 +1,224 @@
+"""Suites and the sweep command without training: reading, checking, expanding, estimating, locking.
+
+The sweeps that train (kill/resume, Ray, failures) are in test_sweep_run.py.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+
+from gpta.cli import main
+from gpta.config import RunConfig, apply_overrides
+from gpta.results import cell_id, load_results, write_json_atomic
+from gpta.sweep.estimate import Estimator, prior_seconds
+from gpta.sweep.lock import sweep_lock
+from gpta.sweep.suite import Overrides, expand_stage, expand_transfer, load_suite
+
+REPO = Path(__file__).resolve().parent.parent
+DATA_DIR = Path(os.environ.get("GPTA_DATA_DIR") or REPO.parent / "shared" / "data")
+TINY_SETTINGS = {"train.epochs": 1, "train.min_steps_per_epoch": 2, "train.max_text_tokens": 32,
+                 "train.dev_max": 64, "train.test_max": 64, "train.eval_train_max": 32}
+
+
+def write_suite(path: Path, **fields) -> Path:
+    suite = {"name": "t", "datasets": ["tweets"], "fractions": [0.005], "seeds": [13, 21],
+             "methods": ["finetune"], "settings": dict(TINY_SETTINGS), **fields}
+    path.write_text(yaml.safe_dump(suite, sort_keys=False))
+    return path
+
+
+def run_cli(args, capsys):
+    code = main(args)
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+# -- shipped suites ------------------------------------------------------------------------------
+
+def test_paper_dry_run_prints_cell_count_and_estimate(capsys, monkeypatch):
+    from gpta.data.spec import get_dataset
+    from gpta.methods import all_methods
+
+    paper = yaml.safe_load((REPO / "suites" / "paper.yaml").read_text())
+    missing = sorted(set(paper["methods"]) - set(all_methods()))
+    if missing:
+        pytest.skip(f"methods not registered yet: {', '.join(missing)}")
+    monkeypatch.setenv("GPTA_DATA_DIR", str(DATA_DIR))
+    code, out, err = run_cli(["sweep", str(REPO / "suites" / "paper.yaml"), "--dry-run"], capsys)
+    assert code == 0, err
+    # The expected count, worked out here from the file: per-dataset fractions, task applicability.
+    expected = 0
+    for d in paper["datasets"]:
+        fractions = paper.get("per_dataset", {}).get(d, {}).get("fractions", paper["fractions"])
+        applicable = [m for m in paper["methods"] if get_dataset(d).task in all_methods()[m].tasks]
+        expected += len(fractions) * len(paper["seeds"]) * len(applicable)
+    total = re.search(r"^total: (\d+) cells, (\d+) to run; estimate ~([\d.]+)([smhd])", out, re.M)
+    assert total, out
+    assert int(total.group(1)) == expected and int(total.group(2)) == expected
+    assert float(total.group(3)) > 0
+    assert "the suite file says:" in out  # the documented cost is shown beside the model's
+
+
+def test_quick_suite_cells_and_ids_are_stable(capsys, tmp_path):
+    suite = load_suite("quick")  # a shipped suite by name
+    raw = yaml.safe_load((REPO / "suites" / "quick.yaml").read_text())
+    cells = expand_stage(suite.stages[0]) if _registered(raw["methods"]) else None
+    if cells is None:
+        pytest.skip("quick suite methods not registered yet")
+    assert len(cells) == len(raw["datasets"]) * len(raw["fractions"]) * len(raw["seeds"]) * len(raw["methods"]) == 12
+    cfg = apply_overrides(RunConfig(dataset="tweets", fraction=raw["fractions"][0], seed=13, method="gpta"),
+                          raw["settings"])
+    assert cell_id(cfg.to_dict()) in {c.id for c in cells}  # same config, same id, whoever builds it
+    code, out, err = run_cli(["sweep", "quick", "--dry-run", "--out", str(tmp_path / "q")], capsys)
+    assert code == 0, err
+    assert out.count("todo ") == 12 and "total: 12 cells, 12 to run" in out
+
+
+def _registered(methods) -> bool:
+    from gpta.methods import all_methods
+
+    return set(methods) <= set(all_methods())
+
+
+def test_every_shipped_suite_loads():
+    for name in ("quick", "paper", "transfer", "cost"):
+        suite = load_suite(name)
+        assert suite.name == name and suite.description and suite.cost
+
+
+# -- bad suites: one line, exit 2, nothing run ---------------------------------------------------
+
+@pytest.mark.parametrize("fields, message", [
+    ({"methods": ["finetune", "no-such-method"]}, "unknown method 'no-such-method'"),
+    ({"datasets": ["tweets", "no-such-data"]}, "unknown dataset 'no-such-data'"),
+    ({"settings": {"train.epochz": 3}}, "unknown setting 'train.epochz'"),
+    ({"fractions": [0.0]}, "fraction 0.0: must be in (0, 1]"),
+    ({"colour": "blue"}, "unknown key 'colour'"),
+])
+def test_bad_suite_exits_2_before_any_cell(tmp_path, capsys, fields, message):
+    path = write_suite(tmp_path / "bad.yaml", **fields)
+    out = tmp_path / "out"
+    code, _, err = run_cli(["sweep", str(path), "--out", str(out)], capsys)
+    assert code == 2
+    assert len(err.strip().splitlines()) == 1 and message in err and str(path) in err
+    assert not out.exists()
+
+
+def test_missing_data_dir_names_the_datasets_that_need_it(tmp_path, capsys, monkeypatch):
+    monkeypatch.delenv("GPTA_DATA_DIR", raising=False)
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    path = write_suite(tmp_path / "s.yaml", datasets=["tweets", "sst2", "yelp"])
+    code, _, err = run_cli(["sweep", str(path), "--out", str(tmp_path / "o")], capsys)
+    assert code == 2
+    assert "datasets sst2, yelp need GPTA_DATA_DIR" in err and "tweets" not in err.split("need")[0].split(":")[-1]
+    # A dry run still plans, and warns.
+    code, out, err = run_cli(["sweep", str(path), "--dry-run", "--out", str(tmp_path / "o")], capsys)
+    assert code == 0 and "warning:" in err and "total: 6 cells" in out
+
+
+# -- overrides and precedence --------------------------------------------------------------------
+
+def test_command_line_overrides_replace_the_suite_axes(tmp_path):
+    path = write_suite(tmp_path / "s.yaml", datasets=["tweets", "bbc-news"])
+    ov = Overrides(datasets=["bbc-news"], seeds=[7], fractions=[0.1, 0.2], methods=["finetune", "gpta"],
+                   llm="ollama:some-model", settings={"train.epochs": "3"})
+    cells = expand_stage(load_suite(str(path), ov).stages[0])
+    got = sorted((c.cfg.dataset, c.cfg.fraction, c.cfg.seed, c.cfg.method) for c in cells)
+    assert got == sorted(("bbc-news", f, 7, m) for f in (0.1, 0.2) for m in ("finetune", "gpta"))
+    assert {c.cfg.llm for c in cells} == {"ollama:some-model"} and {c.cfg.train.epochs for c in cells} == {3}
+
+
+def test_settings_precedence_and_grid(tmp_path):
+    path = write_suite(
+        tmp_path / "s.yaml", datasets=["tweets", "bbc-news"], methods=["finetune", "gpta"], seeds=[13],
+        settings={"train": {"epochs": 2, "batch_size": 8}, "gpta.rounds": 2},  # nested form works too
+        per_dataset={"bbc-news": {"settings": {"train.epochs": 4}, "fractions": [0.1]}},
+        per_method={"gpta": {"settings": {"train.epochs": 6}, "grid": {"gpta.rounds": [2, 3]}}},
+    )
+    cells = expand_stage(load_suite(str(path), Overrides(settings={"train.batch_size": "4"})).stages[0])
+    table = sorted((c.cfg.dataset, c.cfg.method, c.cfg.fraction, c.cfg.train.epochs, c.cfg.gpta.rounds,
+                    c.cfg.train.batch_size) for c in cells)
+    assert table == sorted([
+        ("tweets", "finetune", 0.005, 2, 2, 4), ("tweets", "gpta", 0.005, 6, 2, 4), ("tweets", "gpta", 0.005, 6, 3, 4),
+        ("bbc-news", "finetune", 0.1, 4, 2, 4), ("bbc-news", "gpta", 0.1, 6, 2, 4), ("bbc-news", "gpta", 0.1, 6, 3, 4),
+    ])
+    assert len({c.id for c in cells}) == len(cells)
+
+
+def test_transfer_stage_reads_source_prefixes_within_the_domain(tmp_path):
+    """Stage 2's cells come from stage 1's results: the prefix, and the source's fraction and seed."""
+    path = write_suite(tmp_path / "s.yaml", datasets=["tweets", "bbc-news"], methods=["gpta"], seeds=[13],
+                       stages=[{"name": "source"},
+                               {"name": "transfer", "transfer_from": "source", "datasets": ["tweets", "bbc-news", "yelp"]}])
+    suite = load_suite(str(path))
+    sources = expand_stage(suite.stages[0])
+    out = tmp_path / "out"
+    stage = suite.stages[1]
+    cells, waiting = expand_transfer(stage, sources, out)
+    assert cells == [] and len(waiting) == 1  # tweets' source has no result yet; bbc-news has no partner
+    src = next(c for c in sources if c.cfg.dataset == "tweets")
+    # The source result as `gpta run` writes it (only the fields a transfer reads are filled in here).
+    write_json_atomic(out / f"{src.id}.json", {
+        "run_id": src.id, "status": "ok", "method": "gpta", "config": src.cfg.to_dict(),
+        "prefix": "Decide whether the tweet is positive or negative.",
+        "dataset": {"name": "tweets", "domain": "sentiment"},
+    })
+    cells, waiting = expand_transfer(stage, sources, out)
+    assert waiting == [] and [c.cfg.dataset for c in cells] == ["yelp"]
+    cfg = cells[0].cfg
+    assert (cfg.method, cfg.fraction, cfg.seed) == ("transfer", 0.005, 13)
+    assert cfg.options["prefix"] == "Decide whether the tweet is positive or negative."
+    assert cfg.options["source"]["result"] == f"{src.id}.json"  # relative: the id survives moving the dir
+    assert expand_transfer(stage, sources, out)[0][0].id == cells[0].id
+
+
+# -- estimate, failure records, lock ------------------------------------------------------------
+
+def test_estimator_learns_from_finished_cells():
+    cfg = apply_overrides(RunConfig(dataset="tweets", fraction=0.01, seed=1, method="finetune"), TINY_SETTINGS)
+    other = RunConfig(dataset="bbc-news", fraction=0.1, seed=1, method="gpta")
+    est = Estimator()
+    assert est.seconds(cfg) == pytest.approx(prior_seconds(cfg))
+    est.learn({"config": cfg.to_dict(), "costs": {"wall_seconds": 3 * prior_seconds(cfg)}})
+    assert est.seconds(cfg) == pytest.approx(3 * prior_seconds(cfg))
+    assert est.seconds(other) == pytest.approx(3 * prior_seconds(other))  # the machine is 3x slower
+    # More LLM rounds and more data cost more, before any correction.
+    bigger = RunConfig(dataset="bbc-news", fraction=0.5, seed=1, method="gpta")
+    assert prior_seconds(bigger) > prior_seconds(other)
+
+
+def test_failure_records_are_not_results(tmp_path):
+    cfg = RunConfig(dataset="tweets", fraction=0.01, seed=1, method="finetune")
+    run_id = cell_id(cfg.to_dict())
+    write_json_atomic(tmp_path / f"{run_id}.failed.json",
+                      {"status": "failed", "run_id": run_id, "config": cfg.to_dict(), "error": {"type": "X"}})
+    assert load_results(tmp_path) == []
+
+
+def test_second_sweep_on_a_locked_directory_exits_2(tmp_path):
+    """A sweep holds the directory (here: this test process, through the same lock); another is refused."""
+    path = write_suite(tmp_path / "s.yaml")
+    out = tmp_path / "out"
+    env = {**os.environ, "HF_HUB_OFFLINE": "1"}
+    with sweep_lock(out):
+        proc = subprocess.run([sys.executable, "-m", "gpta", "sweep", str(path), "--out", str(out)],
+                              capture_output=True, text=True, timeout=300, env=env, cwd=REPO)
+    assert proc.returncode == 2, proc.stderr
+    assert f"{out} is in use by another sweep (pid {os.getpid()}" in proc.stderr
+    assert not list(out.glob("*.json")) and not (out / "sweep.jsonl").exists()  # it ran nothing
+
+
+def test_lock_is_released_after_a_sweep(tmp_path):
+    out = tmp_path / "out"
+    with sweep_lock(out):
+        pass
+    with sweep_lock(out):  # a finished sweep leaves the directory free
+        assert json.loads((out / ".sweep.owner").read_text())["pid"] == os.getpid()
