@@ -84,7 +84,7 @@ def run(cfg: RunConfig, ctx: RunContext) -> dict[str, Any]:
         if r == len(plan) - 1:
             break
         conversation.append({"role": "user", "content": prompts.feedback_message(
-            r, prefix, len(pids), metric, before, after, train, len(setup.enc["dev"]))})
+            r, prefix, len(pids), metric, before, after, train, setup.evaluated["dev"])})
         current = accept(setup, ask(llm, conversation, g.history, f"revise-{r + 1}"), previous=prefix)
 
     # "LLM accuracy": did the revised prefix's round end better than the round before it?

@@ -57,6 +57,11 @@ def load_model(name: str, task: str, num_labels: int = 2, seed: int = 0) -> Any:
     kwargs = {} if task == "qa" else {"num_labels": num_labels}
     # "Some weights were newly initialized" is expected for a fresh head: not worth a warning.
     logging.getLogger("transformers.modeling_utils").setLevel(logging.ERROR)
+    # transformers 5 warns that a single-device model was "not sharded" and draws a bar per load
+    logging.getLogger("transformers.distributed.tensor_parallel").setLevel(logging.ERROR)
+    from transformers.utils import logging as hf_logging
+
+    hf_logging.disable_progress_bar()
     try:
         model = cls.from_pretrained(path, **kwargs)
     except OSError as exc:

@@ -75,6 +75,8 @@ class Setup:
     trainers: list[Trainer] = field(default_factory=list)  # several when weights restart per round
     _features: dict[tuple[str, tuple[int, ...]], list] = field(default_factory=dict)
     t_start: float = field(default_factory=time.perf_counter)
+    _bar: Any = None
+    evaluated: dict[str, int] = field(default_factory=dict)
 
     @classmethod
     def build(cls, cfg: RunConfig, ctx: RunContext) -> "Setup":
@@ -84,13 +86,16 @@ class Setup:
         tokenizer = load_tokenizer(cfg.model)
         task = make_task(spec, tokenizer, cfg)
         t = cfg.train
+        dev, test = _subset(splits.dev, t.dev_max, 0), _subset(splits.test, t.test_max, 0)
         enc = {
             "train": task.encode(train),
             "train_eval": task.encode(_subset(train, t.eval_train_max, cfg.resolved_data_seed)),
-            "dev": task.encode(_subset(splits.dev, t.dev_max, 0)),
-            "test": task.encode(_subset(splits.test, t.test_max, 0)),
+            "dev": task.encode(dev),
+            "test": task.encode(test),
         }
-        return cls(cfg, ctx, spec, splits, train, task, enc, pick_device())
+        setup = cls(cfg, ctx, spec, splits, train, task, enc, pick_device())
+        setup.evaluated = {"dev": len(dev), "test": len(test)}  # < split size only when capped
+        return setup
 
     # -- prefix-joined features, computed once per (split, prefix) ---------------------------
     def features(self, split: str, prefix_ids: list[int]) -> list:
@@ -130,16 +135,31 @@ class Setup:
             if "macro_f1" in dv:
                 row["dev_macro_f1"] = round(dv["macro_f1"], 6)
             self.curves.append(row)
+            self._progress(row, metric)
             rows.append({**row, "dev": dv, "train": tr})
             if not self.best or dv[metric] > self.best["metric"]:
                 self.best = {"metric": dv[metric], "state": trainer.snapshot(), "prefix": prefix,
                              "epoch": row["epoch"], "round": round_index}
         return rows
 
+    def _progress(self, row: dict[str, Any], metric: str) -> None:
+        """One bar per run (epochs, with ETA) on stderr; sweeps turn it off and show their own."""
+        if not self.ctx.progress:
+            return
+        if self._bar is None:
+            from tqdm.auto import tqdm
+
+            self._bar = tqdm(total=self.cfg.train.epochs, desc=f"{self.cfg.method} {self.spec.name}",
+                             unit="epoch", leave=False)
+        self._bar.update(1)
+        self._bar.set_postfix({f"dev_{metric}": f"{row[f'dev_{metric}']:.3f}", "round": row["round"]})
+
     def finish(self, trainer: Trainer, extra: dict[str, Any]) -> dict[str, Any]:
         """Restore the best dev checkpoint and its prefix; evaluate train, dev and test once."""
         from gpta.results import build_result
 
+        if self._bar is not None:
+            self._bar.close()
         trainer.restore(self.best["state"])
         prefix = self.best["prefix"]
         pids = self.task.prefix_ids(prefix)

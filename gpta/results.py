@@ -76,6 +76,8 @@ def build_result(setup: Any, metrics: dict[str, Any], extra: dict[str, Any], cos
 
     ctx, cfg = setup.ctx, setup.cfg
     wall = time.perf_counter() - setup.t_start
+    data = dataset_record(setup.spec, setup.splits, setup.train_examples)
+    data["sizes"].update({f"{k}_evaluated": v for k, v in setup.evaluated.items()})
     return {
         "schema_version": SCHEMA_VERSION,
         "run_id": ctx.run_id,
@@ -83,7 +85,7 @@ def build_result(setup: Any, metrics: dict[str, Any], extra: dict[str, Any], cos
         "method": cfg.method,
         "config": cfg.to_dict(),
         "seeds": {"data_seed": cfg.resolved_data_seed, "train_seed": cfg.train_seed, "split_seed": "fixed per dataset"},
-        "dataset": dataset_record(setup.spec, setup.splits, setup.train_examples),
+        "dataset": data,
         "metric": setup.spec.metric,
         "metrics": metrics,
         "curves": setup.curves,
