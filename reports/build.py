@@ -8,15 +8,17 @@ import math
 from pathlib import Path
 from typing import Any
 
-import matplotlib.pyplot as plt
 import pandas as pd
+
+import reports.style  # noqa: F401  (selects the headless Agg backend before pyplot loads)
+import matplotlib.pyplot as plt  # noqa: E402
 
 from gpta.errors import UserError
 from reports import figures as F
 from reports.analysis import BASELINE, attach_baseline, comparisons, grid_status
 from reports.document import Document, summary_json
 from reports.load import ResultSet, load
-from reports.stats import PAIRED_TEST_NAME, correlate
+from reports.stats import PAIRED_TEST_NAME
 from reports.tables import (Table, appendix_tables, comparison_table, cost_table, results_tables, to_latex,
                             to_markdown)
 
@@ -50,16 +52,17 @@ def _skip(name: str, section: str) -> F.FigureOut:
 def headline(runs: pd.DataFrame) -> dict[str, Any]:
     """GPTA vs finetune per (dataset, fraction) cell, by the mean paired gain over seeds."""
     comp = comparisons(runs)
-    g = comp[comp["arm"] == "gpta"]
+    g = comp[comp["method"] == "gpta"]  # every GPTA arm (variants included), each against its finetune pair
     low = g[g["fraction"] <= LOW_FRACTION]
     losses = g[g["mean_gain"] <= 0]
     return {
         "cells": len(g), "wins": int((g["mean_gain"] > 0).sum()), "significant_wins": int(((g["mean_gain"] > 0) & g["significant"]).sum()),
         "significant_losses": int(((g["mean_gain"] < 0) & g["significant"]).sum()),
-        "tested": int(g["p"].notna().sum()), "low_cells": len(low), "low_wins": int((low["mean_gain"] > 0).sum()),
+        "tested": int(g["p"].notna().sum()), "low_cells": len(low), "gpta_arms": sorted(g["arm"].unique()), "low_wins": int((low["mean_gain"] > 0).sum()),
         "mean_gain": float(g["mean_gain"].mean()) if len(g) else math.nan,
-        "not_winning": [(r.dataset, r.fraction, r.mean_gain, r.p) for r in losses.itertuples()],
-        "other_arms": {arm: (int((c["mean_gain"] > 0).sum()), len(c)) for arm, c in comp.groupby("arm") if arm != "gpta"},
+        "not_winning": [(r.dataset, r.fraction, r.mean_gain, r.p, r.arm) for r in losses.itertuples()],
+        "other_arms": {arm: (int((c["mean_gain"] > 0).sum()), len(c))
+                       for arm, c in comp[comp["method"] != "gpta"].groupby("arm")},
     }
 
 
@@ -67,8 +70,10 @@ def _headline_text(h: dict[str, Any]) -> list[str]:
     if h["cells"] == 0:
         return ["No (dataset, fraction) cell has both GPTA and finetune runs with the same seeds, so no "
                 "GPTA-vs-finetune comparison can be made from these results."]
+    variants = (f" (each of the {len(h['gpta_arms'])} GPTA settings counted separately: "
+                f"{', '.join(h['gpta_arms'])})" if len(h["gpta_arms"]) > 1 else "")
     lines = [
-        f"GPTA beats finetune in {h['wins']} of {h['cells']} (dataset, fraction) cells (mean paired gain over seeds "
+        f"GPTA beats finetune in {h['wins']} of {h['cells']} (dataset, fraction) cells{variants} (mean paired gain over seeds "
         f"> 0; mean gain {100 * h['mean_gain']:+.1f} points); at ≤{LOW_FRACTION:.0%} of the pool in {h['low_wins']} of "
         f"{h['low_cells']}. Of the {h['tested']} cells with a testable paired difference ({PAIRED_TEST_NAME}), the win "
         f"is significant (p < 0.05) in {h['significant_wins']} and GPTA is significantly worse in "
@@ -76,8 +81,9 @@ def _headline_text(h: dict[str, Any]) -> list[str]:
     ]
     if h["not_winning"]:
         shown = h["not_winning"][:MAX_LISTED]
-        cells = "; ".join(f"{d} at {F.frac_label(f)} ({100 * g:+.1f} points"
-                          + (f", p = {p:.2g})" if not math.isnan(p) else ")") for d, f, g, p in shown)
+        cells = "; ".join(f"{d} at {F.frac_label(f)}" + (f" ({arm})" if arm != "gpta" else "")
+                          + f" ({100 * g:+.1f} points" + (f", p = {p:.2g})" if not math.isnan(p) else ")")
+                          for d, f, g, p, arm in shown)
         lines.append(f"GPTA does not win (gain ≤ 0) in {len(h['not_winning'])} cells: {cells}"
                      + (" ..." if len(h["not_winning"]) > MAX_LISTED else "") + ".")
     else:
@@ -156,7 +162,7 @@ def build_report(results_dir: str | Path, out_dir: str | Path | None = None,
     summary = {
         "runs": len(runs), "failed": len(failed), "expected_cells": len(grid),
         "missing": int((grid["status"] == "missing").sum()) if len(grid) else 0,
-        "gpta_vs_finetune": {k: v for k, v in h.items() if k not in ("not_winning", "other_arms")},
+        "gpta_vs_finetune": {k: v for k, v in h.items() if k not in ("not_winning", "other_arms", "gpta_arms")},
         "llm_accuracy_correlation": (vars(corr_fig.data["corr"]) if corr_fig and corr_fig.data else None),
         "skipped_figures": {f.name: f.skipped for f in figs if f.skipped},
     }

@@ -6,6 +6,7 @@ it was skipped. Missing cells are NaN in a line, i.e. a gap: never interpolated.
 from __future__ import annotations
 
 import math
+import warnings
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -69,8 +70,13 @@ def _fraction_axis(ax, fractions: list[float], n_train: dict[float, float]) -> N
     top.set_xlabel("n_train (median over seeds)")
 
 
-def _lines_over_fraction(ax, summ: pd.DataFrame, fractions: list[float], scale: float = 100.0) -> dict:
-    """One Line2D per arm (label = arm) over every fraction; NaN where the cell is missing."""
+def _lines_over_fraction(ax, summ: pd.DataFrame, fractions: list[float], scale: float = 100.0,
+                         bounds: tuple[float, float] = (0.0, 100.0)) -> dict:
+    """One Line2D per arm (label = arm) over every fraction; NaN where the cell is missing.
+
+    The t-interval band is clipped to ``bounds`` (a metric in % cannot leave [0, 100]); with two
+    seeds the interval is wide (t = 12.7) and would otherwise dwarf the lines.
+    """
     drawn = {}
     arms = arm_order(summ["arm"])
     for arm in arms:
@@ -82,15 +88,19 @@ def _lines_over_fraction(ax, summ: pd.DataFrame, fractions: list[float], scale: 
         (line,) = ax.plot(fractions, y, label=arm, **st)
         line.set_gid(f"arm:{arm}")
         if np.isfinite(lo).any():
-            ax.fill_between(fractions, lo, hi, color=st["color"], alpha=0.15, linewidth=0)
+            ax.fill_between(fractions, np.clip(lo, *bounds), np.clip(hi, *bounds), color=st["color"], alpha=0.15,
+                            linewidth=0)
         drawn[arm] = {f: v for f, v in zip(fractions, y) if not math.isnan(v)}
     return drawn
 
 
 def _legend_below(fig, ax, ncol: int = 3) -> None:
+    """Legend under the axes; fewer columns when labels are long, so it fits one column width."""
     handles, labels = ax.get_legend_handles_labels()
     if handles:
-        fig.legend(handles, labels, loc="outside lower center", ncol=min(ncol, len(handles)), frameon=False)
+        longest = max(len(label) for label in labels)
+        ncol = min(ncol, len(handles), max(1, 60 // (longest + 6)))  # ~60 characters fit 3.4 in at 7 pt
+        fig.legend(handles, labels, loc="outside lower center", ncol=ncol, frameon=False)
 
 
 def _n_train_by_fraction(summ: pd.DataFrame) -> dict[float, float]:
@@ -137,7 +147,8 @@ def accuracy_vs_fraction(runs: pd.DataFrame, dataset: str) -> FigureOut:
     out.caption = (
         f"Test {metric_name(metric)} on {dataset} against the share of the training pool used (log x axis; "
         f"training examples per fraction: {ntxt}; top axis). One line per method: the mean over seeds "
-        f"(up to {seeds}); the band is the 95% Student-t interval, drawn where at least two seeds exist. "
+        f"(up to {seeds}); the band is the 95% Student-t interval over seeds, drawn where at least two seeds exist "
+        f"and clipped to 0-100%. "
         f"A missing cell is a gap in its line, not interpolated.{maj_txt}{_test_cap_note(d)}"
     )
     return out
@@ -156,7 +167,7 @@ def gap_vs_fraction(runs: pd.DataFrame, dataset: str) -> FigureOut:
     fractions = sorted(summ["fraction"].unique())
     with paper_style():
         fig, ax = new_figure(2.7)
-        drawn = _lines_over_fraction(ax, summ, fractions)
+        drawn = _lines_over_fraction(ax, summ, fractions, bounds=(-100.0, 100.0))
         ax.axhline(0, color="#999999", linewidth=0.6)
         _fraction_axis(ax, fractions, _n_train_by_fraction(summ))
         ax.set_ylabel(f"train - test {metric_name(metric)} (points)")
@@ -415,9 +426,11 @@ def transfer_heatmap(runs: pd.DataFrame) -> FigureOut:
     with paper_style():
         fig, ax = new_figure(max(1.9, 1.1 + 0.4 * len(sources)))
         # PuOr is a ColorBrewer diverging map that stays readable with colour-blindness; 0 = white.
-        sns.heatmap(100 * mean, ax=ax, annot=annot, fmt="", cmap="PuOr", center=0, vmin=-lim, vmax=lim,
-                    linewidths=0.5, linecolor="white", cbar_kws={"label": "gain vs finetune (points)"},
-                    annot_kws={"fontsize": 7})
+        with warnings.catch_warnings():  # seaborn 0.13 calls a colormap method matplotlib plans to rename
+            warnings.simplefilter("ignore", PendingDeprecationWarning)
+            sns.heatmap(100 * mean, ax=ax, annot=annot, fmt="", cmap="PuOr", center=0, vmin=-lim, vmax=lim,
+                        linewidths=0.5, linecolor="white", cbar_kws={"label": "gain vs finetune (points)"},
+                        annot_kws={"fontsize": 7})
         ax.set_xlabel("target dataset (trained, tested)")
         ax.set_ylabel("source of the prefix")
         ax.tick_params(axis="y", rotation=0)
@@ -425,7 +438,7 @@ def transfer_heatmap(runs: pd.DataFrame) -> FigureOut:
     out.data = {"mean": mean, "count": count}
     cells = [f"{s} -> {t}: {100 * mean.loc[s, t]:+.1f} points (n={int(count.loc[s, t])})"
              for s in sources for t in targets if not math.isnan(mean.loc[s, t])]
-    worse = [c for c in cells if "-" in c.split(": ")[1][:2]]
+    worse = [(s, t) for s in sources for t in targets if mean.loc[s, t] < 0]
     out.caption = (
         "Transfer: test gain, in points, of training on the target dataset with the prefix learned on the source "
         "dataset, over finetune on the target (paired by fraction and seed; mean over pairs; n = pairs). "

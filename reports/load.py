@@ -139,23 +139,30 @@ def failed_row(record: dict[str, Any], path: Path) -> dict[str, Any]:
 def label_variants(runs: pd.DataFrame) -> pd.Series:
     """An ``arm`` name per run: the method, plus the settings that tell its variants apart.
 
-    A directory may hold one method under several settings (an ablation, e.g. gpta.weights=restart);
-    pooling them would average different experiments, so each setting gets its own arm. Transfer
-    runs are told apart by their source dataset.
+    A directory may hold one method under several settings on the same dataset (an ablation,
+    e.g. gpta.weights=restart); pooling them would average different experiments, so each gets
+    its own arm, named by the settings that differ within that dataset (so the same ablation has
+    the same name on every dataset). Settings that differ only between datasets (a per-dataset
+    recipe) do not split a method. Transfer runs are told apart by their source dataset.
     """
     arms = runs["method"].astype(str).copy()
-    for method, group in runs.groupby("method"):
-        keys = group["settings_key"].unique()
-        if len(keys) > 1:
-            dicts = {k: json.loads(k) for k in keys}
-            fields = sorted({f for d in dicts.values() for f in d}
-                            - {f for f in set.intersection(*(set(d) for d in dicts.values()))
-                               if len({json.dumps(d.get(f)) for d in dicts.values()}) == 1})
-            for k in keys:
-                d = dicts[k]
-                parts = [f"{f.split('.', 1)[-1]}={d.get(f)}" for f in fields][:3]
-                mask = (runs["method"] == method) & (runs["settings_key"] == k)
-                arms[mask] = f"{method} [{', '.join(parts)}]"
+    for (_, method), group in runs.groupby(["dataset", "method"]):
+        keys = list(group["settings_key"].unique())
+        if len(keys) < 2:
+            continue
+        dicts = [json.loads(k) for k in keys]
+        fields = sorted(f for f in set().union(*dicts)
+                        if len({json.dumps(d.get(f), default=str) for d in dicts}) > 1)
+        labels = []
+        for d in dicts:
+            parts = [f"{f.split('.', 1)[-1]}={d.get(f)}" for f in fields[:3]]
+            if len(fields) > 3:
+                parts.append(f"+{len(fields) - 3} more")
+            labels.append(f"{method} [{', '.join(parts)}]")
+        if len(set(labels)) < len(labels):  # truncated names collide: number them instead
+            labels = [f"{lab} #{i + 1}" for i, lab in enumerate(labels)]
+        for key, label in zip(keys, labels):
+            arms[group.index[group["settings_key"] == key]] = label
     transfer = runs["method"].eq("transfer") & runs["source_dataset"].notna()
     arms[transfer] = arms[transfer] + " from " + runs.loc[transfer, "source_dataset"].astype(str)
     return arms

@@ -292,11 +292,18 @@ def test_textual_gradient_shows_training_text_to_the_llm(cells):
     assert_schema(result)
     assert result["costs"]["llm_calls"] == 2 and result["training_examples_shown"] > 0
     spec = get_dataset("tweets")
-    train_texts = [e.text for e in sample_train(spec, load_splits(spec), tiny_cfg("textual-gradient"))]
-    sent = [e["text"] for e in ledger(cells.out, result) if e["role"] == "user"]
-    assert sum(any(t in m for t in train_texts) for m in sent) == 1  # the one revision message
-    assert not any(t in cells_gpta_sent for t in train_texts for cells_gpta_sent in
-                   [e["text"] for e in ledger(cells.out, cells.gpta)])  # GPTA's never does
+    # whole training texts of 5+ words (the method quotes up to 60 words, whitespace collapsed)
+    train_texts = [" ".join(e.text.split()) for e in sample_train(spec, load_splits(spec), tiny_cfg("textual-gradient"))]
+    train_texts = [t for t in train_texts if 5 <= len(t.split()) <= 60]
+
+    def quoting(run: dict) -> list[str]:
+        return [e["text"] for e in ledger(cells.out, run) if e["role"] == "user" and any(t in e["text"] for t in train_texts)]
+
+    assert [m.split("\n")[0] for m in quoting(result)] == [
+        "Training examples the classifier got wrong with your instruction:"
+        if result["prefix_history"][0]["train_errors"] else
+        "The classifier got every training example right with your instruction; some training examples:"]
+    assert quoting(cells.gpta) == []  # GPTA's messages never quote one
 
 
 @pytest.mark.slow  # SetFit for a few contrastive steps

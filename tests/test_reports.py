@@ -305,6 +305,8 @@ def test_index_embeds_every_figure_and_states_the_headline(report, results):
     assert pngs and len(pngs) == len(list((out / "figures").glob("*.pdf"))) == len(report["figures"])
     for name in pngs:
         assert f"figures/{name}" in md and f"figures/{name}" in html
+        assert (out / "figures" / name).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+        assert (out / "figures" / name).with_suffix(".pdf").read_bytes()[:5] == b"%PDF-"
     wins = sum(np.mean([cell_values(results, "gpta", f)[s] - cell_values(results, "finetune", f)[s] for s in SEEDS]) > 0
                for f in FRACTIONS)
     assert f"GPTA beats finetune in {wins} of {len(FRACTIONS)} (dataset, fraction) cells" in md

@@ -24,6 +24,9 @@ def _flatten(values: list[list] | None) -> list | None:
 
 
 def cmd_sweep(args: argparse.Namespace) -> int:
+    import os
+
+    os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")  # before transformers loads: one bar, the sweep's
     from gpta.config import parse_set_args
     from gpta.sweep.suite import Overrides, check_suite, load_suite
 

@@ -21,7 +21,7 @@ from typing import Any
 from gpta.results import write_json_atomic
 from gpta.sweep.estimate import Estimator, human
 from gpta.sweep.suite import Cell, Suite, check_suite, expand_stage, expand_transfer
-from gpta.sweep.table import ResultsTable
+from gpta.sweep.table import ResultsTable, read_records
 from gpta.sweep.worker import Job, journal
 
 
@@ -102,9 +102,10 @@ class Sweep:
             print(f"note: {note}", file=sys.stderr)
         with sweep_lock(self.out):
             remove_stale_temp_files(self.out)
-            self.table = ResultsTable(self.out)
+            records = read_records(self.out)  # read every result once: the table, resume and the ETA use it
+            self.table = ResultsTable(self.out, records)
             self.estimator = Estimator()
-            self.estimator.learn_all(r for r in _results(self.out))
+            self.estimator.learn_all(r for r in records.values() if r.get("status", "ok") == "ok")
             executor = make_executor(self.opts.executor, self.opts.workers, self.opts.address)
             self.executor = executor
             journal(self.out, "sweep-start", suite=self.suite.name, executor=executor.name, slots=executor.slots,
@@ -126,9 +127,10 @@ class Sweep:
     def _run_stage(self, stage: str, cells: list[Cell], executor: Any) -> None:
         todo: list[Cell] = []
         for cell in cells:
-            if is_done(self.out, cell.id):
+            status = self.table.status(cell.id)
+            if status == "ok":
                 self.report.skipped_done += 1
-            elif failed_path(self.out, cell.id).is_file() and not self.opts.retry_failed:
+            elif status == "failed" and not self.opts.retry_failed:
                 self.report.skipped_failed += 1
             else:
                 todo.append(cell)
@@ -173,12 +175,6 @@ class Sweep:
             line = f"FAILED {job.run_id}: {outcome['error']['type']}: {outcome['error']['message'].splitlines()[0] if outcome['error']['message'] else ''}"
         self.table.write()
         self._progress.tick(job, outcome["status"] == "ok", line)
-
-
-def _results(out: Path) -> list[dict[str, Any]]:
-    from gpta.results import load_results
-
-    return load_results(out)
 
 
 def _write_text_atomic(path: Path, text: str) -> None:

@@ -92,9 +92,15 @@ def read_records(results_dir: str | Path) -> dict[str, dict[str, Any]]:
 class ResultsTable:
     """The rows of one results directory, kept in memory and written out on demand."""
 
-    def __init__(self, results_dir: str | Path):
+    def __init__(self, results_dir: str | Path, records: dict[str, dict[str, Any]] | None = None):
         self.dir = Path(results_dir)
-        self.rows = {run_id: result_row(rec) for run_id, rec in read_records(self.dir).items()}
+        records = read_records(self.dir) if records is None else records
+        self.rows = {run_id: result_row(rec) for run_id, rec in records.items()}
+
+    def status(self, run_id: str) -> str | None:
+        """"ok", "failed", or None (no record of this cell)."""
+        row = self.rows.get(run_id)
+        return row["status"] if row else None
 
     def add(self, record: dict[str, Any]) -> None:
         self.rows[record["run_id"]] = result_row(record)

@@ -49,6 +49,9 @@ def journal(out_dir: str | Path, event: str, **fields: Any) -> None:
 
 def set_threads(threads: int) -> None:
     import torch
+    from transformers.utils import logging as hf_logging
+
+    hf_logging.disable_progress_bar()  # per-cell weight-loading bars would break the sweep's bar
 
     if threads > 0 and torch.get_num_threads() != threads:
         torch.set_num_threads(threads)
