@@ -11,7 +11,7 @@ from collections import defaultdict
 from pathlib import Path
 from typing import TextIO
 
-from gpta.sweep.estimate import Estimator, human, prior_seconds
+from gpta.sweep.estimate import Estimator, human
 from gpta.sweep.runner import failed_path, is_done
 from gpta.sweep.suite import Cell, Suite, expand_stage, make_config, planned_transfer_count, transfer_targets
 
@@ -82,6 +82,3 @@ def dry_run(suite: Suite, out: Path, workers: int, slots_note: str, stream: Text
     print(f"total: {total_cells} cells, {total_todo} to run; estimate ~{human(total_s / max(1, workers))} "
           f"with {slots_note} ({human(total_s)} of cell time; {learned}; see gpta/sweep/estimate.py)", file=stream)
     return total_cells
-
-
-__all__ = ["dry_run", "prior_seconds"]

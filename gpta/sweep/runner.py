@@ -154,10 +154,10 @@ class Sweep:
         self.report.ran += 1
         if outcome["status"] == "ok":
             result = outcome["result"]
-            if "path" not in outcome:  # a detached (Ray) worker: write its files here
-                write_json_atomic(result_path(self.out, job.run_id), result)
-                if outcome.get("ledger") is not None:
+            if "path" not in outcome:  # a detached (Ray) worker: write its files here, the result last
+                if outcome.get("ledger") is not None:  # (a result on disk means the cell is complete)
                     _write_text_atomic(self.out / f"{job.run_id}.ledger.jsonl", outcome["ledger"])
+                write_json_atomic(result_path(self.out, job.run_id), result)
             failed_path(self.out, job.run_id).unlink(missing_ok=True)
             self.report.ok += 1
             self.table.add(result)
