@@ -7,8 +7,10 @@ training is the one evaluated (``selected`` is null).
 
 Options (recorded under ``setfit``):
 - ``num_iterations`` (default 20, SetFit's usual value): pairs generated per training example.
-- ``max_steps`` (default 200): cap on contrastive steps, so a 2% tweets sample (~400 examples)
-  trains in a minute or two on CPU; at 8-16 examples per class the cap is not reached.
+- ``max_steps`` (default: the shared budget, ``train.epochs`` x steps per epoch, the number of
+  optimiser steps every encoder method takes; 120 at 8 per class, 150 at tweets 2%): cap on
+  contrastive steps. A pair step embeds two batches, so it costs about two encoder steps; on
+  the 2-core reference machine a step takes ~3-6 s, so tweets 2% takes ~10 min.
 - ``body_lr`` (default 2e-5, SetFit's), ``batch_size`` (default ``train.batch_size``).
 - ``prefix`` (default none): ``manual`` prepends the dataset's manual prefix to every input,
   any other text prepends that text (joined with a space; SetFit embeds plain sentences).
@@ -30,14 +32,14 @@ from gpta.model import resolve_model_path
 from gpta.pipeline import Setup
 from gpta.results import build_result
 
-DEFAULTS = {"num_iterations": 20, "max_steps": 200, "body_lr": 2e-5}
+DEFAULTS = {"num_iterations": 20, "body_lr": 2e-5}
 
 
-def setfit_options(cfg: RunConfig, spec: Any) -> dict[str, Any]:
+def setfit_options(cfg: RunConfig, spec: Any, budget_steps: int) -> dict[str, Any]:
     o = cfg.options
     try:
         opts = {"num_iterations": int(o.get("num_iterations", DEFAULTS["num_iterations"])),
-                "max_steps": int(o.get("max_steps", DEFAULTS["max_steps"])),
+                "max_steps": int(o.get("max_steps", budget_steps)),
                 "body_lr": float(o.get("body_lr", DEFAULTS["body_lr"])),
                 "batch_size": int(o.get("batch_size", cfg.train.batch_size))}
     except (TypeError, ValueError):
@@ -64,7 +66,7 @@ def run(cfg: RunConfig, ctx: RunContext) -> dict[str, Any]:
     spec = setup.spec
     if spec.task != "classification":
         raise UserError("setfit is a sentence classifier: classification datasets only")
-    opts = setfit_options(cfg, spec)
+    opts = setfit_options(cfg, spec, cfg.train.epochs * setup.steps_per_epoch())
     train = setup.train_examples
     model = SetFitModel.from_pretrained(resolve_model_path(cfg.model), device=str(setup.device))
     prefix_tokens = len(setup.task.prefix_ids(opts["prefix"]))
@@ -75,7 +77,7 @@ def run(cfg: RunConfig, ctx: RunContext) -> dict[str, Any]:
             output_dir=scratch, batch_size=opts["batch_size"], num_epochs=1,
             num_iterations=opts["num_iterations"], max_steps=opts["max_steps"],
             body_learning_rate=opts["body_lr"], seed=cfg.train_seed, show_progress_bar=False,
-            report_to="none", save_strategy="no", logging_strategy="no",
+            report_to="none", save_strategy="no", logging_strategy="no", logging_first_step=False,
         )
         data = Dataset.from_dict({"text": texts(train, opts["prefix"]), "label": [e.label for e in train]})
         trainer = Trainer(model=model, args=args, train_dataset=data)
@@ -95,7 +97,9 @@ def run(cfg: RunConfig, ctx: RunContext) -> dict[str, Any]:
         metrics[split] = m
     eval_seconds = time.perf_counter() - t0
 
-    steps = trainer.state.global_step if getattr(trainer, "state", None) else None
+    # the contrastive phase runs in a sentence-transformers trainer that setfit keeps as st_trainer
+    state = getattr(getattr(trainer, "st_trainer", None), "state", None)
+    steps = getattr(state, "global_step", None)
     extra = {"prefix": opts["prefix"], "prefix_tokens": prefix_tokens, "selected": None,
              "setfit": {**opts, "contrastive_steps": steps, "head": "LogisticRegression",
                         "encoder": resolve_model_path(cfg.model)}}
