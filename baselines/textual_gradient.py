@@ -18,11 +18,11 @@ from typing import Any
 
 import numpy as np
 
-from gpta import prompts
+from gpta import method as gpta_method
 from gpta.config import RunConfig
 from gpta.context import RunContext
 from gpta.errors import UserError
-from gpta.method import accept, ask, split_epochs
+from gpta.method import aggregate_feedback
 from gpta.methods import MethodInfo, register
 from gpta.pipeline import Setup
 
@@ -57,55 +57,24 @@ def error_examples(setup: Setup, train_eval: dict[str, Any], k: int, seed: int) 
 
 
 def run(cfg: RunConfig, ctx: RunContext) -> dict[str, Any]:
-    setup = Setup.build(cfg, ctx)
-    spec, g = setup.spec, cfg.gpta
-    if spec.task != "classification":
-        raise UserError("textual-gradient shows misclassified examples with labels: classification only")
+    """GPTA's loop (gpta.method.run) with example-quoting feedback; everything else is identical."""
     try:
         k = int(cfg.options.get("n_examples", DEFAULT_EXAMPLES))
     except (TypeError, ValueError):
         raise UserError(f"options.n_examples {cfg.options.get('n_examples')!r}: expected an integer") from None
-    metric = spec.metric
-    llm = ctx.llm()
-    plan = split_epochs(cfg.train.epochs, g.rounds)
+    shown: list[int] = []
 
-    conversation = [
-        {"role": "system", "content": prompts.SYSTEM},
-        {"role": "user", "content": prompts.first_message(spec.description, spec.label_names, spec.task)},
-    ]
-    current = accept(setup, ask(llm, conversation, g.history, "p0"), previous=None)
-    history: list[dict[str, Any]] = []
-    shown = 0
-
-    trainer = setup.new_trainer(cfg.train.epochs if g.weights == "continue" else plan[0])
-    for r, epochs in enumerate(plan):
-        if r > 0 and g.weights == "restart":
-            trainer = setup.new_trainer(epochs)
-        prefix = current["prefix"]
-        pids = setup.task.prefix_ids(prefix)
-        before = trainer.evaluate(setup.features("dev", pids), setup.enc["dev"])
-        rows = setup.fit_epochs(trainer, prefix, epochs, round_index=r)
-        after, train = rows[-1]["dev"], rows[-1]["train"]
-        wrong = sum(p != y for p, y in zip(train["predictions"], setup.enc["train_eval"].labels))
-        history.append({
-            "round": r, "prefix": prefix, "prefix_tokens": len(pids), "source": current["source"],
-            "note": current["note"], "dev_before": before[metric], "dev_metric": after[metric],
-            "dev_loss": after["loss"], "train_loss": train["loss"], "train_errors": int(wrong),
-            "epochs": [row["epoch"] for row in rows],
-        })
-        if r == len(plan) - 1:
-            break
+    def feedback(setup: Setup, r: int, prefix: str, pids: list[int], before: dict[str, Any],
+                 after: dict[str, Any], train: dict[str, Any]) -> str:
+        if setup.spec.task != "classification":
+            raise UserError("textual-gradient shows misclassified examples with labels: classification only")
         examples = error_examples(setup, train, k, cfg.train_seed + r)
-        shown += examples.count("\n") - 1
-        aggregate = prompts.feedback_message(r, prefix, len(pids), metric, before, after, train, len(setup.enc["dev"]))
-        conversation.append({"role": "user", "content": examples + aggregate})
-        current = accept(setup, ask(llm, conversation, g.history, f"revise-{r + 1}"), previous=prefix)
+        shown.append(examples.count("\n") - 1)
+        return examples + aggregate_feedback(setup, r, prefix, pids, before, after, train)
 
-    return setup.finish(trainer, {
-        "prefix_history": history, "conversation": conversation, "rounds_plan": plan,
-        "fallbacks": sum(h["source"] == "fallback" for h in history),
-        "training_examples_shown": shown,
-    })
+    result = gpta_method.run(cfg, ctx, feedback=feedback)
+    result["training_examples_shown"] = sum(shown)
+    return result
 
 
 register(MethodInfo(

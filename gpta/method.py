@@ -11,7 +11,7 @@ Open choices (rounds, weights continue/restart, history) are in ``gpta.config.GP
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Callable
 
 from gpta import prompts
 from gpta.config import RunConfig
@@ -51,7 +51,19 @@ def accept(setup: Setup, reply: str, previous: str | None) -> dict[str, Any]:
     return {"prefix": fallback, "source": "fallback", "note": verdict.reason, "reply": reply}
 
 
-def run(cfg: RunConfig, ctx: RunContext) -> dict[str, Any]:
+# feedback(setup, round, prefix, prefix_ids, dev_before, dev_after, train) -> the next user message
+Feedback = Callable[[Setup, int, str, list[int], dict, dict, dict], str]
+
+
+def aggregate_feedback(setup: Setup, r: int, prefix: str, pids: list[int], before: dict[str, Any],
+                       after: dict[str, Any], train: dict[str, Any]) -> str:
+    """GPTA's dialogue gradient: aggregate numbers only, never an example."""
+    return prompts.feedback_message(r, prefix, len(pids), setup.spec.metric, before, after, train,
+                                    setup.evaluated["dev"])
+
+
+def run(cfg: RunConfig, ctx: RunContext, feedback: Feedback = aggregate_feedback) -> dict[str, Any]:
+    """GPTA. ``feedback`` is the one thing a variant may change (textual-gradient shows examples)."""
     setup = Setup.build(cfg, ctx)
     spec, g = setup.spec, cfg.gpta
     metric = spec.metric
@@ -81,10 +93,12 @@ def run(cfg: RunConfig, ctx: RunContext) -> dict[str, Any]:
             "dev_loss_before": before["loss"], "dev_loss": after["loss"], "train_loss": train["loss"],
             "epochs": [row["epoch"] for row in rows],
         })
+        if "predictions" in train and spec.task != "qa":  # wrong answers on the train-eval sample
+            labels = setup.enc["train_eval"].labels
+            history[-1]["train_errors"] = int(sum(p != y for p, y in zip(train["predictions"], labels)))
         if r == len(plan) - 1:
             break
-        conversation.append({"role": "user", "content": prompts.feedback_message(
-            r, prefix, len(pids), metric, before, after, train, setup.evaluated["dev"])})
+        conversation.append({"role": "user", "content": feedback(setup, r, prefix, pids, before, after, train)})
         current = accept(setup, ask(llm, conversation, g.history, f"revise-{r + 1}"), previous=prefix)
 
     # "LLM accuracy": did the revised prefix's round end better than the round before it?
