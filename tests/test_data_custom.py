@@ -145,6 +145,7 @@ def test_gpta_run_on_an_unseen_csv_through_the_cli(tmp_path, capsys):
     (result_file,) = out.glob("*.json")
     result = json.loads(result_file.read_text())
     assert result["dataset"]["label_mapping"] == {"happy": 0, "unhappy": 1}
-    assert result["dataset"]["sizes"] == {"pool": 48, "dev": 16, "test": 16, "train": 12}
+    assert result["dataset"]["sizes"] == {"pool": 48, "dev": 16, "test": 16, "train": 12,
+                                          "dev_evaluated": 16, "test_evaluated": 16}
     assert result["config"]["dataset_options"] == {"text_col": "comment", "label_col": "mood"}
     assert 0 <= result["metrics"]["test"]["accuracy"] <= 1
