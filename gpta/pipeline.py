@@ -120,6 +120,7 @@ class Setup:
         pids = self.task.prefix_ids(prefix)
         train_f = self.features("train", pids)
         rows = []
+        self._open_bar()
         for _ in range(epochs):
             train_loss = trainer.train_epoch(train_f)
             tr = trainer.evaluate(self.features("train_eval", pids), self.enc["train_eval"])
@@ -142,15 +143,17 @@ class Setup:
                              "epoch": row["epoch"], "round": round_index}
         return rows
 
-    def _progress(self, row: dict[str, Any], metric: str) -> None:
+    def _open_bar(self) -> None:
         """One bar per run (epochs, with ETA) on stderr; sweeps turn it off and show their own."""
-        if not self.ctx.progress:
-            return
-        if self._bar is None:
+        if self.ctx.progress and self._bar is None:
             from tqdm.auto import tqdm
 
             self._bar = tqdm(total=self.cfg.train.epochs, desc=f"{self.cfg.method} {self.spec.name}",
                              unit="epoch", leave=False)
+
+    def _progress(self, row: dict[str, Any], metric: str) -> None:
+        if self._bar is None:
+            return
         self._bar.update(1)
         self._bar.set_postfix({f"dev_{metric}": f"{row[f'dev_{metric}']:.3f}", "round": row["round"]})
 
