@@ -1,14 +1,5 @@
-"""Comparison methods, one module each; importing this package registers them all."""
+"""Comparison methods, one module each (``run(cfg, ctx) -> result``).
 
-from baselines import (  # noqa: F401
-    finetune,
-    llm_prefix,
-    llm_zero_shot,
-    manual_prefix,
-    prefix_tuning,
-    prompt_tuning,
-    random_prefix,
-    setfit_baseline,
-    textual_gradient,
-    transfer,
-)
+They are registered in one table, ``gpta.methods.METHODS``, which names each module so that it is
+imported only when its method runs.
+"""

@@ -11,7 +11,6 @@ from typing import Any, Callable, Union
 
 from gpta.config import RunConfig
 from gpta.context import RunContext
-from gpta.methods import MethodInfo, register
 from gpta.pipeline import Setup
 
 # A prefix, or a function of the built Setup returning {"prefix": str | None, ...extra to record}
@@ -35,10 +34,3 @@ def train_with_fixed_prefix(cfg: RunConfig, ctx: RunContext, prefix: PrefixSourc
 
 def run(cfg: RunConfig, ctx: RunContext) -> dict[str, Any]:
     return train_with_fixed_prefix(cfg, ctx, None)
-
-
-register(MethodInfo(
-    name="finetune", run=run,
-    isolates="the baseline every gain is measured against: no prefix, no LLM",
-    llm_use="none", exposure="none",
-))

@@ -13,7 +13,6 @@ from gpta import prompts
 from gpta.config import RunConfig
 from gpta.context import RunContext
 from gpta.method import accept, ask
-from gpta.methods import MethodInfo, register
 from gpta.pipeline import Setup
 
 
@@ -31,10 +30,3 @@ def first_prefix(setup: Setup) -> dict[str, Any]:
 
 def run(cfg: RunConfig, ctx: RunContext) -> dict[str, Any]:
     return train_with_fixed_prefix(cfg, ctx, first_prefix)
-
-
-register(MethodInfo(
-    name="llm-prefix", run=run,
-    isolates="the dialogue gradient: GPTA's first prefix, no feedback rounds, same epochs",
-    llm_use="1 call", exposure="none", uses_llm=True,
-))

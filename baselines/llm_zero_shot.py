@@ -27,7 +27,6 @@ from gpta import prompts
 from gpta.config import RunConfig
 from gpta.context import RunContext
 from gpta.errors import UserError
-from gpta.methods import MethodInfo, register
 from gpta.pipeline import Setup, _subset
 from gpta.results import build_result
 
@@ -114,12 +113,3 @@ def run(cfg: RunConfig, ctx: RunContext) -> dict[str, Any]:
         setup.evaluated.update({"dev": 0, "test": len(examples)})
     costs = {"train_seconds": 0.0, "eval_seconds": round(seconds, 3), "train_steps": 0}
     return build_result(setup, metrics, extra, costs, precision="n/a (no encoder)")
-
-
-register(MethodInfo(
-    name="llm-zero-shot", run=run,
-    isolates="the LLM at inference: what GPTA's no-LLM-at-test-time design saves in cost and exposure",
-    llm_use=f"1 call per test input (options.max_eval, default {DEFAULT_MAX_EVAL})",
-    exposure="test inputs: every evaluated test text is sent to the LLM",
-    tasks=("classification",), uses_llm=True,
-))

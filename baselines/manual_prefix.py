@@ -10,16 +10,8 @@ from typing import Any
 from baselines.finetune import train_with_fixed_prefix
 from gpta.config import RunConfig
 from gpta.context import RunContext
-from gpta.methods import MethodInfo, register
 
 
 def run(cfg: RunConfig, ctx: RunContext) -> dict[str, Any]:
     return train_with_fixed_prefix(cfg, ctx, lambda setup: {
         "prefix": setup.spec.manual_prefix, "prefix_source": "dataset registry (manual_prefix)"})
-
-
-register(MethodInfo(
-    name="manual-prefix", run=run,
-    isolates="any sensible hand-written prefix vs the LLM's prefix (no LLM)",
-    llm_use="none", exposure="none",
-))

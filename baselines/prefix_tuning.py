@@ -1,5 +1,5 @@
-"""prefix-tuning: PEFT prefix tuning does not run on this suite's BERT encoder, so it is not
-registered; ``--method prefix-tuning`` exits with the reason instead.
+"""prefix-tuning: PEFT prefix tuning does not run on this suite's BERT encoder, so it is listed in
+``gpta.methods.UNAVAILABLE``; ``--method prefix-tuning`` exits with ``reason()`` instead.
 
 Why (peft 0.21.2, transformers 5.x): prefix tuning injects trained key/value vectors into every
 attention layer through ``past_key_values``. PEFT's sequence-classification wrapper passes them
@@ -16,7 +16,6 @@ from __future__ import annotations
 import inspect
 from importlib.metadata import version
 
-from gpta.methods import unavailable
 
 
 def bert_accepts_past_key_values() -> bool:
@@ -36,5 +35,3 @@ def reason() -> str:
     return (f"BertModel accepts past_key_values in {versions}, so PEFT prefix tuning may now work, "
             f"but this suite has no prefix-tuning method yet; use --method prompt-tuning")
 
-
-unavailable("prefix-tuning", reason())

@@ -26,7 +26,6 @@ import torch
 from gpta.config import RunConfig
 from gpta.context import RunContext
 from gpta.errors import UserError
-from gpta.methods import MethodInfo, register
 from gpta.model import load_model, resolve_model_path
 from gpta.pipeline import Setup
 from gpta.train import Trainer, set_seed
@@ -132,10 +131,3 @@ def run(cfg: RunConfig, ctx: RunContext) -> dict[str, Any]:
         "backbone_change_l2": float((backbone_weights(model).cpu() - start_backbone.cpu()).norm()),
     }
     return result
-
-
-register(MethodInfo(
-    name="prompt-tuning", run=run,
-    isolates="soft (trained) prompt vs LLM-written text prefix: the classic parameter-efficient answer, no LLM",
-    llm_use="none", exposure="none", tasks=("classification",),
-))

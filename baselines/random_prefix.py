@@ -26,7 +26,6 @@ from baselines.finetune import train_with_fixed_prefix
 from gpta.config import RunConfig
 from gpta.context import RunContext
 from gpta.errors import UserError
-from gpta.methods import MethodInfo, register
 from gpta.pipeline import Setup
 
 DEFAULT_TOKENS = 12
@@ -102,10 +101,3 @@ def choose(setup: Setup) -> dict[str, Any]:
 
 def run(cfg: RunConfig, ctx: RunContext) -> dict[str, Any]:
     return train_with_fixed_prefix(cfg, ctx, choose)
-
-
-register(MethodInfo(
-    name="random-prefix", run=run,
-    isolates="prefix content vs prefix length: random tokens, as many as GPTA's selected prefix",
-    llm_use="none", exposure="none",
-))

@@ -27,7 +27,6 @@ import torch
 from gpta.config import RunConfig
 from gpta.context import RunContext
 from gpta.errors import UserError
-from gpta.methods import MethodInfo, register
 from gpta.model import resolve_model_path
 from gpta.pipeline import Setup
 from gpta.results import build_result
@@ -105,10 +104,3 @@ def run(cfg: RunConfig, ctx: RunContext) -> dict[str, Any]:
                         "encoder": resolve_model_path(cfg.model)}}
     costs = {"train_seconds": round(train_seconds, 3), "eval_seconds": round(eval_seconds, 3), "train_steps": steps}
     return build_result(setup, metrics, extra, costs, precision="fp32")
-
-
-register(MethodInfo(
-    name="setfit", run=run,
-    isolates="what a practitioner would pick for few-shot classification: SetFit on the same encoder, no LLM",
-    llm_use="none", exposure="none", tasks=("classification",),
-))

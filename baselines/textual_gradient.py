@@ -23,7 +23,6 @@ from gpta.config import RunConfig
 from gpta.context import RunContext
 from gpta.errors import UserError
 from gpta.method import aggregate_feedback
-from gpta.methods import MethodInfo, register
 from gpta.pipeline import Setup
 
 DEFAULT_EXAMPLES = 4
@@ -75,12 +74,3 @@ def run(cfg: RunConfig, ctx: RunContext) -> dict[str, Any]:
     result = gpta_method.run(cfg, ctx, feedback=feedback)
     result["training_examples_shown"] = sum(shown)
     return result
-
-
-register(MethodInfo(
-    name="textual-gradient", run=run,
-    isolates="showing the LLM misclassified training data (ProTeGi/TextGrad) vs GPTA's aggregate-only feedback",
-    llm_use="rounds calls (1 + one revision per later round), like gpta",
-    exposure="training data: up to options.n_examples (default 4) training texts with labels per revision",
-    tasks=("classification",), uses_llm=True,
-))

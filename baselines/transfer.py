@@ -12,7 +12,6 @@ from baselines.finetune import train_with_fixed_prefix
 from gpta.config import RunConfig
 from gpta.context import RunContext
 from gpta.errors import UserError
-from gpta.methods import MethodInfo, register
 
 
 def run(cfg: RunConfig, ctx: RunContext) -> dict[str, Any]:
@@ -21,10 +20,3 @@ def run(cfg: RunConfig, ctx: RunContext) -> dict[str, Any]:
         raise UserError("method transfer needs options.prefix (a non-empty prefix text); "
                         "use `gpta transfer --from RESULT.json` or --set options.prefix=...")
     return train_with_fixed_prefix(cfg, ctx, prefix, {"transfer_source": cfg.options.get("source")})
-
-
-register(MethodInfo(
-    name="transfer", run=run,
-    isolates="whether a prefix learned on one dataset helps another (the paper's transfer claim)",
-    llm_use="none (reuses a learned prefix)", exposure="none",
-))

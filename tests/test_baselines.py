@@ -47,12 +47,34 @@ def test_list_methods_shows_every_baseline_with_its_llm_use_and_exposure(capsys)
     out = capsys.readouterr().out
     for name in BASELINES + ["gpta"]:
         assert any(line.split()[0] == name for line in out.splitlines()[1:]), name
+    # prefix-tuning cannot run on this encoder: it is listed with the reason, not hidden
+    row = next(line for line in out.splitlines() if line.startswith("prefix-tuning "))
+    assert "unavailable: PEFT prefix tuning needs" in row and "past_key_values" in row
     from gpta.methods import all_methods
 
     methods = all_methods()
     exposing = {n for n, m in methods.items() if m.exposes_data}
     assert exposing == {"llm-zero-shot", "textual-gradient"}
     assert {n for n, m in methods.items() if m.uses_llm} == {"gpta", "llm-prefix", "llm-zero-shot", "textual-gradient"}
+
+
+def test_registry_names_importable_implementations_without_loading_torch():
+    """Listing and validating methods stays light (a warm sweep re-run only validates); every
+    implementation the table names exists, and the table's texts match the modules' defaults."""
+    import subprocess
+    import sys
+
+    code = ("import sys; from gpta.methods import all_methods, get_method; "
+            "[get_method(m) for m in all_methods()]; "
+            "print(sorted(m for m in ('torch', 'transformers') if m in sys.modules))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "[]"
+    from baselines.llm_zero_shot import DEFAULT_MAX_EVAL
+    from gpta.methods import all_methods
+
+    for info in all_methods().values():
+        assert callable(info.run), info.name
+    assert f"default {DEFAULT_MAX_EVAL})" in all_methods()["llm-zero-shot"].llm_use
 
 
 def test_prefix_tuning_is_refused_with_the_reason(tmp_path):

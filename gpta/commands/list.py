@@ -37,10 +37,13 @@ def cmd_list(args: argparse.Namespace) -> int:
         rows = list_datasets(args.data_dir)
         print(_table(rows, ["name", "domain", "task", "classes", "pool", "dev", "test", "source"]))
     else:
-        from gpta.methods import all_methods
+        from gpta.methods import UNAVAILABLE, all_methods, unavailable_reason
 
         rows = [{"name": m.name, "isolates": m.isolates, "llm use": m.llm_use, "data exposure": m.exposure}
                 for m in sorted(all_methods().values(), key=lambda m: m.name)]
+        # Shown, not hidden: a reader looking for prefix-tuning learns why it cannot run here.
+        rows += [{"name": name, "isolates": f"unavailable: {unavailable_reason(name)}", "llm use": "-",
+                  "data exposure": "-"} for name in sorted(UNAVAILABLE)]
         print(_table(rows, ["name", "llm use", "data exposure", "isolates"]))
     return 0
 
