@@ -16,6 +16,11 @@ from benchmarks.harness import choose_threads, machine  # noqa: E402
 def pytest_configure(config):
     # One thread count for the whole session, so both sides of every comparison share it.
     torch.set_num_threads(choose_threads(os.environ.get("GPTA_BENCH_THREADS", "auto")))
+    # pytest-benchmark opens --benchmark-json only at the end, and fails there (after every
+    # benchmark ran) if its folder does not exist, as bench-results/ does not in a fresh clone.
+    json_path = config.getoption("benchmark_json", None)
+    if json_path is not None:
+        json_path.parent.mkdir(parents=True, exist_ok=True)
 
 
 def pytest_benchmark_update_machine_info(config, machine_info):

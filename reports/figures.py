@@ -74,7 +74,7 @@ def _lines_over_fraction(ax, summ: pd.DataFrame, fractions: list[float], scale: 
                          bounds: tuple[float, float] = (0.0, 100.0)) -> dict:
     """One Line2D per arm (label = arm) over every fraction; NaN where the cell is missing.
 
-    The t-interval band is clipped to ``bounds`` (a metric in % cannot leave [0, 100]); with two
+    The t-interval band (a vertical bar where there is one fraction) is clipped to ``bounds`` (a metric in % cannot leave [0, 100]); with two
     seeds the interval is wide (t = 12.7) and would otherwise dwarf the lines.
     """
     drawn = {}
@@ -87,7 +87,10 @@ def _lines_over_fraction(ax, summ: pd.DataFrame, fractions: list[float], scale: 
         st = _arm_style(arm, arms)
         (line,) = ax.plot(fractions, y, label=arm, **st)
         line.set_gid(f"arm:{arm}")
-        if np.isfinite(lo).any():
+        if np.isfinite(lo).any() and len(fractions) == 1:  # a band over one x has no width: a bar
+            ax.vlines(fractions, np.clip(lo, *bounds), np.clip(hi, *bounds), color=st["color"], alpha=0.5,
+                      linewidth=2.5)
+        elif np.isfinite(lo).any():
             ax.fill_between(fractions, np.clip(lo, *bounds), np.clip(hi, *bounds), color=st["color"], alpha=0.15,
                             linewidth=0)
         drawn[arm] = {f: v for f, v in zip(fractions, y) if not math.isnan(v)}
@@ -147,7 +150,7 @@ def accuracy_vs_fraction(runs: pd.DataFrame, dataset: str) -> FigureOut:
     out.caption = (
         f"Test {metric_name(metric)} on {dataset} against the share of the training pool used (log x axis; "
         f"training examples per fraction: {ntxt}; top axis). One line per method: the mean over seeds "
-        f"(up to {seeds}); the band is the 95% Student-t interval over seeds, drawn where at least two seeds exist "
+        f"(up to {seeds}); the band (a bar at a single fraction) is the 95% Student-t interval over seeds, drawn where at least two seeds exist "
         f"and clipped to 0-100%. "
         f"A missing cell is a gap in its line, not interpolated.{maj_txt}{_test_cap_note(d)}"
     )

@@ -42,3 +42,22 @@ def test_summarize_rejects_unreadable_file(bench, tmp_path, capsys):
     bad.write_text("{not json", encoding="utf-8")
     assert bench["summarize"].main([str(bad)]) == 2
     assert "cannot read" in capsys.readouterr().err
+
+
+def test_bench_commands_write_json_and_summary_into_a_fresh_folder(tmp_path):
+    """What `tox -e bench` runs, on one small benchmark: the JSON's folder does not exist yet
+    (as bench-results/ in a fresh clone), and the summary is built from the JSON."""
+    import os
+    import subprocess
+
+    out = tmp_path / "bench-results"
+    env = {**os.environ, "GPTA_BENCH_REPEATS": "1", "HF_HUB_OFFLINE": "1"}
+    run = subprocess.run([sys.executable, "-m", "pytest", "benchmarks/test_prefix_update.py", "-k", "1k", "-q",
+                          "-p", "no:cacheprovider", f"--benchmark-json={out / 'benchmark.json'}"],
+                         cwd=ROOT, env=env, capture_output=True, text=True, timeout=600)
+    assert run.returncode == 0, run.stdout[-2000:] + run.stderr[-2000:]
+    summ = subprocess.run([sys.executable, "benchmarks/summarize.py", str(out / "benchmark.json"), "--out",
+                           str(out / "SUMMARY.md")], cwd=ROOT, capture_output=True, text=True, timeout=120)
+    assert summ.returncode == 0, summ.stderr
+    text = (out / "SUMMARY.md").read_text(encoding="utf-8")
+    assert "test_prefix_update[1k]" in text
