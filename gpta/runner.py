@@ -19,7 +19,9 @@ from gpta.model import resolve_model_path
 from gpta.results import cell_id, write_json_atomic
 
 
-def validate(cfg: RunConfig, data_dir: str | None = None) -> None:
+def validate(cfg: RunConfig, data_dir: str | None = None, llm_cache: str = "readwrite",
+             llm_cache_file: Path | None = None) -> None:
+    """Every check that needs no data loading or model, so bad input fails before any work."""
     check_fraction(cfg.fraction)
     method = get_method(cfg.method)
     spec = get_dataset(cfg.dataset, **cfg.dataset_options)
@@ -32,6 +34,9 @@ def validate(cfg: RunConfig, data_dir: str | None = None) -> None:
         load_splits(spec, data_dir)
     if method.uses_llm:
         make_backend(cfg.llm, cfg.generation)  # parses the spec; a bad one fails here
+        if llm_cache == "read" and llm_cache_file is not None and not llm_cache_file.is_file():
+            # the cache would refuse this at the first LLM call, after data and model are loaded
+            raise UserError(f"--llm-cache read: no cache at {llm_cache_file}; run once with --llm-cache readwrite")
 
 
 def result_path(out_dir: str | Path, cfg: RunConfig) -> Path:
@@ -41,8 +46,8 @@ def result_path(out_dir: str | Path, cfg: RunConfig) -> Path:
 def execute(cfg: RunConfig, out_dir: str | Path, data_dir: str | None = None,
             llm_cache: str = "readwrite", llm_cache_path: str | None = None,
             progress: bool = True) -> tuple[Path, dict[str, Any]]:
-    validate(cfg, data_dir)
     out_dir = Path(out_dir)
+    validate(cfg, data_dir, llm_cache, Path(llm_cache_path) if llm_cache_path else out_dir / "llm_cache.sqlite")
     run_id = cell_id(cfg.to_dict())
     ctx = RunContext(out_dir=out_dir, run_id=run_id, cfg=cfg, data_dir=data_dir or RunContext.default_data_dir(),
                      llm_cache_mode=llm_cache, llm_cache_path=llm_cache_path, progress=progress)

@@ -28,6 +28,7 @@ def gpta(*args, cwd=None):
     (["--llm", "embedded:/no/such.gguf"], "no such GGUF file"),
     (["--dataset", "bbc-news", "--fraction", "0.001"], "need at least one per class"),
     (["--set", "gpta.nope=1"], "unknown setting 'gpta.nope'"),
+    (["--llm-cache", "read"], "--llm-cache read: no cache at"),  # refused before data and model load
 ])
 def test_bad_input_one_line_exit_2_nothing_written(tmp_path, args, needle):
     base = {"--dataset": "tweets", "--fraction": "0.02", "--seed": "13", "--method": "gpta"}
