@@ -27,6 +27,10 @@ class RunContext:
     _llms: list[LLM] = field(default_factory=list)
 
     @property
+    def llm_cache_file(self) -> Path:
+        return Path(self.llm_cache_path) if self.llm_cache_path else self.out_dir / "llm_cache.sqlite"
+
+    @property
     def ledger_path(self) -> Path:
         return self.out_dir / f"{self.run_id}.ledger.jsonl"
 
@@ -37,7 +41,7 @@ class RunContext:
         from gpta.llm.cache import open_cache
         from gpta.llm.ledger import Ledger
 
-        cache = open_cache(self.llm_cache_mode, self.llm_cache_path or self.out_dir / "llm_cache.sqlite")
+        cache = open_cache(self.llm_cache_mode, self.llm_cache_file)
         llm = make_llm(self.cfg.llm, self.cfg.generation, cache=cache)
         llm.hooks.append(Ledger(self.ledger_path, self.run_id, self.cfg.method).record)
         self._llms.append(llm)

@@ -14,13 +14,13 @@ from gpta.context import RunContext
 from gpta.data.spec import get_dataset
 from gpta.errors import UserError
 from gpta.llm import make_backend
+from gpta.llm.cache import require_cache_file
 from gpta.methods import get_method
 from gpta.model import resolve_model_path
 from gpta.results import cell_id, write_json_atomic
 
 
-def validate(cfg: RunConfig, data_dir: str | None = None, llm_cache: str = "readwrite",
-             llm_cache_file: Path | None = None) -> None:
+def validate(cfg: RunConfig, data_dir: str | None = None, read_cache: Path | None = None) -> None:
     """Every check that needs no data loading or model, so bad input fails before any work."""
     check_fraction(cfg.fraction)
     method = get_method(cfg.method)
@@ -34,9 +34,8 @@ def validate(cfg: RunConfig, data_dir: str | None = None, llm_cache: str = "read
         load_splits(spec, data_dir)
     if method.uses_llm:
         make_backend(cfg.llm, cfg.generation)  # parses the spec; a bad one fails here
-        if llm_cache == "read" and llm_cache_file is not None and not llm_cache_file.is_file():
-            # the cache would refuse this at the first LLM call, after data and model are loaded
-            raise UserError(f"--llm-cache read: no cache at {llm_cache_file}; run once with --llm-cache readwrite")
+        if read_cache is not None:  # else the cache refuses only at the first LLM call, after the model loads
+            require_cache_file(read_cache)
 
 
 def result_path(out_dir: str | Path, cfg: RunConfig) -> Path:
@@ -47,10 +46,10 @@ def execute(cfg: RunConfig, out_dir: str | Path, data_dir: str | None = None,
             llm_cache: str = "readwrite", llm_cache_path: str | None = None,
             progress: bool = True) -> tuple[Path, dict[str, Any]]:
     out_dir = Path(out_dir)
-    validate(cfg, data_dir, llm_cache, Path(llm_cache_path) if llm_cache_path else out_dir / "llm_cache.sqlite")
     run_id = cell_id(cfg.to_dict())
     ctx = RunContext(out_dir=out_dir, run_id=run_id, cfg=cfg, data_dir=data_dir or RunContext.default_data_dir(),
                      llm_cache_mode=llm_cache, llm_cache_path=llm_cache_path, progress=progress)
+    validate(cfg, data_dir, ctx.llm_cache_file if llm_cache == "read" else None)
     ctx.ledger_path.unlink(missing_ok=True)  # a rerun of the same cell starts a fresh ledger
     result = get_method(cfg.method).run(cfg, ctx)
     path = write_json_atomic(out_dir / f"{run_id}.json", result)

@@ -74,8 +74,9 @@ def _lines_over_fraction(ax, summ: pd.DataFrame, fractions: list[float], scale: 
                          bounds: tuple[float, float] = (0.0, 100.0)) -> dict:
     """One Line2D per arm (label = arm) over every fraction; NaN where the cell is missing.
 
-    The t-interval band (a vertical bar where there is one fraction) is clipped to ``bounds`` (a metric in % cannot leave [0, 100]); with two
-    seeds the interval is wide (t = 12.7) and would otherwise dwarf the lines.
+    The t-interval band (a vertical bar where there is one fraction) is clipped to ``bounds`` (a
+    metric in % cannot leave [0, 100]); with two seeds the interval is wide (t = 12.7) and would
+    otherwise dwarf the lines.
     """
     drawn = {}
     arms = arm_order(summ["arm"])
@@ -87,12 +88,12 @@ def _lines_over_fraction(ax, summ: pd.DataFrame, fractions: list[float], scale: 
         st = _arm_style(arm, arms)
         (line,) = ax.plot(fractions, y, label=arm, **st)
         line.set_gid(f"arm:{arm}")
-        if np.isfinite(lo).any() and len(fractions) == 1:  # a band over one x has no width: a bar
-            ax.vlines(fractions, np.clip(lo, *bounds), np.clip(hi, *bounds), color=st["color"], alpha=0.5,
-                      linewidth=2.5)
-        elif np.isfinite(lo).any():
-            ax.fill_between(fractions, np.clip(lo, *bounds), np.clip(hi, *bounds), color=st["color"], alpha=0.15,
-                            linewidth=0)
+        if np.isfinite(lo).any():
+            lo, hi = np.clip(lo, *bounds), np.clip(hi, *bounds)
+            if len(fractions) == 1:  # a band over one x has no width: draw a bar
+                ax.vlines(fractions, lo, hi, color=st["color"], alpha=0.5, linewidth=2.5)
+            else:
+                ax.fill_between(fractions, lo, hi, color=st["color"], alpha=0.15, linewidth=0)
         drawn[arm] = {f: v for f, v in zip(fractions, y) if not math.isnan(v)}
     return drawn
 

@@ -68,6 +68,12 @@ def _options_for_key(options: LLMConfig) -> dict[str, Any]:
     return opts
 
 
+def require_cache_file(path: Path) -> None:
+    """``--llm-cache read`` replays a cache: refuse at once when there is none to replay."""
+    if not path.is_file():
+        raise CacheMiss(f"--llm-cache read: no cache at {path}; run once with --llm-cache readwrite")
+
+
 class LLMCache:
     def __init__(self, path: str | os.PathLike, mode: str = "readwrite"):
         if mode not in MODES or mode == "off":
@@ -77,8 +83,8 @@ class LLMCache:
         self.hits = 0
         self.misses = 0
         self._lock = threading.Lock()  # one connection, possibly used from several threads
-        if mode == "read" and not self.path.is_file():
-            raise CacheMiss(f"--llm-cache read: no cache at {self.path}; run once with --llm-cache readwrite")
+        if mode == "read":
+            require_cache_file(self.path)
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self._conn = sqlite3.connect(str(self.path), timeout=60, isolation_level=None, check_same_thread=False)
         self._conn.execute("PRAGMA busy_timeout=60000")
