@@ -13,7 +13,8 @@ import json
 import numpy as np
 import pandas as pd
 
-from reports.stats import paired_test, summarize
+from reports.extract import REFERENCE_METHODS, correctness
+from reports.stats import ALPHA, HOLM, adjust, mcnemar, paired_test, summarize
 from reports.style import method_rank
 
 BASELINE = "finetune"
@@ -70,17 +71,60 @@ def cell_summaries(runs: pd.DataFrame, value: str = "test") -> pd.DataFrame:
                                        "ci_high", "n_train", "seeds"])
 
 
-def comparisons(runs: pd.DataFrame) -> pd.DataFrame:
-    """Each non-finetune arm against finetune per (dataset, fraction): paired over seeds."""
+COMPARISON_COLUMNS = ["dataset", "fraction", "arm", "method", "n_pairs", "mean_gain", "gain_low", "gain_high", "p",
+                      "test", "arm_mean", "ft_mean", "mcnemar_p", "mcnemar_items", "mcnemar_a_only",
+                      "mcnemar_b_only", "p_adj", "significant", "n_tests", "correction"]
+
+
+def comparisons(runs: pd.DataFrame, raw: dict | None = None, correction: str = HOLM) -> pd.DataFrame:
+    """Each non-finetune arm against finetune per (dataset, fraction): paired over seeds.
+
+    Reference methods (``REFERENCE_METHODS``: no seed or fraction dependence) are left out: a
+    seed-paired test would pair one fixed number with itself. ``p_adj`` corrects the seed-level
+    p-values over every row returned (``correction``: Holm or Benjamini-Hochberg; ``n_tests`` =
+    rows with a p-value); ``significant`` = p_adj < 0.05. With ``raw`` (run_id -> result), the
+    per-example exact McNemar test pooled over the seed pairs is added where predictions and gold
+    labels are available.
+    """
     rows = []
-    paired = runs[runs["method"].ne(BASELINE) & runs["ft_test"].notna()]
+    paired = runs[runs["method"].ne(BASELINE) & runs["ft_test"].notna() & ~runs["method"].isin(REFERENCE_METHODS)]
     for (dataset, fraction, arm), g in paired.groupby(["dataset", "fraction", "arm"], sort=True):
         t = paired_test(g["test"], g["ft_test"])
-        rows.append({"dataset": dataset, "fraction": fraction, "arm": arm, "method": g["method"].iloc[0],
-                     "n_pairs": t.n, "mean_gain": t.mean_diff, "p": t.p, "significant": t.significant,
-                     "arm_mean": g["test"].mean(), "ft_mean": g["ft_test"].mean()})
-    return pd.DataFrame(rows, columns=["dataset", "fraction", "arm", "method", "n_pairs", "mean_gain", "p",
-                                       "significant", "arm_mean", "ft_mean"])
+        s = summarize(g["test"] - g["ft_test"])
+        row = {"dataset": dataset, "fraction": fraction, "arm": arm, "method": g["method"].iloc[0],
+               "n_pairs": t.n, "mean_gain": t.mean_diff, "gain_low": s.ci_low, "gain_high": s.ci_high, "p": t.p,
+               "test": t.test, "arm_mean": g["test"].mean(), "ft_mean": g["ft_test"].mean(),
+               "mcnemar_p": np.nan, "mcnemar_items": 0, "mcnemar_a_only": 0, "mcnemar_b_only": 0}
+        if raw is not None:
+            a_all, b_all = [], []
+            for rid, fid in zip(g["run_id"], g["ft_run_id"]):
+                a, b = correctness(raw.get(rid) or {}), correctness(raw.get(fid) or {})
+                if a is None or b is None or len(a) != len(b):
+                    a_all = []
+                    break
+                a_all.append(a)
+                b_all.append(b)
+            if a_all:
+                m = mcnemar(np.concatenate(a_all), np.concatenate(b_all))
+                row.update(mcnemar_p=m.p, mcnemar_items=m.n_examples, mcnemar_a_only=m.a_only,
+                           mcnemar_b_only=m.b_only)
+        rows.append(row)
+    comp = pd.DataFrame(rows, columns=COMPARISON_COLUMNS[:-4])
+    return correct(comp, correction)
+
+
+def correct(comp: pd.DataFrame, correction: str = HOLM) -> pd.DataFrame:
+    """(Re)compute ``p_adj``/``significant``/``n_tests`` over the rows of ``comp`` (one family)."""
+    comp = comp.copy()
+    comp["p_adj"] = adjust(comp["p"], correction) if len(comp) else []
+    comp["significant"] = comp["p_adj"].lt(ALPHA) if len(comp) else []
+    comp["n_tests"] = int(comp["p"].notna().sum()) if len(comp) else 0
+    comp["correction"] = correction
+    if len(comp) and comp["mcnemar_p"].notna().any():
+        comp["mcnemar_p_adj"] = adjust(comp["mcnemar_p"], correction)
+    else:
+        comp["mcnemar_p_adj"] = np.nan
+    return comp
 
 
 def grid_status(runs: pd.DataFrame, failed: pd.DataFrame) -> pd.DataFrame:
