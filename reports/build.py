@@ -15,12 +15,14 @@ import matplotlib.pyplot as plt  # noqa: E402
 
 from gpta.errors import UserError
 from reports import figures as F
-from reports.analysis import BASELINE, attach_baseline, comparisons, grid_status
+from reports.analysis import BASELINE, attach_baseline, comparisons, correct, grid_status
+from reports.claims import scorecard, summary as claims_summary
 from reports.document import Document, summary_json
+from reports.extract import enrich
 from reports.load import ResultSet, load
-from reports.stats import PAIRED_TEST_NAME
-from reports.tables import (Table, appendix_tables, comparison_table, cost_table, results_tables, to_latex,
-                            to_markdown)
+from reports.stats import HOLM, PAIRED_TEST_NAME
+from reports.tables import (Table, appendix_tables, comparison_table, cost_table, dialogue_table, overfitting_table,
+                            prefix_tables, results_tables, scorecard_table, to_latex, to_markdown)
 
 LOW_FRACTION = 0.02  # "low resource" in the headline: at most 2% of the pool
 MAX_LISTED = 60  # cells listed inline in the index; the full list is in missing_cells.csv
@@ -32,7 +34,7 @@ def make_figures(rs: ResultSet) -> list[F.FigureOut]:
     out: list[F.FigureOut] = []
     datasets = sorted(runs["dataset"].unique()) if not runs.empty else []
     for ds in datasets:
-        out.append(F.accuracy_vs_fraction(runs, ds))
+        out.append(F.accuracy_vs_fraction(runs, ds, rs.raw))
     for ds in datasets:
         out.append(F.gap_vs_fraction(runs, ds))
         out.append(F.learning_curves(runs, rs.raw, ds))
@@ -49,20 +51,22 @@ def _skip(name: str, section: str) -> F.FigureOut:
     return F.FigureOut(name, section, name.replace("_", " "), skipped="no finished runs")
 
 
-def headline(runs: pd.DataFrame) -> dict[str, Any]:
-    """GPTA vs finetune per (dataset, fraction) cell, by the mean paired gain over seeds."""
-    comp = comparisons(runs)
-    g = comp[comp["method"] == "gpta"]  # every GPTA arm (variants included), each against its finetune pair
+def headline(runs: pd.DataFrame, raw: dict | None = None) -> dict[str, Any]:
+    """GPTA vs finetune per (dataset, fraction) cell: mean paired gain over seeds, Holm-corrected tests."""
+    comp = comparisons(runs, raw) if not runs.empty else comparisons(runs)
+    g = correct(comp[comp["method"] == "gpta"], HOLM)  # the headline's own family: every GPTA arm vs finetune
     low = g[g["fraction"] <= LOW_FRACTION]
-    losses = g[g["mean_gain"] <= 0]
+    sig_win = g["significant"].astype(bool) & (g["mean_gain"] > 0)
+    sig_loss = g["significant"].astype(bool) & (g["mean_gain"] < 0)
     return {
-        "cells": len(g), "wins": int((g["mean_gain"] > 0).sum()), "significant_wins": int(((g["mean_gain"] > 0) & g["significant"]).sum()),
-        "significant_losses": int(((g["mean_gain"] < 0) & g["significant"]).sum()),
-        "tested": int(g["p"].notna().sum()), "low_cells": len(low), "gpta_arms": sorted(g["arm"].unique()), "low_wins": int((low["mean_gain"] > 0).sum()),
+        "cells": len(g), "wins": int(sig_win.sum()), "positive_means": int((g["mean_gain"] > 0).sum()),
+        "significant_wins": int(sig_win.sum()), "significant_losses": int(sig_loss.sum()),
+        "tested": int(g["p"].notna().sum()), "low_cells": len(low), "gpta_arms": sorted(g["arm"].unique()),
+        "low_wins": int((sig_win[g["fraction"] <= LOW_FRACTION]).sum()) if len(g) else 0,
         "mean_gain": float(g["mean_gain"].mean()) if len(g) else math.nan,
-        "not_winning": [(r.dataset, r.fraction, r.mean_gain, r.p, r.arm) for r in losses.itertuples()],
-        "other_arms": {arm: (int((c["mean_gain"] > 0).sum()), len(c))
-                       for arm, c in comp[comp["method"] != "gpta"].groupby("arm")},
+        "not_winning": [(r.dataset, r.fraction, r.mean_gain, r.p_adj, r.arm) for r in g[~sig_win].itertuples()],
+        "other_arms": {arm: (int((c["significant"].astype(bool) & (c["mean_gain"] > 0)).sum()), len(c))
+                       for arm, c in correct(comp[comp["method"] != "gpta"]).groupby("arm")},
     }
 
 
@@ -73,30 +77,32 @@ def _headline_text(h: dict[str, Any]) -> list[str]:
     variants = (f" (each of the {len(h['gpta_arms'])} GPTA settings counted separately: "
                 f"{', '.join(h['gpta_arms'])})" if len(h["gpta_arms"]) > 1 else "")
     lines = [
-        f"GPTA beats finetune in {h['wins']} of {h['cells']} (dataset, fraction) cells{variants} (mean paired gain over seeds "
-        f"> 0; mean gain {100 * h['mean_gain']:+.1f} points); at ≤{LOW_FRACTION:.0%} of the pool in {h['low_wins']} of "
-        f"{h['low_cells']}. Of the {h['tested']} cells with a testable paired difference ({PAIRED_TEST_NAME}), the win "
-        f"is significant (p < 0.05) in {h['significant_wins']} and GPTA is significantly worse in "
-        f"{h['significant_losses']}.",
+        f"GPTA beats finetune significantly in {h['wins']} of {h['cells']} (dataset, fraction) cells{variants}: a win "
+        f"is a gain significant at p < 0.05 after {HOLM} correction over the {h['tested']} testable cells "
+        f"({PAIRED_TEST_NAME}). GPTA is significantly worse in {h['significant_losses']}. Mean gain over all cells "
+        f"{F.pct(h['mean_gain']).replace('-', '−')} points (the mean is positive in {h['positive_means']}); at "
+        f"≤{LOW_FRACTION:.0%} of the pool, {h['low_wins']} significant win(s) of {h['low_cells']} cells.",
     ]
     if h["not_winning"]:
         shown = h["not_winning"][:MAX_LISTED]
         cells = "; ".join(f"{d} at {F.frac_label(f)}" + (f" ({arm})" if arm != "gpta" else "")
-                          + f" ({100 * g:+.1f} points" + (f", p = {p:.2g})" if not math.isnan(p) else ")")
+                          + f" ({100 * g:+.1f} points".replace("-", "−")
+                          + (f", corrected p = {p:.2g})" if not math.isnan(p) else ", untestable)")
                           for d, f, g, p, arm in shown)
-        lines.append(f"GPTA does not win (gain ≤ 0) in {len(h['not_winning'])} cells: {cells}"
+        lines.append(f"No significant difference (or a loss) in {len(h['not_winning'])} cells: {cells}"
                      + (" ..." if len(h["not_winning"]) > MAX_LISTED else "") + ".")
-    else:
-        lines.append("GPTA's mean gain is positive in every compared cell.")
     for arm, (w, n) in sorted(h["other_arms"].items()):
-        lines.append(f"{arm} beats finetune in {w} of {n} cells.")
+        lines.append(f"{F.display_name(arm)} beats finetune significantly in {w} of {n} cells (Holm-corrected over "
+                     "the other methods' cells).")
     return lines
 
 
 def _save(fig_out: F.FigureOut, fig_dir: Path) -> dict[str, str]:
     png, pdf = fig_dir / f"{fig_out.name}.png", fig_dir / f"{fig_out.name}.pdf"
-    fig_out.fig.savefig(png, dpi=300)
-    fig_out.fig.savefig(pdf)
+    # Fonts are chosen at save time: TrueType (Type 42) embedding, never Type 3, which venues reject.
+    with plt.rc_context({"pdf.fonttype": 42, "ps.fonttype": 42, "svg.fonttype": "none"}):
+        fig_out.fig.savefig(png, dpi=300)
+        fig_out.fig.savefig(pdf)
     return {"png": str(png), "pdf": str(pdf)}
 
 
@@ -129,7 +135,7 @@ def build_report(results_dir: str | Path, out_dir: str | Path | None = None,
     fig_dir = out_dir / "figures"
     fig_dir.mkdir(parents=True, exist_ok=True)
     if not rs.runs.empty:
-        rs.runs = attach_baseline(rs.runs)
+        rs.runs = enrich(attach_baseline(rs.runs), rs.raw)
     runs, failed = rs.runs, rs.failed
     grid = grid_status(runs, failed)
     written: dict[str, Any] = {"figures": {}, "tables": {}}
@@ -139,22 +145,31 @@ def build_report(results_dir: str | Path, out_dir: str | Path | None = None,
         if f.fig is not None:
             written["figures"][f.name] = _save(f, fig_dir)
 
-    tables_main = results_tables(runs, failed) if not runs.empty else []
-    extra = [comparison_table(runs), cost_table(runs)] if not runs.empty else []
+    card = scorecard(runs, rs.raw) if not runs.empty else None
+    t_card = [scorecard_table(card)] if card else []
+    tables_main = results_tables(runs, failed, rs.raw) if not runs.empty else []
+    extra = [comparison_table(runs, rs.raw), cost_table(runs)] if not runs.empty else []
+    over = [t for t in [overfitting_table(runs)] if t is not None] if not runs.empty else []
+    dialog = ([t for t in [dialogue_table(runs)] if t is not None] + prefix_tables(runs, rs.raw)) if not runs.empty else []
     appendix = appendix_tables(runs, rs.raw) if not runs.empty else []
-    all_tables: list[Table] = tables_main + extra + appendix
+    all_tables: list[Table] = t_card + tables_main + extra + over + dialog + appendix
     written["tables"]["md"] = _write(out_dir / "tables.md", "\n".join(to_markdown(t) for t in all_tables)
                                      or "No finished runs.\n")
     written["tables"]["tex"] = _write(out_dir / "tables.tex", _latex_file(all_tables))
+    if card:
+        written["tables"]["scorecard_md"] = _write(out_dir / "scorecard.md", to_markdown(t_card[0]))
+        written["tables"]["scorecard_tex"] = _write(out_dir / "scorecard.tex", _latex_file(t_card))
     if not runs.empty:
-        runs.drop(columns=["settings_key"]).to_csv(out_dir / "runs.csv", index=False)
+        csv = runs.drop(columns=["settings_key"]).copy()
+        csv["path"] = [_relative(p_, results_dir) for p_ in csv["path"]]
+        csv.to_csv(out_dir / "runs.csv", index=False)
         written["tables"]["runs_csv"] = str(out_dir / "runs.csv")
     missing = grid[grid["status"] != "ok"]
     missing.to_csv(out_dir / "missing_cells.csv", index=False)
     written["tables"]["missing_csv"] = str(out_dir / "missing_cells.csv")
 
-    h = headline(runs) if not runs.empty else headline(pd.DataFrame(columns=["dataset"]))  # type: ignore[arg-type]
-    doc = _document(rs, figs, grid, h, tables_main, extra, appendix, out_dir)
+    h = headline(runs, rs.raw) if not runs.empty else headline(pd.DataFrame(columns=["dataset"]))  # type: ignore[arg-type]
+    doc = _document(rs, figs, grid, h, card, t_card, tables_main, extra, over, dialog, appendix)
     written["index_md"] = _write(out_dir / "index.md", doc.to_markdown())
     written["index_html"] = _write(out_dir / "index.html", doc.to_html())
 
@@ -162,6 +177,8 @@ def build_report(results_dir: str | Path, out_dir: str | Path | None = None,
     summary = {
         "runs": len(runs), "failed": len(failed), "expected_cells": len(grid),
         "missing": int((grid["status"] == "missing").sum()) if len(grid) else 0,
+        "smoke_run": card.smoke if card else None,
+        "claims": claims_summary(card) if card else [],
         "gpta_vs_finetune": {k: v for k, v in h.items() if k not in ("not_winning", "other_arms", "gpta_arms")},
         "llm_accuracy_correlation": (vars(corr_fig.data["corr"]) if corr_fig and corr_fig.data else None),
         "skipped_figures": {f.name: f.skipped for f in figs if f.skipped},
@@ -170,11 +187,22 @@ def build_report(results_dir: str | Path, out_dir: str | Path | None = None,
                               "missing_cells": missing.to_dict("records"), "failed_cells": failed.to_dict("records")}
     if keep_figures:
         result["figure_objects"] = figs
+        result["scorecard"] = card
     else:
         for f in figs:
             if f.fig is not None:
                 plt.close(f.fig)
     return result
+
+
+def _relative(path: Any, results_dir: Path) -> Any:
+    """A result file's path relative to the results folder: no machine paths in what the report writes."""
+    if not isinstance(path, str) or not path:
+        return path
+    try:
+        return str(Path(path).resolve().relative_to(results_dir.resolve()))
+    except ValueError:
+        return Path(path).name
 
 
 def _latex_file(tables: list[Table]) -> str:
@@ -183,15 +211,21 @@ def _latex_file(tables: list[Table]) -> str:
     return head + "\n".join(to_latex(t) for t in tables) if tables else head + "% No finished runs.\n"
 
 
-def _document(rs: ResultSet, figs, grid, h, tables_main, extra, appendix, out_dir: Path) -> Document:
+def _document(rs: ResultSet, figs, grid, h, card, t_card, tables_main, extra, over, dialog, appendix) -> Document:
     runs, failed = rs.runs, rs.failed
     doc = Document(f"GPTA report: {rs.results_dir.name}")
     n_ds = runs["dataset"].nunique() if not runs.empty else 0
-    doc.text(f"Built by `gpta report` from {len(runs)} finished runs and {len(failed)} failed cells in "
-             f"`{rs.results_dir}` ({n_ds} dataset{'' if n_ds == 1 else 's'}; methods: "
-             f"{', '.join(sorted(runs['arm'].unique())) if not runs.empty else 'none'}). Every number below is "
-             f"computed from those result files; per-run values are in [runs.csv](runs.csv), the tables in "
-             f"[tables.md](tables.md) and [tables.tex](tables.tex) (LaTeX, booktabs).")
+    doc.text(f"Built by `gpta report` from {len(runs)} finished runs and {len(failed)} failed cells in the results "
+             f"folder `{rs.results_dir.name}` ({n_ds} dataset{'' if n_ds == 1 else 's'}; methods: "
+             f"{', '.join(F.display_name(a) for a in sorted(runs['arm'].unique())) if not runs.empty else 'none'}). "
+             f"Every number below is computed from those result files; per-run values are in [runs.csv](runs.csv) "
+             f"(paths relative to the results folder), the tables in [tables.md](tables.md) and "
+             f"[tables.tex](tables.tex) (LaTeX, booktabs).")
+    if card:
+        doc.heading("Claims scorecard")
+        doc.bullets(card.context)
+        doc.table(t_card[0])
+        doc.text("The same table: [scorecard.md](scorecard.md), [scorecard.tex](scorecard.tex) (LaTeX).")
     doc.heading("Summary")
     doc.bullets(_headline_text(h))
 
@@ -215,19 +249,30 @@ def _document(rs: ResultSet, figs, grid, h, tables_main, extra, appendix, out_di
 
     for section, heading in SECTIONS:
         doc.heading(heading)
+        if section == "accuracy":
+            for t in tables_main:
+                doc.table(t)
+        if section == "overfitting":
+            for t in over:
+                doc.table(t)
+        if section == "dialogue":
+            for t in dialog:
+                doc.table(t)
         if section == "cost" and extra:
             doc.table(extra[1])
         for f in figs:
             if f.section != section:
                 continue
             if f.fig is None:
-                doc.text(f"Figure skipped, *{f.title}*: {f.skipped}.")
+                doc.text(f"Figure skipped ({f.title}): {f.skipped}.")
             else:
                 doc.figure(f.caption, f"figures/{f.name}.png", f"figures/{f.name}.pdf", f.title)
     doc.heading("6. Tables")
     doc.text(f"Significance: {PAIRED_TEST_NAME} against {BASELINE}, pairing the runs of the same dataset, fraction and "
-             f"seed; † marks p < 0.05. Best mean per column in bold. LaTeX versions: [tables.tex](tables.tex).")
-    for t in tables_main + extra[:1]:
+             f"seed, {HOLM}-corrected over each table's tests (the table says how many); † marks a corrected p < 0.05. "
+             "Bold only where the best mean beats the runner-up significantly after correction. Intervals are 95% "
+             "everywhere. LaTeX versions: [tables.tex](tables.tex).")
+    for t in extra[:1]:
         doc.table(t)
     doc.heading("Appendix: configurations and versions")
     for t in appendix:

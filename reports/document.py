@@ -8,7 +8,7 @@ import html
 from dataclasses import dataclass, field
 from typing import Any
 
-from reports.tables import Table, to_html, to_markdown
+from reports.tables import Table, to_markdown
 
 
 @dataclass
@@ -59,41 +59,19 @@ class Document:
         return "\n".join(out).rstrip() + "\n"
 
     def to_html(self) -> str:
-        e = html.escape
-        parts = [
-            "<!DOCTYPE html>", "<html lang='en'><head><meta charset='utf-8'>", f"<title>{e(self.title)}</title>",
-            "<style>body{font-family:sans-serif;max-width:60em;margin:2em auto;padding:0 1em;line-height:1.45}"
-            "figure{margin:1.5em 0}img{max-width:100%;width:34em;border:1px solid #ddd}"
-            "figcaption{font-size:.92em;color:#333}table{border-collapse:collapse;margin:.5em 0;font-size:.9em}"
-            "th,td{padding:.2em .6em;border-bottom:1px solid #ccc;text-align:right}"
-            "th:first-child,td:first-child{text-align:left}thead th{border-bottom:2px solid #333}"
-            ".note{font-size:.85em;color:#444}</style></head><body>",
-            f"<h1>{e(self.title)}</h1>",
-        ]
-        for b in self.blocks:
-            if b.kind == "heading":
-                parts.append(f"<h{b.level}>{e(b.text)}</h{b.level}>")
-            elif b.kind == "text":
-                parts.append(f"<p>{_inline(b.text)}</p>")
-            elif b.kind == "bullets":
-                parts.append("<ul>" + "".join(f"<li>{_inline(i)}</li>" for i in b.items) + "</ul>")
-            elif b.kind == "figure":
-                parts.append(f"<figure><img src='{e(b.png)}' alt='{e(b.items[0])}'><figcaption><b>{e(b.items[0])}."
-                             f"</b> {_inline(b.text)} <a href='{e(b.pdf)}'>PDF</a></figcaption></figure>")
-            elif b.kind == "table" and b.table is not None:
-                parts.append(to_html(b.table))
-        parts.append("</body></html>")
-        return "\n".join(parts) + "\n"
+        """The same Markdown, rendered by Python-Markdown (tables, alignment, emphasis, escaping)."""
+        import markdown
 
-
-def _inline(text: str) -> str:
-    """Escape, then turn Markdown `code` and [text](link) into HTML (the only inline markup used)."""
-    import re
-
-    s = html.escape(text)
-    s = re.sub(r"`([^`]+)`", r"<code>\1</code>", s)
-    s = re.sub(r"\[([^\]]+)\]\(([^)\s]+)\)", r"<a href='\2'>\1</a>", s)
-    return s
+        body = markdown.markdown(self.to_markdown(), extensions=["tables", "sane_lists"], output_format="html")
+        return "\n".join([
+            "<!DOCTYPE html>", "<html lang='en'><head><meta charset='utf-8'>",
+            f"<title>{html.escape(self.title)}</title>",
+            "<style>body{font-family:sans-serif;max-width:64em;margin:2em auto;padding:0 1em;line-height:1.45}"
+            "img{max-width:100%;width:34em;border:1px solid #ddd;display:block;margin-top:1.2em}"
+            "table{border-collapse:collapse;margin:.5em 0;font-size:.88em}"
+            "th,td{padding:.2em .6em;border-bottom:1px solid #ccc;vertical-align:top}"
+            "thead th{border-bottom:2px solid #333}code{font-size:.92em}</style></head><body>",
+            body, "</body></html>"]) + "\n"
 
 
 def summary_json(obj: Any) -> Any:

@@ -34,6 +34,20 @@ def pct(x: float, digits: int = 1) -> str:
     return "n/a" if x is None or (isinstance(x, float) and math.isnan(x)) else f"{100 * x:.{digits}f}"
 
 
+DISPLAY_NAMES = {
+    "gpta": "GPTA", "finetune": "Fine-tune", "manual-prefix": "Manual prefix", "llm-prefix": "LLM prefix",
+    "random-prefix": "Random prefix", "prompt-tuning": "Prompt tuning", "prefix-tuning": "Prefix tuning",
+    "llm-zero-shot": "LLM zero-shot", "setfit": "SetFit", "textual-gradient": "Textual gradient",
+    "transfer": "Transfer",
+}
+
+
+def display_name(arm: str) -> str:
+    """A readable method name for tables and legends; variant settings are kept as they are."""
+    head, sep, rest = str(arm).partition(" ")
+    return DISPLAY_NAMES.get(head, head) + (sep + rest if sep else "")
+
+
 def frac_label(f: float) -> str:
     return f"{100 * f:g}%"
 
@@ -70,32 +84,77 @@ def _fraction_axis(ax, fractions: list[float], n_train: dict[float, float]) -> N
     top.set_xlabel("n_train (median over seeds)")
 
 
-def _lines_over_fraction(ax, summ: pd.DataFrame, fractions: list[float], scale: float = 100.0,
-                         bounds: tuple[float, float] = (0.0, 100.0)) -> dict:
-    """One Line2D per arm (label = arm) over every fraction; NaN where the cell is missing.
+MIN_SEEDS_FOR_INTERVAL = 3  # below this, draw the individual seeds, not a t-interval
 
-    The t-interval band (a vertical bar where there is one fraction) is clipped to ``bounds`` (a
-    metric in % cannot leave [0, 100]); with two seeds the interval is wide (t = 12.7) and would
-    otherwise dwarf the lines.
+
+def _lines_over_fraction(ax, summ: pd.DataFrame, fractions: list[float], scale: float = 100.0,
+                         bounds: tuple[float, float] = (0.0, 100.0), runs: pd.DataFrame | None = None,
+                         value: str = "test") -> dict:
+    """One mean marker/line per arm (gid ``arm:<arm>``, label = its readable name).
+
+    Several fractions: a line over the (log) fraction axis, NaN where a cell is missing (a gap).
+    One fraction: a dodged dot-and-whisker plot, one x position per method. The whisker is the
+    95% t-interval over seeds where a cell has at least ``MIN_SEEDS_FOR_INTERVAL`` seeds; with
+    fewer, the individual seeds are drawn instead (gid ``seeds:<arm>``), since a 2-seed t-interval
+    (t = 12.7) says nothing a reader can use.
     """
     drawn = {}
     arms = arm_order(summ["arm"])
-    for arm in arms:
+    single = len(fractions) == 1
+    for k, arm in enumerate(arms):
         g = summ[summ["arm"] == arm].set_index("fraction")
         y = np.array([g["mean"].get(f, np.nan) for f in fractions], dtype=float) * scale
         lo = np.array([g["ci_low"].get(f, np.nan) for f in fractions], dtype=float) * scale
         hi = np.array([g["ci_high"].get(f, np.nan) for f in fractions], dtype=float) * scale
+        n = np.array([g["n"].get(f, 0) for f in fractions], dtype=float)
         st = _arm_style(arm, arms)
-        (line,) = ax.plot(fractions, y, label=arm, **st)
+        xs = np.array([float(k)]) if single else np.asarray(fractions, dtype=float)
+        (line,) = ax.plot(xs, y, label=display_name(arm), **({**st, "linestyle": "none"} if single else st))
         line.set_gid(f"arm:{arm}")
-        if np.isfinite(lo).any():
-            lo, hi = np.clip(lo, *bounds), np.clip(hi, *bounds)
-            if len(fractions) == 1:  # a band over one x has no width: draw a bar
-                ax.vlines(fractions, lo, hi, color=st["color"], alpha=0.5, linewidth=2.5)
-            else:
-                ax.fill_between(fractions, lo, hi, color=st["color"], alpha=0.15, linewidth=0)
+        few = n < MIN_SEEDS_FOR_INTERVAL
+        ok = np.isfinite(lo) & ~few
+        if ok.any():
+            lo_c, hi_c = np.clip(lo, *bounds), np.clip(hi, *bounds)
+            ax.vlines(xs[ok], lo_c[ok], hi_c[ok], color=st["color"], linewidth=1.6 if single else 1.0,
+                      alpha=0.8).set_gid(f"interval:{arm}")
+        if runs is not None and few.any():
+            sel = runs[(runs["arm"] == arm) & runs[value].notna()]
+            px, py = [], []
+            for j, f in enumerate(fractions):
+                if not few[j]:
+                    continue
+                vals = sel[np.isclose(sel["fraction"], f)][value].to_numpy(float) * scale
+                offs = np.linspace(-0.12, 0.12, len(vals)) if len(vals) > 1 else np.zeros(len(vals))
+                px += list(xs[j] + offs) if single else list(xs[j] * (1.06 ** (offs / 0.12)))
+                py += list(vals)
+            if px:
+                ax.scatter(px, py, s=9, facecolor="none", edgecolor=st["color"], linewidth=0.7,
+                           zorder=3).set_gid(f"seeds:{arm}")
         drawn[arm] = {f: v for f, v in zip(fractions, y) if not math.isnan(v)}
+    if single:
+        ax.set_xticks(range(len(arms)))
+        ax.set_xticklabels([display_name(a) for a in arms], rotation=30, ha="right")
+        ax.set_xlim(-0.6, len(arms) - 0.4)
+        ax.set_xlabel(f"method (training fraction {frac_label(fractions[0])})")
     return drawn
+
+
+def _interval_note(summ: pd.DataFrame) -> str:
+    n_max = int(summ["n"].max()) if len(summ) else 0
+    if n_max >= MIN_SEEDS_FOR_INTERVAL:
+        return ("marker = mean over seeds, whisker = 95% Student-t interval over seeds (cells with fewer than "
+                f"{MIN_SEEDS_FOR_INTERVAL} seeds show their seeds as open circles instead)")
+    return (f"marker = mean over seeds, open circles = the individual seeds (at most {n_max} per cell: too few "
+            "for a useful interval, so none is drawn)")
+
+
+def _intervals_separate(summ: pd.DataFrame, a: str, b: str, f: float, lower_is: str = "a") -> bool | None:
+    """True if a's 95% interval lies entirely below b's at fraction f, None if either has none."""
+    ra = summ[(summ["arm"] == a) & np.isclose(summ["fraction"], f)]
+    rb = summ[(summ["arm"] == b) & np.isclose(summ["fraction"], f)]
+    if ra.empty or rb.empty or ra["ci_high"].isna().any() or rb["ci_low"].isna().any():
+        return None
+    return bool(ra["ci_high"].iloc[0] < rb["ci_low"].iloc[0])
 
 
 def _legend_below(fig, ax, ncol: int = 3) -> None:
@@ -111,84 +170,137 @@ def _n_train_by_fraction(summ: pd.DataFrame) -> dict[float, float]:
     return summ.groupby("fraction")["n_train"].median().to_dict()
 
 
-def _test_cap_note(runs: pd.DataFrame) -> str:
-    caps = sorted({int(c) for c in runs["test_max"].dropna() if int(c) > 0})
-    if not caps:
+def _test_cap_note(runs: pd.DataFrame, raw: dict | None = None) -> str:
+    """What each run recorded as evaluated on test, against the test split's size."""
+    if "test_n" not in runs:
         return ""
-    return (f" Test metrics are on a capped subset of {', '.join(map(str, caps))} test examples "
-            "(train.test_max), not the full test set.")
+    parts = []
+    for arm, g in runs.groupby("arm"):
+        n = sorted({int(x) for x in g["test_n"].dropna()})
+        full = sorted({int(((raw or {}).get(r) or {}).get("dataset", {}).get("sizes", {}).get("test", 0) or 0)
+                       for r in g["run_id"]}) if raw else []
+        if n and full and n != full:
+            parts.append(f"{display_name(arm)} {'/'.join(map(str, n))} of {'/'.join(map(str, full))}")
+    if not parts:
+        full = sorted({int(x) for x in runs["test_n"].dropna()})
+        return f" Every run scored the full test set ({'/'.join(map(str, full))} examples)." if full else ""
+    return (" Test examples scored (as each run recorded): " + "; ".join(parts)
+            + "; the other methods the full test set.")
 
 
-def accuracy_vs_fraction(runs: pd.DataFrame, dataset: str) -> FigureOut:
+def _reference_lines(ax, d: pd.DataFrame, scale: float = 100.0) -> tuple[str, dict]:
+    """The training-majority line and the seed-independent references (llm-zero-shot) with intervals."""
+    from reports.extract import REFERENCE_METHODS
+    from reports.stats import wilson
+
+    texts, data = [], {}
+    maj = d["train_majority"].dropna() if "train_majority" in d else pd.Series(dtype=float)
+    if not maj.empty:
+        line = ax.axhline(scale * maj.mean(), color="#777777", linestyle=(0, (4, 2)), linewidth=0.9,
+                          label="training-majority class")
+        line.set_gid("reference:majority")
+        data["majority"] = float(maj.mean())
+        spread = (f", {pct(maj.min())}-{pct(maj.max())}% across samples" if maj.max() - maj.min() > 1e-9 else "")
+        texts.append(f"The dashed grey line predicts the training sample's majority class for every test item: "
+                     f"{pct(maj.mean())}% (mean over runs{spread}).")
+    else:
+        texts.append("No majority-class line: the training-majority rate on test is not recorded in these results "
+                     "and could not be re-derived.")
+    for m in REFERENCE_METHODS:
+        ref = d[d["method"] == m].drop_duplicates(subset=["llm_label", "test"]) if "llm_label" in d else d.iloc[0:0]
+        for r in ref.itertuples():
+            n = int(r.test_n) if not math.isnan(r.test_n) else 0
+            lo, hi = wilson(r.test * n, n)
+            line = ax.axhline(scale * r.test, color=method_color(m), linestyle=":", linewidth=1.0,
+                              label=f"{display_name(m)} (reference)")
+            line.set_gid(f"reference:{m}")
+            if n:
+                ax.axhspan(scale * lo, scale * hi, color=method_color(m), alpha=0.12, linewidth=0)
+            data[m] = (float(r.test), lo, hi, n)
+            texts.append(f"{display_name(m)} ({r.llm_label}) is a reference, not a seed-paired arm (it depends on "
+                         f"neither fraction nor seed): {pct(r.test)}% on {n} test items, dotted line, shaded = 95% "
+                         f"Wilson interval over test items [{pct(lo)}, {pct(hi)}].")
+    return " ".join(texts), data
+
+
+def accuracy_vs_fraction(runs: pd.DataFrame, dataset: str, raw: dict | None = None) -> FigureOut:
+    from reports.extract import REFERENCE_METHODS
+
     d = runs[runs["dataset"] == dataset]
     metric = d["metric"].iloc[0]
     name = f"accuracy_vs_fraction_{_slug(dataset)}"
     out = FigureOut(name, "accuracy", f"Test {metric_name(metric)} vs training data: {dataset}")
-    summ = cell_summaries(d, "test")
+    arms_d = d[~d["method"].isin(REFERENCE_METHODS)]
+    summ = cell_summaries(arms_d, "test")
     fractions = sorted(summ["fraction"].unique())
+    if not fractions:
+        out.skipped = "no seed-dependent method on this dataset"
+        return out
     n_train = _n_train_by_fraction(summ)
     with paper_style():
         fig, ax = new_figure(2.9)
-        drawn = _lines_over_fraction(ax, summ, fractions)
-        maj = d["majority"].dropna()
-        if not maj.empty:
-            line = ax.axhline(100 * maj.mean(), color="#777777", linestyle=(0, (4, 2)), linewidth=0.9,
-                              label="majority class (test)")
-            line.set_gid("reference:majority")
-        _fraction_axis(ax, fractions, n_train)
+        drawn = _lines_over_fraction(ax, summ, fractions, runs=arms_d)
+        ref_txt, ref = _reference_lines(ax, d)
+        if len(fractions) > 1:
+            _fraction_axis(ax, fractions, n_train)
         ax.set_ylabel(f"test {metric_name(metric)} (%)")
         _legend_below(fig, ax)
     out.fig = fig
-    out.data = {"lines": drawn, "fractions": fractions, "n_train": n_train,
-                "majority": float(maj.mean()) if not maj.empty else None}
+    out.data = {"lines": drawn, "fractions": fractions, "n_train": n_train, "majority": ref.get("majority"),
+                "references": ref}
     ntxt = ", ".join(f"{frac_label(f)} -> {n_train[f]:.0f}" for f in fractions if not math.isnan(n_train[f]))
-    maj_txt = ""
-    if not maj.empty:
-        spread = (f" (it differs across runs, {pct(maj.min(), 2)}-{pct(maj.max(), 2)}%: the runs did not all see "
-                  f"the same test split)" if maj.max() - maj.min() > 1e-9 else "")
-        maj_txt = f" The dashed grey line is the majority-class rate of the test set, {pct(maj.mean())}%{spread}."
-    seeds = summ["n"].max()
+    layout = ("against the share of the training pool used (log x axis; training examples per fraction: "
+              f"{ntxt}; top axis). One line per method" if len(fractions) > 1 else
+              f"at one training fraction ({ntxt} training examples), one position per method")
     out.caption = (
-        f"Test {metric_name(metric)} on {dataset} against the share of the training pool used (log x axis; "
-        f"training examples per fraction: {ntxt}; top axis). One line per method: the mean over seeds "
-        f"(up to {seeds}); the band (a bar at a single fraction) is the 95% Student-t interval over seeds, drawn where at least two seeds exist "
-        f"and clipped to 0-100%. "
-        f"A missing cell is a gap in its line, not interpolated.{maj_txt}{_test_cap_note(d)}"
+        f"Test {metric_name(metric)} on {dataset} {layout}: {_interval_note(summ)}; intervals clipped to 0-100%. "
+        f"A missing cell is a gap, not interpolated. {ref_txt}{_test_cap_note(d, raw)}"
     )
     return out
 
 
 def gap_vs_fraction(runs: pd.DataFrame, dataset: str) -> FigureOut:
-    d = runs[runs["dataset"] == dataset].copy()
-    metric = d["metric"].iloc[0]
-    d["gap"] = d["train"] - d["test"]
+    """Overfitting as dev loss minus train loss of the selected checkpoint (does not saturate)."""
+    from reports.extract import REFERENCE_METHODS
+
+    d = runs[(runs["dataset"] == dataset) & ~runs["method"].isin(REFERENCE_METHODS)].copy()
     name = f"overfitting_gap_{_slug(dataset)}"
-    out = FigureOut(name, "overfitting", f"Train-minus-test gap: {dataset}")
-    if d["gap"].notna().sum() == 0:
-        out.skipped = "no run recorded a train-split metric"
+    out = FigureOut(name, "overfitting", f"Overfitting (dev loss minus train loss): {dataset}")
+    if "loss_gap" not in d or d["loss_gap"].notna().sum() == 0:
+        out.skipped = "no run recorded both a train and a dev loss"
         return out
-    summ = cell_summaries(d, "gap")
+    summ = cell_summaries(d, "loss_gap")
     fractions = sorted(summ["fraction"].unique())
     with paper_style():
         fig, ax = new_figure(2.7)
-        drawn = _lines_over_fraction(ax, summ, fractions, bounds=(-100.0, 100.0))
+        drawn = _lines_over_fraction(ax, summ, fractions, scale=1.0, bounds=(-1e9, 1e9), runs=d, value="loss_gap")
         ax.axhline(0, color="#999999", linewidth=0.6)
-        _fraction_axis(ax, fractions, _n_train_by_fraction(summ))
-        ax.set_ylabel(f"train - test {metric_name(metric)} (points)")
+        if len(fractions) > 1:
+            _fraction_axis(ax, fractions, _n_train_by_fraction(summ))
+        ax.set_ylabel("dev loss - train loss (nats)".replace("-", "−"))
         _legend_below(fig, ax)
     out.fig, out.data = fig, {"lines": drawn, "fractions": fractions}
     parts = []
     if "gpta" in drawn and BASELINE in drawn:
         common = sorted(set(drawn["gpta"]) & set(drawn[BASELINE]))
-        smaller = [f for f in common if drawn["gpta"][f] < drawn[BASELINE][f]]
-        parts.append(f" GPTA's gap is smaller than finetune's at {len(smaller)} of {len(common)} fractions"
-                     + (f" (not at {', '.join(frac_label(f) for f in common if f not in smaller)})"
-                        if len(smaller) < len(common) else "") + ".")
+        smaller = [f for f in common if _intervals_separate(summ, "gpta", BASELINE, f)]
+        larger = [f for f in common if _intervals_separate(summ, BASELINE, "gpta", f)]
+        undecided = [f for f in common if f not in smaller and f not in larger]
+        if smaller:
+            parts.append(f" GPTA's gap is below finetune's, with non-overlapping 95% intervals, at "
+                         f"{', '.join(frac_label(f) for f in smaller)}.")
+        if larger:
+            parts.append(f" GPTA's gap is above finetune's, with non-overlapping 95% intervals, at "
+                         f"{', '.join(frac_label(f) for f in larger)}.")
+        if undecided:
+            parts.append(" The intervals do not separate GPTA from finetune at "
+                         f"{', '.join(frac_label(f) for f in undecided)} (or there are too few seeds for an "
+                         "interval), so no difference is claimed there.")
     out.caption = (
-        f"Overfitting on {dataset}: {metric_name(metric)} on the training sample minus {metric_name(metric)} on "
-        f"test, in points, per method (mean over seeds, 95% t-interval band). Larger means more overfitting. "
-        f"The train metric is measured with the selected checkpoint on at most train.eval_train_max training "
-        f"examples.{''.join(parts)}"
+        f"Overfitting on {dataset}, measured as dev cross-entropy loss minus train loss of the selected checkpoint "
+        f"(not train minus test accuracy, which saturates at 100% train accuracy), per method: {_interval_note(summ)}. "
+        f"Larger means more overfitting. Train loss is measured on at most train.eval_train_max training examples."
+        f"{''.join(parts)}"
     )
     return out
 
@@ -205,9 +317,18 @@ def _mean_curve(results: list[dict], key: str) -> tuple[list[int], list[float]]:
 
 
 def round_boundaries(result: dict) -> list[float]:
-    """Epoch positions (between epochs) where a GPTA run switched to a revised prefix."""
+    """Epoch positions (between epochs) where a GPTA run switched to a prefix with different text.
+
+    A round whose revision fell back to, or echoed, the same text is not a boundary: the prefix
+    did not change there.
+    """
+    from reports.extract import prefix_changes
+
+    changed = set(prefix_changes(result))
     rows = [r for r in result.get("curves") or [] if r.get("round") is not None]
-    return [prev["epoch"] + 0.5 for prev, cur in zip(rows, rows[1:]) if cur["round"] != prev["round"]]
+    has_history = bool(result.get("prefix_history"))
+    return [prev["epoch"] + 0.5 for prev, cur in zip(rows, rows[1:])
+            if cur["round"] != prev["round"] and (not has_history or cur["round"] in changed)]
 
 
 def learning_curves(runs: pd.DataFrame, raw: dict[str, dict], dataset: str) -> FigureOut:
@@ -253,8 +374,10 @@ def learning_curves(runs: pd.DataFrame, raw: dict[str, dict], dataset: str) -> F
     out.caption = (
         f"Train loss (solid) and dev loss (dashed) per epoch on {dataset} at the lowest fraction with both methods, "
         f"{frac_label(fraction)}, mean over seeds (gpta: {n.get('gpta', 0)}, finetune: {n.get(BASELINE, 0)}). "
-        f"Dotted vertical lines: GPTA's round boundaries, where the LLM's revised prefix takes over "
-        f"({len(bounds)} boundar{'y' if len(bounds) == 1 else 'ies'}). Train loss is measured on at most "
+        + (f"Dotted vertical lines: GPTA round boundaries where the prefix text changed ({len(bounds)} in the "
+           f"first GPTA run; a revision that fell back to or echoed the same text draws none). "
+           if bounds else "No GPTA round changed the prefix text in the first GPTA run, so no boundary is drawn. ")
+        + f"Train loss is measured on at most "
         f"train.eval_train_max training examples after each epoch."
     )
     return out
@@ -297,6 +420,8 @@ def dialogue_rounds(runs: pd.DataFrame, raw: dict[str, dict], dataset: str) -> F
         _legend_below(fig, ax, ncol=1)
     revisions, improved = int(d["revisions"].sum()), int(d["improved_rounds"].sum())
     fallbacks = int(d["fallbacks"].sum())
+    kinds = ({k: int(d[f"rev_{k}"].sum()) for k in ("total", "new", "echo", "fallback", "unchanged")}
+             if "rev_total" in d else None)
     out.fig = fig
     out.data = {"runs": per_run, "means": means, "revisions": revisions, "improved": improved}
     main = means.get("gpta") or next(iter(means.values()))
@@ -305,32 +430,36 @@ def dialogue_rounds(runs: pd.DataFrame, raw: dict[str, dict], dataset: str) -> F
     out.caption = (
         f"The dialogue gradient on {dataset}: dev {metric_name(metric)} at the end of each GPTA round, one thin line "
         f"per run, thick line = mean ({path}). The revised prefix improved dev over the previous round in {share} "
-        f"(\"LLM accuracy\"); {fallbacks} round{'s' if fallbacks != 1 else ''} used a fallback prefix because the "
-        f"LLM's reply was unusable. With weights continuing across rounds, part of any rise is further training, "
-        f"not the new prefix."
+        f"(round to round); {fallbacks} round{'s' if fallbacks != 1 else ''} used a fallback prefix because the "
+        f"LLM's reply was unusable."
+        + (f" Of {kinds['total']} revisions, {kinds['new']} were new text, {kinds['echo']} echoed an earlier prefix "
+           f"and {kinds['fallback']} fell back; {kinds['unchanged']} left the prefix text unchanged." if kinds else "")
+        + " With weights continuing across rounds, part of any round-to-round rise is further training, not the "
+        "new prefix; the dialogue table gives the same-weights comparison where it can be made."
     )
     return out
 
 
 def llm_accuracy_vs_gain(runs: pd.DataFrame) -> FigureOut:
-    d = runs[(runs["method"] == "gpta") & runs["llm_accuracy"].notna() & runs["gain"].notna()]
+    x = "llm_acc" if "llm_acc" in runs else "llm_accuracy"
+    d = runs[(runs["method"] == "gpta") & runs[x].notna() & runs["gain"].notna()]
     out = FigureOut("llm_accuracy_vs_gain", "dialogue", "LLM accuracy vs GPTA's gain over finetune")
     if d.empty:
         out.skipped = "no GPTA run with at least one revision and a paired finetune run (same dataset, fraction, seed)"
         return out
-    corr = correlate(d["llm_accuracy"], d["gain"])
+    corr = correlate(d[x], d["gain"])
     with paper_style():
         fig, ax = new_figure(2.5)
-        pts = ax.scatter(d["llm_accuracy"], 100 * d["gain"], s=14, color=method_color("gpta"),
+        pts = ax.scatter(d[x], 100 * d["gain"], s=14, color=method_color("gpta"),
                          marker=method_marker("gpta"), alpha=0.7, edgecolor="#333333", linewidth=0.3,
                          label="GPTA run")
         pts.set_gid("points")
         if not math.isnan(corr.pearson):
-            slope, icept = np.polyfit(d["llm_accuracy"], 100 * d["gain"], 1)
-            xs = np.array([d["llm_accuracy"].min(), d["llm_accuracy"].max()])
+            slope, icept = np.polyfit(d[x], 100 * d["gain"], 1)
+            xs = np.array([d[x].min(), d[x].max()])
             ax.plot(xs, icept + slope * xs, color="#333333", linewidth=0.8, label="least-squares line")
         ax.axhline(0, color="#999999", linewidth=0.6)
-        ax.set_xlabel("LLM accuracy (share of revisions that improved dev)")
+        ax.set_xlabel("LLM accuracy (share of revisions that beat the previous prefix on dev)")
         ax.set_ylabel("test gain over finetune (points)")
         ax.set_title(corr.text().replace("Spearman", "\nSpearman") if not math.isnan(corr.pearson)
                      else f"correlation undefined (n = {corr.n})")
@@ -338,7 +467,8 @@ def llm_accuracy_vs_gain(runs: pd.DataFrame) -> FigureOut:
     out.fig = fig
     out.data = {"n": len(d), "pearson": corr.pearson, "spearman": corr.spearman, "corr": corr}
     out.caption = (
-        f"Each point is one GPTA run: x = share of its revised prefixes that improved dev over the previous round, "
+        f"Each point is one GPTA run: x = share of its revised prefixes that beat the previous prefix on dev, measured "
+        f"as: {'; '.join(sorted(d['llm_acc_how'].unique())) if 'llm_acc_how' in d else 'round to round'}; "
         f"y = its test {metric_name(d['metric'].iloc[0])} minus that of finetune on the same dataset, fraction and "
         f"seed. {corr.text()}. The paper reports a correlation between the two; "
         + (f"here it is {'positive' if corr.pearson > 0 else 'not positive'} and "
@@ -364,46 +494,58 @@ def pareto_front(xs, ys) -> list[int]:
 def cost_vs_accuracy(runs: pd.DataFrame, dataset: str) -> FigureOut:
     d = runs[runs["dataset"] == dataset].copy()
     metric = d["metric"].iloc[0]
-    d["compute_s"] = d[["llm_seconds", "train_seconds"]].fillna(0).sum(axis=1)
+    llm_s = d["cost_llm_seconds"] if "cost_llm_seconds" in d else d["llm_seconds"]
+    d["compute_s"] = pd.concat([llm_s.fillna(0), d["train_seconds"].fillna(0)], axis=1).sum(axis=1)
+    cold = bool(d.get("cost_llm_seconds_cold", pd.Series([False])).all())
     name = f"cost_vs_accuracy_{_slug(dataset)}"
     out = FigureOut(name, "cost", f"Cost vs {metric_name(metric)}: {dataset}")
     if (d["compute_s"] <= 0).all():
         out.skipped = "no run recorded LLM or training seconds"
         return out
+    d = d[d["compute_s"] > 0]
     g = d.groupby(["arm", "fraction"]).agg(cost=("compute_s", "mean"), score=("test", "mean"),
-                                           method=("method", "first")).reset_index()
-    g = g[g["cost"] > 0].reset_index(drop=True)
+                                           method=("method", "first"), runs=("test", "size")).reset_index()
     front = pareto_front(g["cost"].tolist(), g["score"].tolist())
     arms = arm_order(g["arm"])
     with paper_style():
         fig, ax = new_figure(2.7)
         for arm in arms:
-            sel = g[g["arm"] == arm]
             st = _arm_style(arm, arms)
-            pts = ax.scatter(sel["cost"], 100 * sel["score"], color=st["color"], marker=st["marker"], s=18,
-                             edgecolor="#333333", linewidth=0.4, label=arm, zorder=3)
+            one = d[d["arm"] == arm]
+            ax.scatter(one["compute_s"], 100 * one["test"], color=st["color"], marker=st["marker"], s=7,
+                       alpha=0.45, linewidth=0, zorder=2).set_gid(f"runs:{arm}")
+            sel = g[g["arm"] == arm]
+            pts = ax.scatter(sel["cost"], 100 * sel["score"], color=st["color"], marker=st["marker"], s=24,
+                             edgecolor="#333333", linewidth=0.5, label=display_name(arm), zorder=3)
             pts.set_gid(f"arm:{arm}")
         fr = g.loc[front].sort_values("cost")
-        (line,) = ax.plot(fr["cost"], 100 * fr["score"], color="#333333", linestyle="--", linewidth=0.8,
-                          drawstyle="steps-post", label="Pareto front", zorder=2)
-        line.set_gid("pareto")
-        ax.scatter(fr["cost"], 100 * fr["score"], s=55, facecolor="none", edgecolor="#333333", linewidth=0.7,
-                   zorder=4)
+        if len(fr) >= 2:  # a one-point front is a point, not a line
+            (line,) = ax.plot(fr["cost"], 100 * fr["score"], color="#333333", linestyle="--", linewidth=0.8,
+                              drawstyle="steps-post", label="Pareto front", zorder=2)
+            line.set_gid("pareto")
+        ax.scatter(fr["cost"], 100 * fr["score"], s=60, facecolor="none", edgecolor="#333333", linewidth=0.7,
+                   zorder=4).set_gid("pareto-points")
         ax.set_xscale("log")
         ax.xaxis.set_major_locator(mticker.LogLocator(subs=(1.0, 2.0, 5.0)))
         ax.xaxis.set_major_formatter(mticker.FuncFormatter(lambda v, _: f"{v:g}"))
         ax.xaxis.set_minor_formatter(mticker.NullFormatter())
-        ax.set_xlabel("LLM + training seconds per run (log scale)")
+        ax.set_xlabel(("cold LLM" if cold else "LLM") + " + training seconds per run (log scale)")
         ax.set_ylabel(f"test {metric_name(metric)} (%)")
         _legend_below(fig, ax)
     out.fig = fig
-    front_desc = "; ".join(f"{r.arm} at {frac_label(r.fraction)}" for r in fr.itertuples())
-    out.data = {"points": g, "front": fr}
+    front_desc = "; ".join(f"{display_name(r.arm)} at {frac_label(r.fraction)}" for r in fr.itertuples())
+    out.data = {"points": g, "front": fr, "runs": d[["arm", "compute_s", "test"]]}
     out.caption = (
-        f"Cost against test {metric_name(metric)} on {dataset}: each point is one method at one fraction "
-        f"(mean over seeds); x = LLM seconds + training seconds per run as measured on the machines that ran it "
-        f"(devices differ, so compare within a sweep). Circled points joined by the dashed step line are the "
-        f"Pareto front (nothing is both cheaper and better): {front_desc}."
+        f"Cost against test {metric_name(metric)} on {dataset}: small faint marks are single runs, large marks the "
+        f"mean per method and fraction, so the spread of the seconds (timing noise) is visible. x = "
+        + ("cold LLM seconds (as if nothing were cached) "
+           if cold else "LLM seconds as each run paid them (a cache hit records 0 s; the cold cost is not recorded "
+                        "in these results) ")
+        + "+ training seconds, as measured on the machines that ran each cell (compare within a sweep). "
+        + (f"Circled points joined by the dashed step line are the Pareto front (nothing is both cheaper and "
+           f"better): {front_desc}." if len(fr) >= 2 else
+           f"One point is undominated ({front_desc}), circled; with one point there is no front to draw.")
+        + " LLM tokens and calls per method are in the cost table."
     )
     return out
 

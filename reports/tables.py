@@ -14,12 +14,15 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from reports.analysis import BASELINE, arm_order, cell_summaries, comparisons
-from reports.figures import frac_label, metric_name
-from reports.stats import PAIRED_TEST_NAME
+from reports.analysis import BASELINE, arm_order, cell_summaries, comparisons, correct
+from reports.extract import REFERENCE_METHODS
+from reports.figures import display_name, frac_label, metric_name
+from reports.stats import ALPHA, HOLM, MCNEMAR_NAME, PAIRED_TEST_NAME, adjust, paired_test, summarize, wilson
 
-SIG_MARK = "†"  # p < 0.05 in the paired test against finetune
+SIG_MARK = "†"  # corrected p < 0.05 in the paired test against finetune
 LATEX_SIG_MARK = r"$^\dagger$"
+WIDE_COLUMNS = 6  # a table with more columns is set across both columns (table*)
+INTERVAL = "mean [95% CI]"  # the one uncertainty convention of every table
 
 
 @dataclass
@@ -37,23 +40,44 @@ class Table:
     notes: list[str] = field(default_factory=list)
     label: str = ""
     align: str = ""  # LaTeX column spec, default l + r...
+    wide: bool | None = None  # table* in LaTeX; None = decide by column count
 
 
 _LATEX_SPECIALS = {"\\": r"\textbackslash{}", "&": r"\&", "%": r"\%", "$": r"\$", "#": r"\#", "_": r"\_",
                    "{": r"\{", "}": r"\}", "~": r"\textasciitilde{}", "^": r"\textasciicircum{}",
-                   "±": r"$\pm$", "†": r"$^\dagger$", "→": r"$\rightarrow$", "≤": r"$\leq$", "ρ": r"$\rho$"}
+                   "±": r"$\pm$", "†": r"$^\dagger$", "→": r"$\rightarrow$", "≤": r"$\leq$", "ρ": r"$\rho$",
+                   "−": r"$-$", "≥": r"$\geq$", "×": r"$\times$", "<": r"$<$", ">": r"$>$", "–": "--"}
+_P_LT = re.compile(r"\b(p|p_adj|corrected p)\s*<\s*([0-9.]+)")
 
 
 def latex_escape(text: str) -> str:
-    return "".join(_LATEX_SPECIALS.get(ch, ch) for ch in str(text))
+    """Escape LaTeX specials; "p < 0.05" becomes math ($p<0.05$), a real minus sign becomes $-$."""
+    text = str(text)
+    out, last = [], 0
+    for m in _P_LT.finditer(text):
+        out.append("".join(_LATEX_SPECIALS.get(ch, ch) for ch in text[last:m.start()]))
+        out.append(f"${m.group(1).replace('_', chr(92) + '_')}<{m.group(2)}$" if m.group(1) != "corrected p"
+                   else f"corrected $p<{m.group(2)}$")
+        last = m.end()
+    out.append("".join(_LATEX_SPECIALS.get(ch, ch) for ch in text[last:]))
+    return "".join(out)
+
+
+def minus(s: str) -> str:
+    """A real minus sign (U+2212) for negative numbers in text, not a hyphen."""
+    return re.sub(r"(?<![\w.])-(?=\d)", "−", s)
 
 
 def _md_escape(text: str) -> str:
-    return str(text).replace("|", "\\|").replace("\n", " ")
+    """Data text in a Markdown cell: no markup may leak (pipes, emphasis, links, HTML)."""
+    s = str(text).replace("\\", "\\\\").replace("\n", " ")
+    for ch in "|*_`[]#":
+        s = s.replace(ch, "\\" + ch)
+    return s.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
 def to_markdown(t: Table) -> str:
-    lines = [f"**{_md_escape(t.title)}**", ""]
+    lines = [f"**{_md_escape(t.title)}**", ""]  # the title is bold; its text escaped
     lines.append("| " + " | ".join(_md_escape(h) for h in t.header) + " |")
     spec = re.sub(r"\{[^}]*\}", "", t.align) or "l" + "r" * (len(t.header) - 1)
     lines.append("|" + "|".join(":---" if a in "lp" else "---:" for a in spec) + "|")
@@ -69,7 +93,9 @@ def to_markdown(t: Table) -> str:
 
 def to_latex(t: Table) -> str:
     spec = t.align or "l" + "r" * (len(t.header) - 1)
-    out = [r"\begin{table}[t]", r"\centering", r"\small", rf"\caption{{{latex_escape(t.title)}}}"]
+    wide = t.wide if t.wide is not None else len(t.header) > WIDE_COLUMNS or "p{" in spec
+    env = "table*" if wide else "table"
+    out = [rf"\begin{{{env}}}[t]", r"\centering", r"\small", rf"\caption{{{latex_escape(t.title)}}}"]
     if t.label:
         out.append(rf"\label{{{re.sub(r'[^A-Za-z0-9:-]+', '-', t.label)}}}")
     out += [rf"\begin{{tabular}}{{{spec}}}", r"\toprule",
@@ -84,7 +110,7 @@ def to_latex(t: Table) -> str:
     out += [r"\bottomrule", r"\end{tabular}"]
     if t.notes:
         out.append(r"\par\smallskip\footnotesize " + " ".join(latex_escape(n) for n in t.notes))
-    out.append(r"\end{table}")
+    out.append(rf"\end{{{env}}}")
     return "\n".join(out) + "\n"
 
 
@@ -104,95 +130,306 @@ def to_html(t: Table) -> str:
             + "".join(body) + f"</tbody></table>{notes}")
 
 
-def _fmt(mean: float, std: float) -> str:
+def _fmt(mean: float, lo: float, hi: float, n: int) -> str:
+    """The one convention: mean [95% CI] in %; a single run has no interval."""
     if math.isnan(mean):
         return "n/a"
-    return f"{100 * mean:.1f} ± {100 * std:.1f}" if not math.isnan(std) else f"{100 * mean:.1f}"
+    if math.isnan(lo) or math.isnan(hi):
+        return minus(f"{100 * mean:.1f}") + (" (1 seed)" if n == 1 else "")
+    return minus(f"{100 * mean:.1f} [{100 * lo:.1f}, {100 * hi:.1f}]")
 
 
-def results_tables(runs: pd.DataFrame, failed: pd.DataFrame) -> list[Table]:
-    """Per dataset: rows = methods, columns = fractions; mean ± std of the test metric over seeds.
+def _p(p: float) -> str:
+    return "n/a" if p is None or math.isnan(p) else (f"{p:.3g}" if p >= 0.001 else "<0.001")
 
-    Bold = best mean in the column (ties all bold). † = the paired t-test over seeds against finetune
-    gives p < 0.05. A cell with fewer seeds than the most any cell of the table has says "(n=k)".
+
+def imbalanced(d: pd.DataFrame, raw: dict | None = None) -> bool:
+    """Classes are imbalanced when the test set's majority class is over 1.5x its uniform share."""
+    if d["task"].iloc[0] != "classification" or d["majority"].isna().all():
+        return False
+    k = 0
+    for rid in d["run_id"]:
+        k = len(((raw or {}).get(rid) or {}).get("dataset", {}).get("label_names") or []) or k
+        if k:
+            break
+    k = k or 2
+    return bool(d["majority"].max() > 1.5 / k)
+
+
+def _best_is_significant(d: pd.DataFrame, fractions: list[float], value: str) -> dict[float, tuple[str, float]]:
+    """Per fraction: (best arm, corrected p of best vs runner-up, paired by seed; Holm over fractions)."""
+    tests = {}
+    for f in fractions:
+        df = d[np.isclose(d["fraction"], f) & d[value].notna()]
+        means = df.groupby("arm")[value].mean().sort_values(ascending=False)
+        if len(means) < 2:
+            continue
+        best, second = means.index[0], means.index[1]
+        a = df[df["arm"] == best].set_index("seed")[value]
+        b = df[df["arm"] == second].set_index("seed")[value]
+        common = sorted(set(a.index) & set(b.index))
+        if len(common) < 2:
+            continue
+        tests[f] = (best, paired_test(a[common], b[common]).p)
+    adj = adjust([p for _, p in tests.values()])
+    return {f: (best, float(q)) for (f, (best, _)), q in zip(tests.items(), adj)}
+
+
+def results_tables(runs: pd.DataFrame, failed: pd.DataFrame, raw: dict | None = None) -> list[Table]:
+    """Per dataset: rows = methods, columns = fractions; test metric mean [95% t-interval] over seeds.
+
+    † = gain over finetune significant after Holm correction over this table's tests. Bold = the best
+    mean in a column, only where it beats the runner-up significantly (paired t-test over seeds,
+    Holm-corrected over the table's columns). Imbalanced datasets get a macro-F1 table beside it.
+    References (llm-zero-shot, the training-majority class) are rows of their own with their own
+    intervals and no seed-paired test.
     """
     tables = []
-    comp = comparisons(runs)
     for dataset, d in runs.groupby("dataset", sort=True):
         metric = d["metric"].iloc[0]
-        summ = cell_summaries(d, "test")
-        fractions = sorted(summ["fraction"].unique())
-        arms = arm_order(summ["arm"])
-        n_train = summ.groupby("fraction")["n_train"].median()
-        max_n = int(summ["n"].max())
-        best = summ.groupby("fraction")["mean"].max()
-        fails = failed[failed["dataset"] == dataset] if not failed.empty else failed
-        header = ["Method"] + [f"{frac_label(f)} (n={n_train[f]:.0f})" if not math.isnan(n_train[f])
-                               else frac_label(f) for f in fractions]
-        rows = []
-        for arm in arms:
-            row = [Cell(arm)]
-            method = arm.split(" ")[0]
-            for f in fractions:
-                s = summ[(summ["arm"] == arm) & (summ["fraction"] == f)]
-                if s.empty:
-                    failed_here = (not fails.empty and ((fails["method"] == method) & np.isclose(fails["fraction"], f)).any())
-                    row.append(Cell("failed" if failed_here else "missing"))
-                    continue
-                s = s.iloc[0]
-                text = _fmt(s["mean"], s["std"]) + (f" (n={s['n']})" if s["n"] < max_n else "")
-                c = comp[(comp["arm"] == arm) & (comp["fraction"] == f) & (comp["dataset"] == dataset)]
-                sig = bool(not c.empty and c["significant"].iloc[0])
-                row.append(Cell(text, bold=bool(np.isclose(s["mean"], best[f])), sig=sig))
-            rows.append(row)
-        tables.append(Table(
-            title=f"{dataset}: test {metric_name(metric)} (%), mean ± std over seeds",
-            header=header, rows=rows, label=f"tab:results-{dataset}",
-            notes=[f"Bold: best mean in the column. {SIG_MARK}: p < 0.05 against {BASELINE} in a "
-                   f"{PAIRED_TEST_NAME}, pairing runs of the same fraction and seed. n = training examples "
-                   f"(median over seeds); (n=k) marks a cell with fewer seeds. missing/failed: no result."]))
+        values = [("test", metric_name(metric))]
+        if metric == "accuracy" and imbalanced(d, raw) and d["test_macro_f1"].notna().any():
+            values.append(("test_macro_f1", "macro-F1"))
+        for value, vname in values:
+            tables.append(_results_table(dataset, d, failed, value, vname, raw))
     return tables
 
 
-def comparison_table(runs: pd.DataFrame) -> Table:
-    comp = comparisons(runs)
+def _results_table(dataset: str, d: pd.DataFrame, failed: pd.DataFrame, value: str, vname: str,
+                   raw: dict | None) -> Table:
+    arms_d = d[~d["method"].isin(REFERENCE_METHODS)]
+    summ = cell_summaries(arms_d, value)
+    fractions = sorted(summ["fraction"].unique())
+    arms = arm_order(summ["arm"])
+    n_train = summ.groupby("fraction")["n_train"].median()
+    max_n = int(summ["n"].max()) if len(summ) else 0
+    comp = comparisons(arms_d.assign(test=arms_d[value], ft_test=_partner(arms_d, value)), raw if value == "test" else None)
+    best = _best_is_significant(arms_d, fractions, value)
+    fails = failed[failed["dataset"] == dataset] if not failed.empty else failed
+    header = ["Method"] + [f"{frac_label(f)} (n={n_train[f]:.0f})" if not math.isnan(n_train[f])
+                           else frac_label(f) for f in fractions]
+    rows = []
+    for arm in arms:
+        row = [Cell(display_name(arm))]
+        method = arm.split(" ")[0]
+        for f in fractions:
+            sm = summ[(summ["arm"] == arm) & (summ["fraction"] == f)]
+            if sm.empty:
+                failed_here = (not fails.empty and ((fails["method"] == method) & np.isclose(fails["fraction"], f)).any())
+                row.append(Cell("failed" if failed_here else "missing"))
+                continue
+            sm = sm.iloc[0]
+            text = _fmt(sm["mean"], sm["ci_low"], sm["ci_high"], int(sm["n"])) + (
+                f" (n={sm['n']})" if sm["n"] < max_n and sm["n"] > 1 else "")
+            c = comp[(comp["arm"] == arm) & (comp["fraction"] == f)]
+            sig = bool(not c.empty and c["significant"].iloc[0] and c["mean_gain"].iloc[0] > 0)
+            b = best.get(f)
+            row.append(Cell(text, bold=bool(b and b[0] == arm and b[1] < ALPHA), sig=sig))
+        rows.append(row)
+    # references: the training-majority class and seed-independent methods
+    if value == "test" and "train_majority" in d and d["train_majority"].notna().any():
+        row = [Cell("Training-majority class")]
+        for f in fractions:
+            v = d[np.isclose(d["fraction"], f)]["train_majority"].dropna()
+            row.append(Cell(minus(f"{100 * v.mean():.1f}") if len(v) else "n/a"))
+        rows.append(row)
+    for m in REFERENCE_METHODS:
+        ref = d[d["method"] == m].drop_duplicates(subset=["llm_label", value])
+        for r in ref.itertuples():
+            n = int(r.test_n) if not math.isnan(r.test_n) else 0
+            v = getattr(r, value)
+            if value == "test":
+                lo, hi = wilson(v * n, n)
+                txt = minus(f"{100 * v:.1f} [{100 * lo:.1f}, {100 * hi:.1f}] (n={n} items)")
+            else:
+                txt = minus(f"{100 * v:.1f} (n={n} items)")
+            rows.append([Cell(f"{display_name(m)} (reference, {r.llm_label})")] + [Cell(txt)] * len(fractions))
+    n_tests = int(comp["n_tests"].iloc[0]) if len(comp) else 0
+    notes = [f"Cells: {INTERVAL} of test {vname} (%), 95% Student-t interval over seeds (up to {max_n}); a single "
+             f"seed has no interval. {SIG_MARK}: gain over {BASELINE} significant at p < 0.05 after {HOLM} "
+             f"correction over the {n_tests} seed-paired tests of this table ({PAIRED_TEST_NAME}). Bold: the best "
+             "mean of a column, only where it beats the runner-up significantly (paired by seed, Holm-corrected "
+             "over the columns); otherwise no cell is bold (no significant difference). n = training examples "
+             "(median over seeds); (n=k) marks a cell with fewer seeds. missing/failed: no result."]
+    if any(r[0].text.startswith("Training-majority") for r in rows):
+        notes.append("Training-majority class: predicting the majority class of each run's training sample for every "
+                     "test item (mean over runs).")
+    if any("(reference" in r[0].text for r in rows):
+        notes.append("References do not depend on the fraction or the train seed: one value per LLM with a 95% Wilson "
+                     "interval over the test items it scored; they take part in no seed-paired test.")
+    return Table(title=f"{dataset}: test {vname} (%), {INTERVAL} over seeds",
+                 header=header, rows=rows, label=f"tab:results-{dataset}" + ("" if value == "test" else "-f1"),
+                 notes=notes)
+
+
+def _partner(runs: pd.DataFrame, value: str) -> pd.Series:
+    if value == "test":
+        return runs["ft_test"]
+    by_id = runs.set_index("run_id")[value]
+    return runs["ft_run_id"].map(by_id)
+
+
+def comparison_table(runs: pd.DataFrame, raw: dict | None = None) -> Table:
+    comp = comparisons(runs, raw)
     rows = []
     order = arm_order(comp["arm"])
     comp = comp.assign(rank=comp["arm"].map(order.index)).sort_values(["dataset", "fraction", "rank"])
     for r in comp.itertuples():
-        rows.append([Cell(r.dataset), Cell(frac_label(r.fraction)), Cell(r.arm), Cell(str(r.n_pairs)),
-                     Cell(f"{100 * r.mean_gain:+.1f}"), Cell("n/a" if math.isnan(r.p) else f"{r.p:.3g}",
-                                                            sig=bool(r.significant))])
+        ci = ("n/a" if math.isnan(r.gain_low) else minus(f"[{100 * r.gain_low:+.1f}, {100 * r.gain_high:+.1f}]"))
+        verdict = ("significant gain" if r.significant and r.mean_gain > 0 else
+                   "significant loss" if r.significant and r.mean_gain < 0 else "no significant difference")
+        mc = ("n/a" if math.isnan(r.mcnemar_p) else
+              f"{_p(r.mcnemar_p_adj)} ({r.mcnemar_a_only}/{r.mcnemar_b_only} of {r.mcnemar_items})")
+        rows.append([Cell(r.dataset), Cell(frac_label(r.fraction)), Cell(display_name(r.arm)), Cell(str(r.n_pairs)),
+                     Cell(minus(f"{100 * r.mean_gain:+.1f}")), Cell(ci), Cell(_p(r.p)),
+                     Cell(_p(r.p_adj), sig=bool(r.significant)), Cell(mc), Cell(verdict)])
+    n_tests = int(comp["n_tests"].iloc[0]) if len(comp) else 0
+    n_mc = int(comp["mcnemar_p"].notna().sum()) if len(comp) else 0
     return Table(title=f"Gain over {BASELINE} (test, points), paired by seed",
-                 header=["Dataset", "Fraction", "Method", "Pairs", "Mean gain", "p"], rows=rows,
-                 label="tab:gains", align="lllrrr",
-                 notes=[f"p: {PAIRED_TEST_NAME}; n/a with fewer than 2 pairs or identical differences. "
-                        f"{SIG_MARK}: p < 0.05."])
+                 header=["Dataset", "Fraction", "Method", "Pairs", "Gain", "95% CI", "p", "p (Holm)",
+                         "McNemar p (Holm)", "Verdict"], rows=rows,
+                 label="tab:gains", align="lllrrrrrrl",
+                 notes=[f"p: {PAIRED_TEST_NAME} (an exact sign test where every seed difference is equal); n/a with "
+                        f"fewer than 2 pairs. p (Holm): corrected over the {n_tests} tests of this table. {SIG_MARK}: "
+                        f"corrected p < 0.05. McNemar: {MCNEMAR_NAME} on the stored test predictions, {HOLM}-corrected "
+                        f"over its {n_mc} tests; a/b = items only the method / only {BASELINE} got right. A win is a "
+                        "significant gain after correction; anything else is 'no significant difference'. "
+                        f"{', '.join(display_name(m) for m in REFERENCE_METHODS)} is a reference and is not "
+                        "seed-paired."])
 
 
 def cost_table(runs: pd.DataFrame) -> Table:
-    """Per method, mean per run: LLM calls, tokens, seconds; gain over finetune per 1k LLM tokens."""
+    """Per method (and LLM): mean per run of LLM calls, tokens and seconds (cold where recorded)."""
     rows = []
+    cold = bool(runs.get("cost_tokens_cold", pd.Series([False])).all())
+    cold_s = bool(runs.get("cost_llm_seconds_cold", pd.Series([False])).all())
     for arm in arm_order(runs["arm"]):
         g = runs[runs["arm"] == arm]
-        tokens = g["llm_tokens"].mean()
-        gain = g["gain"].mean() if g["gain"].notna().any() else math.nan
-        per_k = 100 * gain / (tokens / 1000) if tokens and tokens > 0 and not math.isnan(gain) else math.nan
-        rows.append([Cell(arm), Cell(str(len(g))), Cell(f"{g['llm_calls'].mean():.1f}"),
-                     Cell(f"{g['prompt_tokens'].mean():.0f}"), Cell(f"{g['completion_tokens'].mean():.0f}"),
-                     Cell(f"{g['llm_seconds'].mean():.1f}"), Cell(f"{g['train_seconds'].mean():.1f}"),
-                     Cell(f"{g['cache_hits'].mean():.1f}"),
-                     Cell("–" if arm == BASELINE or math.isnan(gain) else f"{100 * gain:+.2f}"),
-                     Cell("–" if math.isnan(per_k) else f"{per_k:+.3f}")])
-    return Table(title="Cost per run (mean over runs) and gain per 1k LLM tokens",
-                 header=["Method", "Runs", "LLM calls", "Prompt tok.", "Compl. tok.", "LLM s", "Train s",
-                         "Cache hits", "Gain (pts)", "Gain/1k tok."],
+        tokens = summarize(g["cost_tokens"])
+        secs = summarize(g["cost_llm_seconds"]) if cold_s else None
+        train = summarize(g["train_seconds"])
+        gain = g["gain"].mean() if g["gain"].notna().any() and arm != BASELINE else math.nan
+
+        def iv(sm, fmt=".0f"):
+            if sm is None:
+                return "not recorded"
+            if math.isnan(sm.ci_low):
+                return format(sm.mean, fmt)
+            return f"{sm.mean:{fmt}} [{sm.ci_low:{fmt}}, {sm.ci_high:{fmt}}]"
+
+        rows.append([Cell(display_name(arm)), Cell(", ".join(sorted(g["llm_label"].dropna().unique())) or "none"),
+                     Cell(str(len(g))), Cell(f"{g['cost_calls'].mean():.1f}"), Cell(iv(tokens)),
+                     Cell(iv(secs, ".1f")), Cell(iv(train, ".1f")),
+                     Cell("–" if math.isnan(gain) else minus(f"{100 * gain:+.2f}"))])
+    return Table(title="Cost per run: LLM calls, tokens and seconds, " + INTERVAL + " over runs",
+                 header=["Method", "LLM", "Runs", "LLM calls", "LLM tokens", "Cold LLM s", "Train s", "Gain (pts)"],
                  rows=rows, label="tab:cost",
-                 notes=["Means over every run of the method, all datasets and fractions. Gain: test metric minus "
-                        f"{BASELINE}'s on the same dataset, fraction and seed, in points; Gain/1k tok. = mean gain "
-                        "divided by mean (prompt + completion) tokens / 1000; – where the method uses no LLM "
-                        "tokens or has no paired finetune run. Tokens and seconds are as recorded by each run "
-                        "(a cache hit costs no LLM seconds). Seconds depend on the machine that ran the cell."])
+                 notes=["Means over every run of the method, all datasets and fractions, with 95% t-intervals over "
+                        "runs (timing noise included). "
+                        + ("LLM calls and tokens are cold: what the run would cost with an empty cache. " if cold else
+                           "The cold cost (as if nothing were cached) is not recorded in these results: calls and "
+                           "tokens are as each run recorded them. ")
+                        + ("" if cold_s else "Cold LLM seconds are not recorded in these results (a cache hit "
+                           "records 0 s, so the seconds paid are not shown as a cost). ")
+                        + f"Gain: test metric minus {BASELINE}'s on the same dataset, fraction and seed, in points "
+                        "(mean; – where there is no paired run). Seconds depend on the machine that ran the cell."])
+
+
+def overfitting_table(runs: pd.DataFrame) -> Table | None:
+    """Per dataset, fraction and method: dev-minus-train loss and best-minus-last dev metric, with intervals."""
+    d = runs[~runs["method"].isin(REFERENCE_METHODS)]
+    if "loss_gap" not in d or d["loss_gap"].isna().all():
+        return None
+    gap, bml = cell_summaries(d, "loss_gap"), cell_summaries(d, "best_minus_last")
+    rows = []
+    for r in gap.itertuples():
+        b = bml[(bml["arm"] == r.arm) & (bml["fraction"] == r.fraction) & (bml["dataset"] == r.dataset)].iloc[0]
+        g_txt = ("n/a" if math.isnan(r.mean) else minus(f"{r.mean:+.3f}" + (
+            "" if math.isnan(r.ci_low) else f" [{r.ci_low:+.3f}, {r.ci_high:+.3f}]")))
+        b_txt = ("n/a" if math.isnan(b["mean"]) else minus(f"{100 * b['mean']:+.1f}" + (
+            "" if math.isnan(b["ci_low"]) else f" [{100 * b['ci_low']:+.1f}, {100 * b['ci_high']:+.1f}]")))
+        rows.append([Cell(r.dataset), Cell(frac_label(r.fraction)), Cell(display_name(r.arm)), Cell(str(r.n)),
+                     Cell(g_txt), Cell(b_txt)])
+    return Table(title="Overfitting: dev loss minus train loss, and best minus last dev metric",
+                 header=["Dataset", "Fraction", "Method", "Seeds", "Dev − train loss (nats)",
+                         "Best − last dev (pts)"], rows=rows, label="tab:overfitting", align="lllrrr",
+                 notes=[f"{INTERVAL} over seeds. Dev − train loss: cross-entropy of the selected checkpoint on dev "
+                        "minus on (at most train.eval_train_max) training examples; larger = more overfitting. Best − "
+                        "last dev: the selected (best) dev metric minus the last epoch's, in points; larger = more "
+                        "was lost by training on. Train accuracy is not used: it saturates at 100%."])
+
+
+def dialogue_table(runs: pd.DataFrame) -> Table | None:
+    """Per method, dataset and LLM: how the LLM's revisions went (new / echo / fallback / unchanged)."""
+    d = runs[runs.get("rev_total", pd.Series(0, index=runs.index)) > 0] if "rev_total" in runs else runs.iloc[0:0]
+    if d.empty:
+        return None
+    rows = []
+    for (ds, arm, llm), g in d.groupby(["dataset", "arm", "llm_label"], dropna=False):
+        tot = int(g["rev_total"].sum())
+        share = lambda k: f"{int(g[k].sum())} ({int(g[k].sum()) / tot:.0%})"  # noqa: E731
+        acc = summarize(g["llm_acc"])
+        acc_txt = "n/a" if math.isnan(acc.mean) else f"{acc.mean:.2f}" + (
+            "" if math.isnan(acc.ci_low) else f" [{max(0, acc.ci_low):.2f}, {min(1, acc.ci_high):.2f}]")
+        rows.append([Cell(ds), Cell(display_name(arm)), Cell(str(llm)), Cell(str(len(g))), Cell(str(tot)),
+                     Cell(share("rev_new")), Cell(share("rev_echo")), Cell(share("rev_fallback")),
+                     Cell(share("rev_unchanged")), Cell(acc_txt)])
+    hows = sorted(d["llm_acc_how"].dropna().unique())
+    return Table(title="The LLM's revisions per method and dataset: new text, echo, fallback",
+                 header=["Dataset", "Method", "LLM", "Runs", "Revisions", "New", "Echo", "Fallback", "Unchanged",
+                         "LLM accuracy"], rows=rows, label="tab:revisions", align="lllrrrrrrr",
+                 notes=["Revisions = rounds after the first. New: the LLM wrote text not used before in the run; echo: "
+                        "it returned an earlier prefix; fallback: its reply was unusable and the previous prefix (or a "
+                        "template) was kept. Unchanged: the prefix text did not change (echo of the previous round or "
+                        "fallback). A run whose revisions are all unchanged trained with a fixed prefix. LLM accuracy: "
+                        "share of revisions that beat the previous prefix on dev, mean [95% CI] over runs, measured as: "
+                        + "; ".join(hows) + "."])
+
+
+def prefix_tables(runs: pd.DataFrame, raw: dict, max_chars: int = 90) -> list[Table]:
+    """Per dataset (and LLM): the prefixes written per round, shortened, with source and dev scores."""
+    from reports import keys as K
+
+    out = []
+    d = runs[runs["rounds"] > 0] if "rounds" in runs else runs.iloc[0:0]
+    for (ds, llm), g in d.groupby(["dataset", "llm_label"], dropna=False):
+        rows = []
+        for r in g.sort_values(["arm", "fraction", "seed"]).itertuples():
+            hist = K.get(raw.get(r.run_id) or {}, K.HISTORY) or []
+            for e in hist:
+                text = " ".join(str(e.get("prefix") or "").split())
+                short = text if len(text) <= max_chars else text[:max_chars - 1].rstrip() + "…"
+                sw = K.get(e, K.ENTRY_SAME_WEIGHTS_DEV)
+                if sw is None and e.get("round", 0) > 0 and "dev_before" in e:
+                    sw = e["dev_before"]
+                rows.append([Cell(display_name(r.arm)), Cell(frac_label(r.fraction)), Cell(str(r.seed)),
+                             Cell(str(e.get("round", "?"))), Cell(str(e.get("source", "?"))),
+                             Cell("–" if sw is None else f"{100 * float(sw):.1f}"),
+                             Cell("–" if e.get("dev_metric") is None else f"{100 * float(e['dev_metric']):.1f}"),
+                             Cell(short)])
+        if rows:
+            out.append(Table(title=f"Prefixes written per round: {ds}" + (f", LLM {llm}" if isinstance(llm, str) else ""),
+                             header=["Method", "Fraction", "Seed", "Round", "Source", "Dev, same weights",
+                                     "Dev, end of round", "Prefix (shortened)"],
+                             rows=rows, label=f"tab:prefixes-{ds}", align="llrrlrrp{7cm}", wide=True,
+                             notes=["Source: llm (new text from the LLM), echo (an earlier prefix returned), fallback "
+                                    "(unusable reply: previous prefix or a template kept). Dev, same weights: the "
+                                    "prefix scored on dev with the weights at the start of its round, i.e. the same "
+                                    "weights that scored the previous prefix at the end of the previous round (%), – "
+                                    "for round 0. Dev, end of round: after the round's training (%). Prefixes are cut "
+                                    f"at {max_chars} characters (…)."]))
+    return out
+
+
+def scorecard_table(card) -> Table:
+    rows = [[Cell(str(c.number)), Cell(c.claim), Cell(c.test), Cell(c.numbers), Cell(c.n),
+             Cell(c.verdict_text + ("; " + "; ".join(c.details) if c.details else ""), bold=True)]
+            for c in card.claims]
+    return Table(title="Claims scorecard: the paper's claims against these results",
+                 header=["#", "Claim", "Test", "Numbers", "n", "Verdict"], rows=rows, label="tab:scorecard",
+                 align="rp{2.6cm}p{3.2cm}p{5.2cm}p{1.8cm}p{2.2cm}", wide=True,
+                 notes=[c for c in card.context if not c.startswith("**")]
+                 + (["Smoke run: these verdicts cannot support or contradict any claim."] if card.smoke else []))
 
 
 def appendix_tables(runs: pd.DataFrame, raw: dict[str, dict]) -> list[Table]:
