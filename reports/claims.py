@@ -44,7 +44,7 @@ class Claim:
 
     @property
     def verdict_text(self) -> str:
-        return self.verdict + (f" (measure with `{self.command}`)" if self.command and self.verdict == NOT_MEASURED
+        return self.verdict + (f" (measure with: {self.command})" if self.command and self.verdict == NOT_MEASURED
                                else "")
 
 
@@ -181,7 +181,7 @@ def claim_low_resource(runs: pd.DataFrame) -> Claim:
         ps.append(t.p)
     if not rows:
         return Claim(2, title, test, "every dataset has one fraction only (or no GPTA/finetune pairs)",
-                     "0 datasets", NOT_MEASURED, "gpta sweep paper  (several fractions per dataset)")
+                     "0 datasets", NOT_MEASURED, "gpta sweep paper, several fractions per dataset")
     adj = adjust(ps)
     pos = sum(1 for (_, _, _, _, t, _), a in zip(rows, adj) if a < ALPHA and t.mean_diff > 0)
     neg = sum(1 for (_, _, _, _, t, _), a in zip(rows, adj) if a < ALPHA and t.mean_diff < 0)
@@ -307,7 +307,7 @@ def claim_llm_accuracy(runs: pd.DataFrame) -> list[Claim]:
     d = runs[(runs["method"] == "gpta") & runs["llm_acc"].notna() & runs["gain"].notna()]
     if d.empty:
         return [Claim(5, title, test, "no GPTA run with a revision and a paired finetune run", "0", NOT_MEASURED,
-                      "gpta sweep paper  (gpta.rounds >= 2)")]
+                      "gpta sweep paper, with gpta.rounds of 2 or more")]
     llms = sorted(d["llm_label"].dropna().unique()) or [None]
     res = []
     for llm in llms:

@@ -194,7 +194,8 @@ def _reference_lines(ax, d: pd.DataFrame, scale: float = 100.0) -> tuple[str, di
     from reports.stats import wilson
 
     texts, data = [], {}
-    maj = d["train_majority"].dropna() if "train_majority" in d else pd.Series(dtype=float)
+    maj = (d[~d["method"].isin(REFERENCE_METHODS)]["train_majority"].dropna() if "train_majority" in d
+           else pd.Series(dtype=float))
     if not maj.empty:
         line = ax.axhline(scale * maj.mean(), color="#777777", linestyle=(0, (4, 2)), linewidth=0.9,
                           label="training-majority class")

@@ -144,7 +144,7 @@ def _p(p: float) -> str:
 
 
 def imbalanced(d: pd.DataFrame, raw: dict | None = None) -> bool:
-    """Classes are imbalanced when the test set's majority class is over 1.5x its uniform share."""
+    """Classes are imbalanced when the test set's majority class exceeds its uniform share by 10 points."""
     if d["task"].iloc[0] != "classification" or d["majority"].isna().all():
         return False
     k = 0
@@ -153,7 +153,7 @@ def imbalanced(d: pd.DataFrame, raw: dict | None = None) -> bool:
         if k:
             break
     k = k or 2
-    return bool(d["majority"].max() > 1.5 / k)
+    return bool(d["majority"].max() > 1 / k + 0.10)
 
 
 def _best_is_significant(d: pd.DataFrame, fractions: list[float], value: str) -> dict[float, tuple[str, float]]:
@@ -230,7 +230,7 @@ def _results_table(dataset: str, d: pd.DataFrame, failed: pd.DataFrame, value: s
     if value == "test" and "train_majority" in d and d["train_majority"].notna().any():
         row = [Cell("Training-majority class")]
         for f in fractions:
-            v = d[np.isclose(d["fraction"], f)]["train_majority"].dropna()
+            v = arms_d[np.isclose(arms_d["fraction"], f)]["train_majority"].dropna()
             row.append(Cell(minus(f"{100 * v.mean():.1f}") if len(v) else "n/a"))
         rows.append(row)
     for m in REFERENCE_METHODS:

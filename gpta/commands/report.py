@@ -18,7 +18,12 @@ def cmd_report(args: argparse.Namespace) -> int:
     print(f"report from {s['runs']} runs ({s['failed']} failed, {s['missing']} missing of "
           f"{s['expected_cells']} expected cells)")
     if h["cells"]:
-        print(f"GPTA beats finetune in {h['wins']} of {h['cells']} (dataset, fraction) cells")
+        print(f"GPTA beats finetune in {h['wins']} of {h['cells']} (dataset, fraction) cells"
+              + (" (significant after Holm correction)" if "positive_means" in h else ""))
+    if s.get("claims"):  # the claims scorecard (reports/claims.py), one line per claim
+        print("claims scorecard" + (" (SMOKE RUN: too few seeds for a verdict)" if s.get("smoke_run") else "") + ":")
+        for c in s["claims"]:
+            print(f"  {c['claim']}. {c['title']}: {c['verdict']}")
     figs = written["figures"]
     print(f"figures ({len(figs)}, PNG + PDF): {Path(written['out_dir']) / 'figures'}")
     for name, reason in (s["skipped_figures"] or {}).items():
