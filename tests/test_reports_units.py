@@ -11,7 +11,7 @@ from scipy import stats
 
 from reports.figures import pareto_front
 from reports.load import failed_row
-from reports.stats import correlate, paired_test, summarize
+from reports.stats import BH, HOLM, adjust, correlate, mcnemar, paired_test, summarize, wilson
 from reports.style import METHOD_COLORS, METHOD_MARKERS, METHOD_ORDER, method_color
 from reports.tables import Cell, Table, latex_escape, to_latex, to_markdown
 
@@ -37,8 +37,10 @@ def test_paired_test_matches_scipy_and_is_undefined_when_it_must_be():
     t = paired_test(a, b)
     assert t.p == pytest.approx(stats.ttest_rel(a, b).pvalue) and t.n == 4
     assert math.isnan(paired_test([0.7], [0.6]).p)  # one pair
-    assert math.isnan(paired_test([0.7, 0.8], [0.6, 0.7]).p)  # identical differences: no variance
-    assert not paired_test([0.7, 0.8], [0.6, 0.7]).significant
+    # identical non-zero differences: zero variance, so the exact sign test gives the p-value (not NaN)
+    same = paired_test([0.7, 0.8, 0.9], [0.6, 0.7, 0.8])
+    assert same.p == pytest.approx(2 * 0.5 ** 3) and "sign test" in same.test and not same.significant
+    assert paired_test([0.7, 0.8], [0.7, 0.8]).p == 1.0  # no difference at all
 
 
 def test_correlation_reports_both_coefficients_or_says_undefined():
@@ -58,6 +60,31 @@ def test_pareto_front_keeps_exactly_the_undominated_points():
 def test_latex_escape_covers_the_specials():
     assert latex_escape("a_b & 5% #1 {x} ~^ \\") == r"a\_b \& 5\% \#1 \{x\} \textasciitilde{}\textasciicircum{} \textbackslash{}"
     assert latex_escape("73.4 ± 1.2†") == r"73.4 $\pm$ 1.2$^\dagger$"
+    assert latex_escape("at p < 0.05 after correction") == r"at $p<0.05$ after correction"
+    assert latex_escape("−1.5") == r"$-$1.5"
+
+
+def test_holm_and_benjamini_hochberg_match_their_definitions():
+    p = [0.01, 0.04, 0.03, float("nan"), 0.005]
+    holm = adjust(p, HOLM)  # sorted 0.005, 0.01, 0.03, 0.04 with m = 4: x4, x3, x2, x1, then running max
+    assert list(np.round(holm[[4, 0, 2, 1]], 6)) == [0.02, 0.03, 0.06, 0.06] and math.isnan(holm[3])
+    bh = adjust(p, BH)  # p * m / rank, then running min from the top
+    assert list(np.round(bh[[4, 0, 2, 1]], 6)) == [0.02, 0.02, 0.04, 0.04]
+
+
+def test_mcnemar_is_the_exact_binomial_test_on_discordant_pairs():
+    a = np.array([1, 1, 1, 1, 1, 1, 0, 1, 0, 1], bool)
+    b = np.array([0, 0, 0, 0, 0, 1, 1, 1, 0, 1], bool)
+    m = mcnemar(a, b)
+    assert (m.n_examples, m.a_only, m.b_only) == (10, 5, 1)
+    assert m.p == pytest.approx(stats.binomtest(5, 6, 0.5).pvalue)
+    assert mcnemar(a, a).p == 1.0
+
+
+def test_wilson_interval_for_a_test_accuracy():
+    lo, hi = wilson(45, 60)  # known value: 0.75 on 60 items -> [0.6277, 0.8422]
+    assert (round(lo, 4), round(hi, 4)) == (0.6277, 0.8422)
+    assert all(math.isnan(v) for v in wilson(0, 0))  # nothing scored: no interval
 
 
 def test_table_renderers_agree_on_cells_bold_and_marks():
