@@ -314,8 +314,8 @@ def cost_table(runs: pd.DataFrame) -> Table:
             if sm is None:
                 return "not recorded"
             if math.isnan(sm.ci_low):
-                return format(sm.mean, fmt)
-            return f"{sm.mean:{fmt}} [{sm.ci_low:{fmt}}, {sm.ci_high:{fmt}}]"
+                return minus(format(sm.mean, fmt))
+            return minus(f"{sm.mean:{fmt}} [{sm.ci_low:{fmt}}, {sm.ci_high:{fmt}}]")
 
         rows.append([Cell(display_name(arm)), Cell(", ".join(sorted(g["llm_label"].dropna().unique())) or "none"),
                      Cell(str(len(g))), Cell(f"{g['cost_calls'].mean():.1f}"), Cell(iv(tokens)),
