@@ -356,7 +356,7 @@ def learning_curves(runs: pd.DataFrame, raw: dict[str, dict], dataset: str) -> F
                 if not epochs:
                     continue
                 (line,) = ax.plot(epochs, ys, color=method_color(method), linestyle=ls,
-                                  marker=method_marker(method), label=f"{arm} {what} loss")
+                                  marker=method_marker(method), label=f"{display_name(arm)} {what} loss")
                 line.set_gid(f"curve:{arm}:{what}")
                 drawn[f"{arm} {what}"] = dict(zip(epochs, ys))
         gpta_res = [raw[i] for i in d[(d["fraction"] == fraction) & (d["arm"] == arms["gpta"])]["run_id"] if i in raw]
@@ -451,9 +451,18 @@ def llm_accuracy_vs_gain(runs: pd.DataFrame) -> FigureOut:
     corr = correlate(d[x], d["gain"])
     with paper_style():
         fig, ax = new_figure(2.5)
+        llms = sorted(d["llm_label"].dropna().unique()) if "llm_label" in d else []
+        per_llm = {}
+        if len(llms) > 1:  # several LLMs: one series (and one correlation) per LLM
+            for k, llm in enumerate(llms):
+                g = d[d["llm_label"] == llm]
+                per_llm[llm] = correlate(g[x], g["gain"])
+                ax.scatter(g[x], 100 * g["gain"], s=14, color=method_color("gpta"), alpha=0.7,
+                           marker="osD^v<>"[k % 7], edgecolor="#333333", linewidth=0.3,
+                           label=f"GPTA run, {llm}").set_gid(f"points:{llm}")
         pts = ax.scatter(d[x], 100 * d["gain"], s=14, color=method_color("gpta"),
-                         marker=method_marker("gpta"), alpha=0.7, edgecolor="#333333", linewidth=0.3,
-                         label="GPTA run")
+                         marker=method_marker("gpta"), alpha=0.7 if len(llms) <= 1 else 0.0,
+                         edgecolor="#333333", linewidth=0.3, label="GPTA run" if len(llms) <= 1 else "_nolegend_")
         pts.set_gid("points")
         if not math.isnan(corr.pearson):
             slope, icept = np.polyfit(d[x], 100 * d["gain"], 1)
@@ -466,7 +475,7 @@ def llm_accuracy_vs_gain(runs: pd.DataFrame) -> FigureOut:
                      else f"correlation undefined (n = {corr.n})")
         ax.set_xlim(-0.05, 1.05)
     out.fig = fig
-    out.data = {"n": len(d), "pearson": corr.pearson, "spearman": corr.spearman, "corr": corr}
+    out.data = {"n": len(d), "pearson": corr.pearson, "spearman": corr.spearman, "corr": corr, "per_llm": per_llm}
     out.caption = (
         f"Each point is one GPTA run: x = share of its revised prefixes that beat the previous prefix on dev, measured "
         f"as: {'; '.join(sorted(d['llm_acc_how'].unique())) if 'llm_acc_how' in d else 'round to round'}; "
@@ -475,6 +484,8 @@ def llm_accuracy_vs_gain(runs: pd.DataFrame) -> FigureOut:
         + (f"here it is {'positive' if corr.pearson > 0 else 'not positive'} and "
            f"{'significant' if corr.pearson_p < 0.05 else 'not significant'} at p < 0.05."
            if not math.isnan(corr.pearson) else "here it cannot be computed from these runs.")
+        + ("".join(f" LLM {llm}: {c.text()}." for llm, c in per_llm.items())
+           + " The pooled line and correlation mix LLMs; read the per-LLM ones." if per_llm else "")
         + (" With few rounds per run the x values are coarse (e.g. 0 or 1 with one revision)."
            if d["revisions"].max() <= 2 else "")
     )

@@ -100,8 +100,12 @@ def correlate(x, y) -> Correlation:
     n = len(x)
     if n < 3 or np.ptp(x) == 0 or np.ptp(y) == 0:
         return Correlation(n, math.nan, math.nan, math.nan, math.nan)
-    pr = stats.pearsonr(x, y)
-    sr = stats.spearmanr(x, y)
+    import warnings
+
+    with warnings.catch_warnings():  # near-constant input: the coefficient is still what we report, with its n
+        warnings.simplefilter("ignore", stats.NearConstantInputWarning)
+        pr = stats.pearsonr(x, y)
+        sr = stats.spearmanr(x, y)
     return Correlation(n, float(pr.statistic), float(pr.pvalue), float(sr.statistic), float(sr.pvalue))
 
 

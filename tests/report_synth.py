@@ -46,7 +46,7 @@ def result(dataset: str, fraction: float, seed: int, method: str, acc: float, go
     return {
         "schema_version": 1, "run_id": run_id, "status": "ok", "method": method,
         "config": {"dataset": dataset, "fraction": fraction, "seed": seed, "method": method,
-                   "model": "embedded:all-MiniLM-L6-v2", "llm": "embedded" if uses_llm else "embedded",
+                   "model": "embedded:all-MiniLM-L6-v2", "llm": f"embedded:{llm}" if uses_llm else "embedded",
                    "data_seed": seed, "dataset_options": {}, "train_seed": seed, "options": {},
                    "train": {"epochs": 3, "test_max": len(gold), "dev_max": 64, "eval_train_max": 32},
                    "gpta": {"rounds": 3, "weights": "continue"}},
@@ -77,8 +77,10 @@ def result(dataset: str, fraction: float, seed: int, method: str, acc: float, go
 
 
 def write_folder(out: Path, seeds=(1, 2, 3), fractions=(0.01, 0.05), gain: float = 0.10,
-                 dataset: str = "sst2", n_test: int = 120, zero_shot: bool = True) -> Path:
-    """finetune, gpta and manual-prefix per (fraction, seed), llm-zero-shot once per seed."""
+                 dataset: str = "sst2", n_test: int = 120, zero_shot: bool = True,
+                 extra_llms: tuple[str, ...] = ()) -> Path:
+    """finetune, gpta and manual-prefix per (fraction, seed), llm-zero-shot once per seed; with
+    ``extra_llms``, gpta and llm-zero-shot again under each further LLM (a several-LLM suite)."""
     out.mkdir(parents=True, exist_ok=True)
     rng = np.random.default_rng(0)
     gold = (rng.random(n_test) < 0.3).astype(int)  # imbalanced: 70% negative
@@ -92,4 +94,10 @@ def write_folder(out: Path, seeds=(1, 2, 3), fractions=(0.01, 0.05), gain: float
             if zero_shot:
                 r = result(dataset, f, s, "llm-zero-shot", 0.6, gold, np.random.default_rng(7))
                 (out / f"{r['run_id']}.json").write_text(json.dumps(r))
+            for k, llm in enumerate(extra_llms):
+                r = result(dataset, f, s, "gpta", min(base + gain / 2 + 0.02 * k * s, 0.99), gold, rng, llm=llm)
+                (out / f"{r['run_id']}.json").write_text(json.dumps(r))
+                if zero_shot:
+                    r = result(dataset, f, s, "llm-zero-shot", 0.65, gold, np.random.default_rng(8), llm=llm)
+                    (out / f"{r['run_id']}.json").write_text(json.dumps(r))
     return out

@@ -240,3 +240,20 @@ def test_index_html_in_headless_chromium_loads_every_image_and_leaks_no_markdown
     check = json.loads(m.group(1).replace("&quot;", '"').replace("&amp;", "&").replace("&lt;", "<").replace("&gt;", ">"))
     assert check["images"] == len(strong[1]["figures"]) > 0
     assert check["broken"] == [] and check["leaks"] == []
+
+
+def test_several_llms_split_the_llm_dependent_rows_and_tables(tmp_path):
+    from reports import build_report
+
+    res = write_folder(tmp_path / "results", seeds=(1, 2, 3), fractions=(0.02,), extra_llms=("qwen2.5-7b",))
+    rep = build_report(res, tmp_path / "report")
+    claims = rep["summary"]["claims"]
+    assert [c["claim"] for c in claims] == [1, 2, 3, 4, 4, 5, 5, 6]
+    assert {c["title"].split("(LLM ")[1] for c in claims if c["claim"] in (4, 5)} == {
+        "embedded:SmolLM2-135M)", "embedded:qwen2.5-7b)"}
+    md = Path(rep["index_md"]).read_text()
+    assert "LLMs: embedded:SmolLM2-135M, embedded:qwen2.5-7b; LLM-dependent rows are given per LLM." in md
+    tables = Path(rep["tables"]["md"]).read_text()
+    assert "Prefixes written per round: sst2, LLM embedded:SmolLM2-135M" in tables
+    assert "Prefixes written per round: sst2, LLM embedded:qwen2.5-7b" in tables
+    assert tables.count("| LLM zero-shot (reference, embedded:") == 2 * 2  # accuracy + macro-F1 table, per LLM
