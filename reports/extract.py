@@ -175,7 +175,7 @@ def enrich(runs: pd.DataFrame, raw: dict[str, dict[str, Any]]) -> pd.DataFrame:
     runs = runs.copy()
     cols: dict[str, list[Any]] = {c: [] for c in (
         "llm_label", "train_loss", "dev_loss", "loss_gap", "best_dev", "last_dev", "best_minus_last",
-        "test_n", "cold_llm_seconds", "cost_llm_seconds", "cost_llm_seconds_cold", "cost_tokens",
+        "test_n", "dev_n", "cold_llm_seconds", "cost_llm_seconds", "cost_llm_seconds_cold", "cost_tokens",
         "cost_tokens_cold", "cost_calls", "train_majority", "llm_acc", "llm_acc_how", "rev_total", "rev_new",
         "rev_echo", "rev_fallback", "rev_unchanged", "gold_how", "is_reference")}
     for r in runs.itertuples():
@@ -193,6 +193,7 @@ def enrich(runs: pd.DataFrame, raw: dict[str, dict[str, Any]]) -> pd.DataFrame:
         cols["last_dev"].append(last)
         cols["best_minus_last"].append(best - last)
         cols["test_n"].append(K.num(res, K.TEST_EVALUATED))
+        cols["dev_n"].append(K.num(res, K.DEV_EVALUATED))
         secs, cold_s = _cost(res, K.COLD_LLM_SECONDS, None)
         cols["cold_llm_seconds"].append(secs)
         paid_s = K.num(res, K.PAID_LLM_SECONDS)

@@ -596,12 +596,19 @@ def transfer_heatmap(runs: pd.DataFrame) -> FigureOut:
     out.data = {"mean": mean, "count": count}
     cells = [f"{s} -> {t}: {100 * mean.loc[s, t]:+.1f} points (n={int(count.loc[s, t])})"
              for s in sources for t in targets if not math.isnan(mean.loc[s, t])]
-    worse = [(s, t) for s in sources for t in targets if mean.loc[s, t] < 0]
+    from reports.stats import adjust, paired_test
+
+    tests = {(s_, t_): paired_test(g["test"], g["ft_test"]) for (s_, t_), g in d.groupby(["source_dataset", "dataset"])}
+    adj = dict(zip(tests, adjust([t.p for t in tests.values()])))
+    worse = [k for k, q in adj.items() if q < 0.05 and tests[k].mean_diff < 0]
+    better = [k for k, q in adj.items() if q < 0.05 and tests[k].mean_diff > 0]
     out.caption = (
         "Transfer: test gain, in points, of training on the target dataset with the prefix learned on the source "
         "dataset, over finetune on the target (paired by fraction and seed; mean over pairs; n = pairs). "
         f"{'; '.join(cells)}. Pairs with no runs are marked missing."
-        + (f" The transferred prefix does worse than finetune in {len(worse)} of {len(cells)} pairs." if worse else "")
+        + f" Paired t-tests over seeds, Holm-corrected over the {sum(q == q for q in adj.values())} testable pairs: "
+        + f"significantly better than finetune in {len(better)}, significantly worse in {len(worse)} of {len(cells)} pairs"
+        + ("" if better or worse else " (no significant difference)") + "."
     )
     return out
 

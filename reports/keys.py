@@ -53,6 +53,7 @@ TRAIN_PER_CLASS = ("dataset.n_train_per_class",)
 TEST_PREDICTIONS = ("metrics.test_predictions",)
 TEST_GOLD = ("metrics.test_labels", "metrics.test_gold", "dataset.test_labels")
 TEST_EVALUATED = ("dataset.sizes.test_evaluated", "zero_shot.n_evaluated")
+DEV_EVALUATED = ("dataset.sizes.dev_evaluated", "dataset.sizes.dev")
 
 # -- Dialogue (issue-14 / issue-13 item 5) --------------------------------------------------
 HISTORY = ("prefix_history",)

@@ -206,8 +206,11 @@ def _results_table(dataset: str, d: pd.DataFrame, failed: pd.DataFrame, value: s
     comp = comparisons(arms_d.assign(test=arms_d[value], ft_test=_partner(arms_d, value)), raw if value == "test" else None)
     best = _best_is_significant(arms_d, fractions, value)
     fails = failed[failed["dataset"] == dataset] if not failed.empty else failed
-    header = ["Method"] + [f"{frac_label(f)} (n={n_train[f]:.0f})" if not math.isnan(n_train[f])
-                           else frac_label(f) for f in fractions]
+    dev_n = arms_d.groupby("fraction")["dev_n"].median() if "dev_n" in arms_d else pd.Series(dtype=float)
+    header = ["Method"] + [(f"{frac_label(f)} (n={n_train[f]:.0f}" if not math.isnan(n_train[f]) else f"{frac_label(f)} (")
+                           + (f", dev {dev_n[f]:.0f})" if f in dev_n and not math.isnan(dev_n[f]) else ")")
+                           for f in fractions]
+    header = [h.replace(" ()", "") for h in header]
     rows = []
     for arm in arms:
         row = [Cell(display_name(arm))]
@@ -249,8 +252,8 @@ def _results_table(dataset: str, d: pd.DataFrame, failed: pd.DataFrame, value: s
              f"seed has no interval. {SIG_MARK}: gain over {BASELINE} significant at p < 0.05 after {HOLM} "
              f"correction over the {n_tests} seed-paired tests of this table ({PAIRED_TEST_NAME}). Bold: the best "
              "mean of a column, only where it beats the runner-up significantly (paired by seed, Holm-corrected "
-             "over the columns); otherwise no cell is bold (no significant difference). n = training examples "
-             "(median over seeds); (n=k) marks a cell with fewer seeds. missing/failed: no result."]
+             "over the columns); otherwise no cell is bold (no significant difference). n = training examples, "
+             "dev = labelled dev examples used for selection (medians over seeds); (n=k) marks a cell with fewer seeds. missing/failed: no result."]
     if any(r[0].text.startswith("Training-majority") for r in rows):
         notes.append("Training-majority class: predicting the majority class of each run's training sample for every "
                      "test item (mean over runs).")
