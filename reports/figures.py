@@ -519,8 +519,19 @@ def cost_vs_accuracy(runs: pd.DataFrame, dataset: str) -> FigureOut:
                                            method=("method", "first"), runs=("test", "size")).reset_index()
     front = pareto_front(g["cost"].tolist(), g["score"].tolist())
     arms = arm_order(g["arm"])
+    tok_col = "cost_tokens" if "cost_tokens" in d else "llm_tokens"
     with paper_style():
-        fig, ax = new_figure(2.7)
+        fig, (ax, ax_t) = new_figure(2.7, width_in=7.0, ncols=2)
+        for arm in arms:  # right panel: LLM tokens per run (0 for methods without an LLM: symlog axis)
+            st = _arm_style(arm, arms)
+            one = d[d["arm"] == arm]
+            ax_t.scatter(one[tok_col], 100 * one["test"], color=st["color"], marker=st["marker"], s=14,
+                         edgecolor="#333333", linewidth=0.3, alpha=0.8, zorder=3).set_gid(f"tokens:{arm}")
+        ax_t.set_xscale("symlog", linthresh=100)
+        ax_t.set_xlim(left=-10)
+        tok_cold = bool(d.get("cost_tokens_cold", pd.Series([False])).all())
+        ax_t.set_xlabel(("cold " if tok_cold else "") + "LLM tokens per run (prompt + completion; symlog)")
+        ax_t.set_ylabel(f"test {metric_name(metric)} (%)")
         for arm in arms:
             st = _arm_style(arm, arms)
             one = d[d["arm"] == arm]
@@ -557,7 +568,10 @@ def cost_vs_accuracy(runs: pd.DataFrame, dataset: str) -> FigureOut:
         + (f"Circled points joined by the dashed step line are the Pareto front (nothing is both cheaper and "
            f"better): {front_desc}." if len(fr) >= 2 else
            f"One point is undominated ({front_desc}), circled; with one point there is no front to draw.")
-        + " LLM tokens and calls per method are in the cost table."
+        + " Right: the same runs against the LLM tokens each recorded (prompt + completion"
+        + (", cold: as if nothing were cached" if bool(d.get("cost_tokens_cold", pd.Series([False])).all())
+           else "; the cold cost is not recorded in these results, so a cache hit may count none")
+        + "); methods without an LLM sit at 0. Calls per method are in the cost table."
     )
     return out
 
