@@ -53,7 +53,11 @@ def _skip(name: str, section: str) -> F.FigureOut:
 
 def headline(runs: pd.DataFrame, raw: dict | None = None) -> dict[str, Any]:
     """GPTA vs finetune per (dataset, fraction) cell: mean paired gain over seeds, Holm-corrected tests."""
-    comp = comparisons(runs, raw) if not runs.empty else comparisons(runs)
+    if runs.empty or "method" not in runs:  # only failed cells: nothing to compare
+        return {"cells": 0, "wins": 0, "positive_means": 0, "significant_wins": 0, "significant_losses": 0,
+                "tested": 0, "low_cells": 0, "gpta_arms": [], "low_wins": 0, "mean_gain": math.nan,
+                "not_winning": [], "other_arms": {}}
+    comp = comparisons(runs, raw)
     g = correct(comp[comp["method"] == "gpta"], HOLM)  # the headline's own family: every GPTA arm vs finetune
     low = g[g["fraction"] <= LOW_FRACTION]
     sig_win = g["significant"].astype(bool) & (g["mean_gain"] > 0)

@@ -257,3 +257,19 @@ def test_several_llms_split_the_llm_dependent_rows_and_tables(tmp_path):
     assert "Prefixes written per round: sst2, LLM embedded:SmolLM2-135M" in tables
     assert "Prefixes written per round: sst2, LLM embedded:qwen2.5-7b" in tables
     assert tables.count("| LLM zero-shot (reference, embedded:") == 2 * 2  # accuracy + macro-F1 table, per LLM
+
+
+def test_a_folder_of_only_failed_cells_still_gets_a_report(tmp_path):
+    import json
+
+    from reports import build_report
+
+    res = tmp_path / "results"
+    res.mkdir()
+    rid = "sst2__gpta__f0.01__s13__0123456789"
+    (res / f"{rid}.failed.json").write_text(json.dumps({"run_id": rid, "status": "failed",
+                                                         "error": {"type": "LLMUnavailable", "message": "down"}}))
+    rep = build_report(res, tmp_path / "report")
+    md = Path(rep["index_md"]).read_text()
+    assert "failed: sst2, fraction 1%, seed 13, gpta: LLMUnavailable: down" in md
+    assert rep["summary"]["claims"] == [] and rep["summary"]["gpta_vs_finetune"]["cells"] == 0
