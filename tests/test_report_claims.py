@@ -39,7 +39,7 @@ def smoke(tmp_path_factory):
     from reports import build_report
 
     res = write_folder(tmp_path_factory.mktemp("smoke") / "results", seeds=(1, 2), fractions=(0.02,), gain=0.0)
-    return res, build_report(res, res.parent / "report")
+    return res, build_report(res, res.parent / "report", keep_figures=True)
 
 
 def test_scorecard_has_six_claims_each_with_a_verdict(strong, smoke):
@@ -131,10 +131,7 @@ def test_no_absolute_paths_in_the_report_or_runs_csv(strong):
 
 
 def test_single_fraction_figure_is_dodged_with_seeds_not_a_t_band(smoke):
-    from reports import build_report
-
-    res, _ = smoke
-    rep = build_report(res, res.parent / "report2", keep_figures=True)
+    res, rep = smoke
     f = next(x for x in rep["figure_objects"] if x.name.startswith("accuracy_vs_fraction"))
     ax = f.fig.axes[0]
     marks = {ln.get_gid(): ln for ln in ax.get_lines() if (ln.get_gid() or "").startswith("arm:")}
