@@ -411,7 +411,7 @@ def dialogue_rounds(runs: pd.DataFrame, raw: dict[str, dict], dataset: str) -> F
                     table.setdefault(x, []).append(y)
             xs = sorted(table)
             ys = [float(np.mean(table[x])) for x in xs]
-            (line,) = ax.plot(xs, ys, label=f"{arm} (mean of {len(d[d['arm'] == arm])} runs)", linewidth=1.6,
+            (line,) = ax.plot(xs, ys, label=f"{display_name(arm)} (mean of {len(d[d['arm'] == arm])} runs)", linewidth=1.6,
                               **{k: v for k, v in st.items()})
             line.set_gid(f"mean:{arm}")
             means[arm] = dict(zip(xs, ys))
