@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from reports.analysis import BASELINE, arm_order, cell_summaries, comparisons, correct
+from reports.analysis import BASELINE, arm_order, cell_summaries, comparisons
 from reports.extract import REFERENCE_METHODS
 from reports.figures import display_name, frac_label, metric_name
 from reports.stats import ALPHA, HOLM, MCNEMAR_NAME, PAIRED_TEST_NAME, adjust, paired_test, summarize, wilson
@@ -112,22 +112,6 @@ def to_latex(t: Table) -> str:
         out.append(r"\par\smallskip\footnotesize " + " ".join(latex_escape(n) for n in t.notes))
     out.append(rf"\end{{{env}}}")
     return "\n".join(out) + "\n"
-
-
-def to_html(t: Table) -> str:
-    import html
-
-    head = "".join(f"<th>{html.escape(h)}</th>" for h in t.header)
-    body = []
-    for row in t.rows:
-        tds = []
-        for c in row:
-            s = html.escape(c.text) + (SIG_MARK if c.sig else "")
-            tds.append(f"<td><b>{s}</b></td>" if c.bold and c.text.strip() else f"<td>{s}</td>")
-        body.append("<tr>" + "".join(tds) + "</tr>")
-    notes = "".join(f"<p class='note'>{html.escape(n)}</p>" for n in t.notes)
-    return (f"<p><b>{html.escape(t.title)}</b></p><table><thead><tr>{head}</tr></thead><tbody>"
-            + "".join(body) + f"</tbody></table>{notes}")
 
 
 def _fmt(mean: float, lo: float, hi: float, n: int) -> str:

@@ -6,13 +6,11 @@ are computed from stored per-example predictions and gold labels.
 
 from __future__ import annotations
 
-import math
 import re
 import shutil
 import subprocess
 from pathlib import Path
 
-import numpy as np
 import pytest
 from scipy import stats
 
