@@ -26,22 +26,13 @@ import torch
 from gpta.config import RunConfig
 from gpta.context import RunContext
 from gpta.errors import UserError
+from gpta.methods import PromptTuningOptions, method_options
 from gpta.model import load_model, resolve_model_path
 from gpta.pipeline import Setup
 from gpta.train import Trainer, set_seed
 
-DEFAULT_PROMPT_LR = 1e-2
+DEFAULT_PROMPT_LR = PromptTuningOptions.prompt_lr
 PROMPT_PARAM = "prompt_encoder"  # PEFT's name for the virtual-token embedding module
-
-
-def _bool(value: Any, key: str) -> bool:
-    if isinstance(value, bool):
-        return value
-    if str(value).lower() in ("1", "true", "yes", "on"):
-        return True
-    if str(value).lower() in ("0", "false", "no", "off"):
-        return False
-    raise UserError(f"options.{key} {value!r}: expected true or false")
 
 
 class SoftPromptTrainer(Trainer):
@@ -99,15 +90,10 @@ def backbone_weights(model: Any) -> torch.Tensor:
 def options(cfg: RunConfig, setup: Setup) -> dict[str, Any]:
     init_text = setup.spec.manual_prefix
     default_n = min(len(setup.task.tokenizer(init_text)["input_ids"]), cfg.train.max_prefix_tokens)
-    try:
-        n = int(cfg.options.get("virtual_tokens", default_n))
-        lr = float(cfg.options.get("prompt_lr", DEFAULT_PROMPT_LR))
-    except (TypeError, ValueError):
-        raise UserError("options.virtual_tokens must be an integer and options.prompt_lr a number") from None
-    if not 1 <= n <= 128:
-        raise UserError(f"options.virtual_tokens {n}: must be 1..128")
-    return {"virtual_tokens": n, "init_text": init_text, "prompt_lr": lr,
-            "freeze_backbone": _bool(cfg.options.get("freeze_backbone", False), "freeze_backbone")}
+    o = method_options(cfg)  # typed and checked: gpta.methods.PromptTuningOptions
+    n = default_n if o.virtual_tokens is None else o.virtual_tokens
+    return {"virtual_tokens": n, "init_text": init_text, "prompt_lr": o.prompt_lr,
+            "freeze_backbone": o.freeze_backbone}
 
 
 def run(cfg: RunConfig, ctx: RunContext) -> dict[str, Any]:
