@@ -162,6 +162,7 @@ class MethodInfo:
     options: type[Options] = NoOptions
     needs: tuple[Need, ...] = ()
     unavailable: str | None = None  # "module:function" returning why this installation cannot run it
+    smoke_options: tuple[tuple[str, Any], ...] = ()  # what a smallest real run must be given (the battery)
 
     @property
     def exposes_data(self) -> bool:
@@ -228,7 +229,7 @@ METHODS: dict[str, MethodInfo] = {m.name: m for m in [
     MethodInfo("transfer", "baselines.transfer:run",
                isolates="whether a prefix learned on one dataset helps another (the paper's transfer claim)",
                llm_use="none (reuses a learned prefix)", exposure="none", options=TransferOptions,
-               style=Style("#000000", ">", 10)),
+               smoke_options=(("prefix", "Is this tweet negative or positive?"),), style=Style("#000000", ">", 10)),
 ]}
 
 # Methods this installation cannot run: listed (with the reason, computed when asked: it inspects

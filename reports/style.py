@@ -34,15 +34,18 @@ FONT_PT = 7.5
 
 
 def method_color(method: str) -> str:
-    return METHOD_COLORS.get(method, UNKNOWN_COLOR)
+    info = styled_methods().get(method)  # read live: a method registered after import has its look
+    return info.style.color if info else UNKNOWN_COLOR
 
 
 def method_marker(method: str) -> str:
-    return METHOD_MARKERS.get(method, "o")
+    info = styled_methods().get(method)
+    return info.style.marker if info else "o"
 
 
 def method_rank(method: str) -> int:
-    return METHOD_ORDER.index(method) if method in METHOD_ORDER else len(METHOD_ORDER)
+    order = list(styled_methods())
+    return order.index(method) if method in order else len(order)
 
 
 @contextlib.contextmanager
