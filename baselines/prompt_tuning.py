@@ -42,21 +42,12 @@ class SoftPromptTrainer(Trainer):
         self.prompt_lr = prompt_lr  # read by reset_optimizer, which Trainer.__init__ calls
         super().__init__(*args, **kwargs)
 
-    def reset_optimizer(self, total_steps: int) -> None:
-        from transformers import get_linear_schedule_with_warmup
-
-        no_decay = ("bias", "LayerNorm.weight", "layer_norm.weight")
-        named = [(n, p) for n, p in self.model.named_parameters() if p.requires_grad]
-        prompt = [p for n, p in named if PROMPT_PARAM in n]
-        rest = [(n, p) for n, p in named if PROMPT_PARAM not in n]
-        groups = [
-            {"params": prompt, "weight_decay": 0.0, "lr": self.prompt_lr},
-            {"params": [p for n, p in rest if not n.endswith(no_decay)], "weight_decay": self.cfg.weight_decay},
-            {"params": [p for n, p in rest if n.endswith(no_decay)], "weight_decay": 0.0},
-        ]
-        self.optimizer = torch.optim.AdamW([g for g in groups if g["params"]], lr=self.cfg.learning_rate)
-        warmup = int(round(self.cfg.warmup_ratio * total_steps))
-        self.scheduler = get_linear_schedule_with_warmup(self.optimizer, warmup, max(total_steps, 1))
+    def param_groups(self) -> list[dict[str, Any]]:
+        """The soft prompt in its own group (its own learning rate, no decay), then the usual groups."""
+        prompt = [p for n, p in self.model.named_parameters() if p.requires_grad and PROMPT_PARAM in n]
+        mine = {id(p) for p in prompt}
+        rest = [{**g, "params": [p for p in g["params"] if id(p) not in mine]} for g in super().param_groups()]
+        return [{"params": prompt, "weight_decay": 0.0, "lr": self.prompt_lr}, *rest]
 
 
 def soft_prompt_model(model_name: str, num_labels: int, seed: int, n_virtual: int, init_text: str,
