@@ -307,7 +307,15 @@ def check_suite(suite: Suite, data_dir: str | None, need_data: bool = True) -> s
             get_method(m)
         except UserError as exc:
             raise UserError(f"{suite.path}: {exc}") from None
+    from gpta.methods import needs_of
+
     for stage in suite.stages:
+        for m in stage.methods if not stage.is_transfer else []:
+            for need in needs_of(m):
+                if need.method not in stage.methods:
+                    suite.notes.append(f"stage {stage.name!r}: {m} needs {need.method}'s {need.value} of the same cell, "
+                                       f"but {need.method} is not in the stage: its result is read from the output directory if "
+                                       f"there, else {m} uses its own fallback")
         if not stage.is_transfer:
             try:
                 expand_stage(stage, suite.notes)  # applies every setting: a bad key or value fails here
@@ -441,10 +449,11 @@ def give_stage_inputs(wave: list[Cell], cells: list[Cell], read_result: Any) -> 
     ``read_result(run_id)`` returns a finished result or None (the driver reads its own results
     directory; a worker or Ray task is handed the values in its config and searches nothing).
     Returns the cells ready to run and a line for each cell whose source has no result yet (it
-    does not run: its numbers would silently use a fallback). A source the plan lacks altogether
-    gives the method's fallback, recorded as ``inputs[<value>_from] = None``.
+    does not run: its numbers would silently use a fallback). A source the plan lacks is read by
+    its exact id (an earlier sweep's result in the same directory), else the method's fallback
+    applies, recorded as ``inputs[<value>_from] = None``.
     """
-    from gpta.methods import give_inputs, needs_of
+    from gpta.methods import give_inputs, needs_of, source_config
 
     by_method: dict[str, list[Cell]] = {}
     for c in cells:
@@ -454,8 +463,8 @@ def give_stage_inputs(wave: list[Cell], cells: list[Cell], read_result: Any) -> 
         ok = True
         for need in needs_of(cell.cfg.method):
             src = find_source(cell, need, by_method.get(need.method, []))
-            if src is None:
-                give_inputs(cell.cfg, need, None)
+            if src is None:  # not in this plan: the cell it would be, if an earlier sweep left its result
+                give_inputs(cell.cfg, need, read_result(cell_id(source_config(cell.cfg, need).to_dict())))
                 continue
             result = read_result(src.id)
             if result is None:
