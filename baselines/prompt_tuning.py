@@ -25,7 +25,6 @@ import torch
 
 from gpta.config import RunConfig
 from gpta.context import RunContext
-from gpta.errors import UserError
 from gpta.methods import PromptTuningOptions, method_options
 from gpta.model import load_model, resolve_model_path
 from gpta.pipeline import Setup

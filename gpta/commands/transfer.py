@@ -10,13 +10,11 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from pathlib import Path
 from typing import Any
 
 from baselines.transfer import read_source  # noqa: F401 (the method's reader; re-exported)
 from gpta.commands.run import add_cell_args, config_from_args, summary_line
 from gpta.config import RunConfig
-from gpta.errors import UserError
 
 
 def transfer_config(args: argparse.Namespace, source: dict[str, Any]) -> RunConfig:
