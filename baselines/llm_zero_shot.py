@@ -27,11 +27,11 @@ from gpta import prompts
 from gpta.config import RunConfig
 from gpta.context import RunContext
 from gpta.errors import UserError
+from gpta.methods import LLMZeroShotOptions, method_options
 from gpta.pipeline import Setup, _subset
-from gpta.results import build_result
 
-DEFAULT_MAX_EVAL = 200
-DEFAULT_LABEL_TOKENS = 8
+DEFAULT_MAX_EVAL = LLMZeroShotOptions.max_eval
+DEFAULT_LABEL_TOKENS = LLMZeroShotOptions.label_max_tokens
 
 SYSTEM = "You are a text classifier. You answer with exactly one label from the given list and nothing else."
 USER = "{description}\nLabels: {labels}.\nText: {text}\nWhich label fits the text? Answer with one of: {labels}."
@@ -63,23 +63,13 @@ def score(setup: Setup, examples: list, predicted: list[int | None]) -> dict[str
     return setup.task.metrics([preds], setup.task.encode(examples), [])
 
 
-def _int_option(cfg: RunConfig, key: str, default: int) -> int:
-    try:
-        value = int(cfg.options.get(key, default))
-    except (TypeError, ValueError):
-        raise UserError(f"options.{key} {cfg.options.get(key)!r}: expected an integer") from None
-    if value < 0:
-        raise UserError(f"options.{key} {value}: must be >= 0")
-    return value
-
-
 def run(cfg: RunConfig, ctx: RunContext) -> dict[str, Any]:
     setup = Setup.build(cfg, ctx)
     spec = setup.spec
     if spec.task != "classification":
         raise UserError(f"llm-zero-shot labels classification inputs; {spec.name!r} is {spec.task}")
-    max_eval = _int_option(cfg, "max_eval", DEFAULT_MAX_EVAL)
-    label_tokens = max(1, _int_option(cfg, "label_max_tokens", DEFAULT_LABEL_TOKENS))
+    opts = method_options(cfg)  # typed and checked: gpta.methods.LLMZeroShotOptions
+    max_eval, label_tokens = opts.max_eval, opts.label_max_tokens
     examples = _subset(setup.enc["test"].examples, max_eval, 0)
 
     llm = ctx.llm()
@@ -112,4 +102,4 @@ def run(cfg: RunConfig, ctx: RunContext) -> dict[str, Any]:
     if isinstance(getattr(setup, "evaluated", None), dict):  # the result's sizes say what was scored
         setup.evaluated.update({"dev": 0, "test": len(examples)})
     costs = {"train_seconds": 0.0, "eval_seconds": round(seconds, 3), "train_steps": 0}
-    return build_result(setup, metrics, extra, costs, precision="n/a (no encoder)")
+    return setup.build_result(metrics, extra, costs, precision="n/a (no encoder)")

@@ -25,23 +25,13 @@ import torch
 
 from gpta.config import RunConfig
 from gpta.context import RunContext
-from gpta.errors import UserError
+from gpta.methods import PromptTuningOptions, method_options
 from gpta.model import load_model, resolve_model_path
 from gpta.pipeline import Setup
 from gpta.train import Trainer, set_seed
 
-DEFAULT_PROMPT_LR = 1e-2
+DEFAULT_PROMPT_LR = PromptTuningOptions.prompt_lr
 PROMPT_PARAM = "prompt_encoder"  # PEFT's name for the virtual-token embedding module
-
-
-def _bool(value: Any, key: str) -> bool:
-    if isinstance(value, bool):
-        return value
-    if str(value).lower() in ("1", "true", "yes", "on"):
-        return True
-    if str(value).lower() in ("0", "false", "no", "off"):
-        return False
-    raise UserError(f"options.{key} {value!r}: expected true or false")
 
 
 class SoftPromptTrainer(Trainer):
@@ -51,21 +41,12 @@ class SoftPromptTrainer(Trainer):
         self.prompt_lr = prompt_lr  # read by reset_optimizer, which Trainer.__init__ calls
         super().__init__(*args, **kwargs)
 
-    def reset_optimizer(self, total_steps: int) -> None:
-        from transformers import get_linear_schedule_with_warmup
-
-        no_decay = ("bias", "LayerNorm.weight", "layer_norm.weight")
-        named = [(n, p) for n, p in self.model.named_parameters() if p.requires_grad]
-        prompt = [p for n, p in named if PROMPT_PARAM in n]
-        rest = [(n, p) for n, p in named if PROMPT_PARAM not in n]
-        groups = [
-            {"params": prompt, "weight_decay": 0.0, "lr": self.prompt_lr},
-            {"params": [p for n, p in rest if not n.endswith(no_decay)], "weight_decay": self.cfg.weight_decay},
-            {"params": [p for n, p in rest if n.endswith(no_decay)], "weight_decay": 0.0},
-        ]
-        self.optimizer = torch.optim.AdamW([g for g in groups if g["params"]], lr=self.cfg.learning_rate)
-        warmup = int(round(self.cfg.warmup_ratio * total_steps))
-        self.scheduler = get_linear_schedule_with_warmup(self.optimizer, warmup, max(total_steps, 1))
+    def param_groups(self) -> list[dict[str, Any]]:
+        """The soft prompt in its own group (its own learning rate, no decay), then the usual groups."""
+        prompt = [p for n, p in self.model.named_parameters() if p.requires_grad and PROMPT_PARAM in n]
+        mine = {id(p) for p in prompt}
+        rest = [{**g, "params": [p for p in g["params"] if id(p) not in mine]} for g in super().param_groups()]
+        return [{"params": prompt, "weight_decay": 0.0, "lr": self.prompt_lr}, *rest]
 
 
 def soft_prompt_model(model_name: str, num_labels: int, seed: int, n_virtual: int, init_text: str,
@@ -99,15 +80,10 @@ def backbone_weights(model: Any) -> torch.Tensor:
 def options(cfg: RunConfig, setup: Setup) -> dict[str, Any]:
     init_text = setup.spec.manual_prefix
     default_n = min(len(setup.task.tokenizer(init_text)["input_ids"]), cfg.train.max_prefix_tokens)
-    try:
-        n = int(cfg.options.get("virtual_tokens", default_n))
-        lr = float(cfg.options.get("prompt_lr", DEFAULT_PROMPT_LR))
-    except (TypeError, ValueError):
-        raise UserError("options.virtual_tokens must be an integer and options.prompt_lr a number") from None
-    if not 1 <= n <= 128:
-        raise UserError(f"options.virtual_tokens {n}: must be 1..128")
-    return {"virtual_tokens": n, "init_text": init_text, "prompt_lr": lr,
-            "freeze_backbone": _bool(cfg.options.get("freeze_backbone", False), "freeze_backbone")}
+    o = method_options(cfg)  # typed and checked: gpta.methods.PromptTuningOptions
+    n = default_n if o.virtual_tokens is None else o.virtual_tokens
+    return {"virtual_tokens": n, "init_text": init_text, "prompt_lr": o.prompt_lr,
+            "freeze_backbone": o.freeze_backbone}
 
 
 def run(cfg: RunConfig, ctx: RunContext) -> dict[str, Any]:

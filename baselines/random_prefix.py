@@ -3,11 +3,10 @@
 Against ``gpta`` it separates the prefix's *content* from "more tokens in front of the input".
 
 Length, first found wins (recorded as ``prefix_tokens_source``):
-1. the ``prefix_tokens`` of a GPTA result for the same cell in the output directory (same
-   dataset, dataset options, fraction, seeds, model, LLM and train config);
+1. ``inputs.prefix_tokens``: the ``prefix_tokens`` of the GPTA result of the same cell, passed in
+   by the sweep (or ``gpta run``) because the registry declares ``needs=gpta.prefix_tokens``;
 2. ``options.prefix_tokens``;
 3. ``DEFAULT_TOKENS`` (12, about the length of a one-sentence prefix naming two labels).
-A suite should therefore run its ``gpta`` cells before its ``random-prefix`` cells.
 
 Tokens are drawn uniformly (seeded by the train seed) from the encoder's vocabulary, keeping
 only whole-word tokens that re-tokenize to themselves (no ``##`` pieces, no special or
@@ -16,8 +15,6 @@ only whole-word tokens that re-tokenize to themselves (no ``##`` pieces, no spec
 
 from __future__ import annotations
 
-import json
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -26,33 +23,10 @@ from baselines.finetune import train_with_fixed_prefix
 from gpta.config import RunConfig
 from gpta.context import RunContext
 from gpta.errors import UserError
+from gpta.methods import method_options
 from gpta.pipeline import Setup
 
 DEFAULT_TOKENS = 12
-# Config keys that must match for a GPTA result to count as "the same cell" (method, the GPTA
-# loop's own knobs, generation and options naturally differ).
-SAME_CELL_KEYS = ("dataset", "dataset_options", "fraction", "seed", "data_seed", "model", "llm", "train")
-
-
-def gpta_prefix_tokens(out_dir: Path, cfg: RunConfig) -> tuple[int, str] | None:
-    """(prefix_tokens, run_id) of the newest matching GPTA result in ``out_dir``, if any."""
-    mine = cfg.to_dict()
-    found = []
-    for path in sorted(Path(out_dir).glob("*__gpta__*.json")):
-        try:
-            result = json.loads(path.read_text(encoding="utf-8"))
-        except (OSError, json.JSONDecodeError, UnicodeDecodeError):
-            continue
-        other = result.get("config") or {}
-        if result.get("method") != "gpta" or result.get("status", "ok") != "ok":
-            continue
-        if all(other.get(k) == mine.get(k) for k in SAME_CELL_KEYS) and isinstance(result.get("prefix_tokens"), int):
-            finished = (result.get("timestamps") or {}).get("finished", "")
-            found.append((finished, result["prefix_tokens"], result.get("run_id", path.stem)))
-    if not found:
-        return None
-    _, n, run_id = max(found)
-    return n, run_id
 
 
 def candidate_ids(tokenizer: Any) -> list[int]:
@@ -74,17 +48,13 @@ def random_prefix(tokenizer: Any, n_tokens: int, seed: int) -> tuple[str, list[i
     return text, token_ids
 
 
-def resolve_length(cfg: RunConfig, ctx: RunContext) -> tuple[int, str]:
-    hit = gpta_prefix_tokens(ctx.out_dir, cfg)
-    if hit is not None:
-        return hit[0], f"gpta result {hit[1]}"
-    if "prefix_tokens" in cfg.options:
-        try:
-            n = int(cfg.options["prefix_tokens"])
-        except (TypeError, ValueError):
-            raise UserError(f"options.prefix_tokens {cfg.options['prefix_tokens']!r}: expected an integer") from None
+def resolve_length(cfg: RunConfig, ctx: RunContext | None = None) -> tuple[int, str]:
+    if cfg.inputs.get("prefix_tokens") is not None:
+        return int(cfg.inputs["prefix_tokens"]), f"gpta result {cfg.inputs.get('prefix_tokens_from')}"
+    n = method_options(cfg).prefix_tokens
+    if n is not None:
         return n, "options.prefix_tokens"
-    return DEFAULT_TOKENS, f"default ({DEFAULT_TOKENS}; no gpta result for this cell in {ctx.out_dir})"
+    return DEFAULT_TOKENS, f"default ({DEFAULT_TOKENS}; no gpta result for this cell)"
 
 
 def choose(setup: Setup) -> dict[str, Any]:

@@ -27,29 +27,23 @@ import torch
 from gpta.config import RunConfig
 from gpta.context import RunContext
 from gpta.errors import UserError
+from gpta.methods import method_options
 from gpta.model import resolve_model_path
 from gpta.pipeline import Setup
-from gpta.results import build_result
-
-DEFAULTS = {"num_iterations": 20, "body_lr": 2e-5}
-
 
 def setfit_options(cfg: RunConfig, spec: Any, budget_steps: int) -> dict[str, Any]:
-    o = cfg.options
-    try:
-        opts = {"num_iterations": int(o.get("num_iterations", DEFAULTS["num_iterations"])),
-                "max_steps": int(o.get("max_steps", budget_steps)),
-                "body_lr": float(o.get("body_lr", DEFAULTS["body_lr"])),
-                "batch_size": int(o.get("batch_size", cfg.train.batch_size))}
-    except (TypeError, ValueError):
-        raise UserError("options.num_iterations, max_steps and batch_size must be integers, body_lr a number") from None
-    prefix = o.get("prefix")
-    if prefix in (None, "", "none"):
+    """The typed options (gpta.methods.SetFitOptions) with the run's defaults filled in."""
+    o = method_options(cfg)
+    opts = {"num_iterations": o.num_iterations,
+            "max_steps": budget_steps if o.max_steps is None else o.max_steps,
+            "body_lr": o.body_lr,
+            "batch_size": cfg.train.batch_size if o.batch_size is None else o.batch_size}
+    if o.prefix in (None, "", "none"):
         opts["prefix"] = None
-    elif prefix == "manual":
+    elif o.prefix == "manual":
         opts["prefix"] = spec.manual_prefix
     else:
-        opts["prefix"] = str(prefix)
+        opts["prefix"] = o.prefix
     return opts
 
 
@@ -103,4 +97,4 @@ def run(cfg: RunConfig, ctx: RunContext) -> dict[str, Any]:
              "setfit": {**opts, "contrastive_steps": steps, "head": "LogisticRegression",
                         "encoder": resolve_model_path(cfg.model)}}
     costs = {"train_seconds": round(train_seconds, 3), "eval_seconds": round(eval_seconds, 3), "train_steps": steps}
-    return build_result(setup, metrics, extra, costs, precision="fp32")
+    return setup.build_result(metrics, extra, costs, precision="fp32")

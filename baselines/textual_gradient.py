@@ -23,9 +23,10 @@ from gpta.config import RunConfig
 from gpta.context import RunContext
 from gpta.errors import UserError
 from gpta.method import aggregate_feedback
+from gpta.methods import TextualGradientOptions, method_options
 from gpta.pipeline import Setup
 
-DEFAULT_EXAMPLES = 4
+DEFAULT_EXAMPLES = TextualGradientOptions.n_examples
 MAX_WORDS = 60  # per quoted example: keeps the conversation inside a small LLM's context
 
 ERRORS_HEADER = "Training examples the classifier got wrong with your instruction:\n"
@@ -57,10 +58,7 @@ def error_examples(setup: Setup, train_eval: dict[str, Any], k: int, seed: int) 
 
 def run(cfg: RunConfig, ctx: RunContext) -> dict[str, Any]:
     """GPTA's loop (gpta.method.run) with example-quoting feedback; everything else is identical."""
-    try:
-        k = int(cfg.options.get("n_examples", DEFAULT_EXAMPLES))
-    except (TypeError, ValueError):
-        raise UserError(f"options.n_examples {cfg.options.get('n_examples')!r}: expected an integer") from None
+    k = method_options(cfg).n_examples  # typed and checked: gpta.methods.TextualGradientOptions
     shown: list[int] = []
 
     def feedback(setup: Setup, r: int, prefix: str, pids: list[int], before: dict[str, Any],

@@ -1,21 +1,56 @@
 """transfer: train with a fixed prefix learned elsewhere (``gpta transfer --from RESULT.json``).
 
 The prefix is ``options.prefix``; ``options.source`` (result path, dataset, method, run id) is
-recorded with it. No LLM call: the prefix is text another run already wrote.
+recorded with it. No LLM call: the prefix is text another run already wrote. ``read_source`` (used by
+``gpta transfer`` and by transfer stages of a sweep) reads a source result; this module imports
+no torch until the method runs.
 """
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
 from typing import Any
 
-from baselines.finetune import train_with_fixed_prefix
 from gpta.config import RunConfig
-from gpta.context import RunContext
 from gpta.errors import UserError
+from gpta.methods import method_options
 
 
-def run(cfg: RunConfig, ctx: RunContext) -> dict[str, Any]:
-    prefix = cfg.options.get("prefix")
+def read_source(path: str | Path) -> dict[str, Any]:
+    """The learned prefix and where it came from; a result without one is refused."""
+    path = Path(path)
+    if not path.is_file():
+        raise UserError(f"--from {path}: no such result file")
+    try:
+        result = json.loads(path.read_text(encoding="utf-8"))
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise UserError(f"--from {path}: not a result JSON ({exc})") from None
+    if not isinstance(result, dict):
+        raise UserError(f"--from {path}: not a result JSON (top level is not an object)")
+    prefix = result.get("prefix")
+    method = result.get("method")
+    if not isinstance(prefix, str) or not prefix.strip():
+        raise UserError(f"--from {path}: the result has no prefix to transfer (method {method!r})")
+    if result.get("status", "ok") != "ok":
+        raise UserError(f"--from {path}: the source run did not finish (status {result.get('status')!r})")
+    dataset = result.get("dataset") or {}
+    return {
+        "prefix": prefix,
+        "source": {
+            "result": str(path.resolve()),
+            "dataset": dataset.get("name") if isinstance(dataset, dict) else dataset,
+            "domain": dataset.get("domain") if isinstance(dataset, dict) else None,
+            "method": method,
+            "run_id": result.get("run_id"),
+        },
+    }
+
+
+def run(cfg: RunConfig, ctx: Any) -> dict[str, Any]:
+    from baselines.finetune import train_with_fixed_prefix  # torch: only when the method runs
+
+    prefix = method_options(cfg).prefix
     if not isinstance(prefix, str) or not prefix.strip():
         raise UserError("method transfer needs options.prefix (a non-empty prefix text); "
                         "use `gpta transfer --from RESULT.json` or --set options.prefix=...")

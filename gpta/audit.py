@@ -29,8 +29,6 @@ NGRAM = 8
 SENT_ROLES = ("system", "user")
 _WORD = re.compile(r"\w+")
 
-# Used only when a method is not in gpta.methods.METHODS (a result from an older or other build).
-_NO_EXPOSURE = {"gpta", "finetune", "manual-prefix", "llm-prefix", "random-prefix", "prompt-tuning", "setfit"}
 
 
 def words(text: str) -> list[str]:
@@ -86,16 +84,15 @@ class RunAudit:
 
 
 def method_exposure(name: str) -> str:
-    """``METHODS[name].exposure`` ("none" or what the LLM sees); a fallback list for unknown names."""
-    try:
-        from gpta.methods import all_methods
+    """The registry's promise, ``MethodInfo.exposure`` ("none" or what the LLM sees).
 
-        methods = all_methods()
-        if name in methods:
-            return methods[name].exposure
-    except ImportError:  # pragma: no cover - a partial checkout
-        pass
-    return "none" if name in _NO_EXPOSURE else "declared by method (not in this build's registry)"
+    A method this build does not know (a result from another build) promises nothing we can check."""
+    from gpta.methods import all_methods
+
+    methods = all_methods()
+    if name in methods:
+        return methods[name].exposure
+    return "unknown method (not in this build's registry): no promise to check"
 
 
 def read_ledger(path: Path, run_id: str) -> list[dict[str, Any]]:

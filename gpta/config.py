@@ -9,6 +9,7 @@ choice varied from the command line (``--set gpta.rounds=4``) or a suite file (`
 from __future__ import annotations
 
 import dataclasses
+import math
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -53,7 +54,6 @@ class GPTAConfig:
     rounds: int = 3  # prefix revisions = rounds - 1; epochs per round = epochs // rounds
     weights: str = "continue"  # continue: weights carry across rounds | restart: fresh model each round
     history: str = "full"  # full: one running conversation | last: system + first + last exchange
-    fallback_first: str = "template"  # p0 fallback: a neutral template naming every label
     reject_partial_labels: bool = True  # a prefix naming some but not all labels asserts a label
     reject_off_task: bool = True  # a prefix mostly about training rather than the task
 
@@ -86,7 +86,11 @@ class RunConfig:
     train: TrainConfig = field(default_factory=TrainConfig)
     gpta: GPTAConfig = field(default_factory=GPTAConfig)
     generation: LLMConfig = field(default_factory=LLMConfig)
-    options: dict[str, Any] = field(default_factory=dict)  # method-specific knobs
+    options: dict[str, Any] = field(default_factory=dict)  # method-specific knobs (gpta.methods: typed)
+    # Values this cell takes from another method's result of the same cell (MethodInfo.needs), with
+    # the source run id: e.g. {"prefix_tokens": 9, "prefix_tokens_from": "<gpta run id>"}. Part of
+    # the cell's identity; set by the sweep (or `gpta run`) before the cell runs, never by a user.
+    inputs: dict[str, Any] = field(default_factory=dict)
 
     @property
     def train_seed(self) -> int:
@@ -98,6 +102,8 @@ class RunConfig:
 
     def to_dict(self) -> dict[str, Any]:
         d = dataclasses.asdict(self)
+        if not d["inputs"]:  # only dependent cells have inputs; other cells keep their ids
+            del d["inputs"]
         d["data_seed"] = self.resolved_data_seed
         d["train_seed"] = self.train_seed
         d["generation"]["stop"] = list(self.generation.stop)
@@ -107,8 +113,11 @@ class RunConfig:
 _SECTIONS = {"train": TrainConfig, "gpta": GPTAConfig, "generation": LLMConfig}
 
 
-def apply_overrides(cfg: RunConfig, overrides: dict[str, Any]) -> RunConfig:
-    """Apply ``{"train.epochs": 4, "gpta.rounds": 2, "options.k": v}`` to a RunConfig."""
+def apply_overrides(cfg: RunConfig, overrides: dict[str, Any], validate: bool = True) -> RunConfig:
+    """Apply ``{"train.epochs": 4, "gpta.rounds": 2, "options.k": v}`` to a RunConfig, then check it.
+
+    ``validate=False`` only for reading configs back from old results (the cost model's learning).
+    """
     for key, value in overrides.items():
         section, _, name = key.partition(".")
         if section == "options" and name:
@@ -122,12 +131,16 @@ def apply_overrides(cfg: RunConfig, overrides: dict[str, Any]) -> RunConfig:
             raise UserError(f"unknown setting {key!r}; {section} has: {', '.join(sorted(fields))}")
         current = getattr(obj, name)
         setattr(obj, name, _coerce(key, value, current))
+    if validate:
+        check_config(cfg)
     return cfg
 
 
 def _coerce(key: str, value: Any, current: Any) -> Any:
     if not isinstance(value, str):
-        return tuple(value) if isinstance(current, tuple) else value
+        if isinstance(current, tuple):
+            return tuple(value) if isinstance(value, (list, tuple)) else (str(value),)
+        return value  # a YAML value keeps its type; check_config refuses a wrong one
     try:
         if isinstance(current, bool):
             if value.lower() in ("1", "true", "yes", "on"):
@@ -158,6 +171,94 @@ def parse_set_args(items: list[str] | None) -> dict[str, str]:
 
 
 def check_fraction(fraction: float) -> float:
-    if not (0 < fraction <= 1):
+    if not (0 < fraction <= 1) or not math.isfinite(fraction):
         raise UserError(f"--fraction {fraction}: must be in (0, 1]")
     return fraction
+
+
+# -- checks: every setting, before any work ------------------------------------------------------
+
+SEED_RANGE = 2**32  # numpy/torch seeds: integers in [0, 2^32)
+# Enum-like settings and their allowed values (what the code branches on).
+CHOICES: dict[str, tuple[str, ...]] = {
+    "train.precision": ("auto", "fp32", "bf16"),
+    "gpta.weights": ("continue", "restart"),
+    "gpta.history": ("full", "last"),
+}
+# Numeric settings: (lowest allowed, whether the lowest is excluded, highest allowed or None).
+RANGES: dict[str, tuple[float, bool, float | None]] = {
+    "train.epochs": (1, False, None), "train.batch_size": (1, False, None),
+    "train.learning_rate": (0, True, None), "train.weight_decay": (0, False, None),
+    "train.warmup_ratio": (0, False, 1), "train.min_steps_per_epoch": (0, False, None),
+    "train.max_text_tokens": (1, False, None), "train.max_prefix_tokens": (0, False, None),
+    "train.eval_batch_size": (1, False, None), "train.eval_train_max": (0, False, None),
+    "train.dev_max": (0, False, None), "train.test_max": (0, False, None), "train.threads": (0, False, None),
+    "gpta.rounds": (1, False, None),
+    "generation.temperature": (0, False, None), "generation.seed": (0, False, SEED_RANGE - 1),
+    "generation.top_p": (0, True, 1), "generation.max_tokens": (1, False, None),
+    "generation.timeout_s": (0, True, None), "generation.retries": (0, False, None),
+}
+
+
+def _kind(current: Any) -> str:
+    return "bool" if isinstance(current, bool) else "int" if isinstance(current, int) else \
+        "float" if isinstance(current, float) else "tuple" if isinstance(current, tuple) else "str"
+
+
+def check_value(key: str, value: Any, kind: str) -> None:
+    """One setting against its type, range and allowed values: a UserError naming them, else None."""
+    if kind == "bool":
+        if not isinstance(value, bool):
+            raise UserError(f"setting {key}={value!r}: expected true or false")
+        return
+    if kind in ("int", "float"):
+        ok = isinstance(value, int) and not isinstance(value, bool)
+        if kind == "float":
+            ok = ok or isinstance(value, float)
+        if not ok:
+            raise UserError(f"setting {key}={value!r}: expected {'an integer' if kind == 'int' else 'a number'}")
+        if not math.isfinite(value):
+            raise UserError(f"setting {key}={value!r}: must be a finite number")
+        if key in RANGES:
+            low, exclusive, high = RANGES[key]
+            if value < low or (exclusive and value == low) or (high is not None and value > high):
+                lo = f"> {low:g}" if exclusive else f">= {low:g}"
+                hi = f" and <= {high:g}" if high is not None else ""
+                raise UserError(f"setting {key}={value!r}: must be {lo}{hi}")
+        return
+    if kind == "str" and not isinstance(value, str):
+        raise UserError(f"setting {key}={value!r}: expected text")
+    if key in CHOICES and value not in CHOICES[key]:
+        raise UserError(f"setting {key}={value!r}: allowed values: {', '.join(CHOICES[key])}")
+
+
+def check_seed(name: str, value: Any) -> int:
+    """A seed is a true integer in [0, 2^32): 13.7, true, -1 and 2**70 are refused."""
+    if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value < SEED_RANGE:
+        raise UserError(f"{name} {value!r}: must be an integer in [0, 2^32)")
+    return value
+
+
+def check_config(cfg: RunConfig) -> RunConfig:
+    """Every setting of a cell: seeds, fraction, ranges, enum values and the method's typed options.
+
+    Imports nothing heavy (no torch), so a bad value fails in well under a second, before any
+    data or model loads. Unknown methods are left to ``gpta.methods.get_method``.
+    """
+    check_seed("seed", cfg.seed)
+    if cfg.data_seed is not None:
+        check_seed("data seed", cfg.data_seed)
+    if isinstance(cfg.fraction, bool) or not isinstance(cfg.fraction, (int, float)):
+        raise UserError(f"fraction {cfg.fraction!r}: must be a number in (0, 1]")
+    check_fraction(cfg.fraction)
+    for section, cls in _SECTIONS.items():
+        obj = getattr(cfg, section)
+        defaults = cls()
+        for f in dataclasses.fields(obj):
+            check_value(f"{section}.{f.name}", getattr(obj, f.name), _kind(getattr(defaults, f.name)))
+    from gpta.methods import METHODS, method_options
+
+    if cfg.method in METHODS:
+        typed = method_options(cfg)  # unknown option or bad value: one line naming the allowed ones
+        cfg.options = {k: getattr(typed, k) for k in cfg.options}  # "9" from --set is recorded as 9
+    return cfg

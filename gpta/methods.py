@@ -1,19 +1,151 @@
 """One registry of methods (GPTA and every baseline), one interface: ``run(cfg, ctx) -> result``.
 
-Like PEFT's mapping from a method name to its implementation, the registry is one table: each
-``MethodInfo`` says what the method isolates, how it uses the LLM and what data it exposes, and
-names its implementation as ``"module:function"``. The module is imported only when the method
-runs, so listing or validating methods (``gpta list``, a sweep's plan, a warm re-run that finds
-every cell done) never loads torch or transformers.
+Like PEFT's mapping from a method name to its implementation, the registry is one table and the
+only place a method's facts live: what it isolates, how it uses the LLM and what data it exposes
+(the audit's promise), its typed options, its cost model (``gpta/sweep/estimate.py``), its colour,
+marker and legend order in reports (``reports/style.py``), and the values it needs from another
+method's result of the same cell (``needs``: honoured by every sweep executor). Everything else
+derives from this table. It names each implementation as ``"module:function"``; the module is
+imported only when the method runs, so listing or validating methods (``gpta list``, a sweep's
+plan, a warm re-run that finds every cell done) never loads torch or transformers.
+
+Adding a method: one module with ``run(cfg, ctx)`` and one ``MethodInfo`` row below (plus an
+options dataclass if it has options). ``tests/test_registry.py`` then runs it on a tiny cell.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import importlib
+import math
 from dataclasses import dataclass
 from typing import Any, Callable
 
 from gpta.errors import UserError
+
+# -- typed options: one dataclass per method with options (PEFT-style), checked on creation -----
+
+
+class Options:
+    """Base of every method's options: typed fields with defaults; ``check`` refuses bad values."""
+
+    def check(self) -> None:  # ranges beyond the type; overridden per method
+        pass
+
+    def __post_init__(self) -> None:
+        self.check()
+
+
+def _at_least(name: str, value: Any, low: float) -> None:
+    if value is not None and value < low:
+        raise UserError(f"options.{name}={value!r}: must be >= {low:g}")
+
+
+@dataclass(frozen=True)
+class NoOptions(Options):
+    """A method without options: any ``options.X`` is refused."""
+
+
+@dataclass(frozen=True)
+class RandomPrefixOptions(Options):
+    prefix_tokens: int | None = None  # length when the cell has no gpta result to take it from
+
+    def check(self) -> None:
+        _at_least("prefix_tokens", self.prefix_tokens, 1)
+
+
+@dataclass(frozen=True)
+class PromptTuningOptions(Options):
+    virtual_tokens: int | None = None  # default: the manual prefix's token count (capped)
+    prompt_lr: float = 1e-2  # the soft prompt's learning rate (the backbone keeps train.learning_rate)
+    freeze_backbone: bool = False  # true: only the prompt and the head train (classic prompt tuning)
+
+    def check(self) -> None:
+        if self.virtual_tokens is not None and not 1 <= self.virtual_tokens <= 128:
+            raise UserError(f"options.virtual_tokens={self.virtual_tokens}: must be 1..128")
+        if not (math.isfinite(self.prompt_lr) and self.prompt_lr > 0):
+            raise UserError(f"options.prompt_lr={self.prompt_lr!r}: must be a finite number > 0")
+
+
+@dataclass(frozen=True)
+class LLMZeroShotOptions(Options):
+    max_eval: int = 200  # at most this many test inputs (seeded subset); 0 = the whole test split
+    label_max_tokens: int = 8  # reply length cap for a label
+
+    def check(self) -> None:
+        _at_least("max_eval", self.max_eval, 0)
+        _at_least("label_max_tokens", self.label_max_tokens, 1)
+
+
+@dataclass(frozen=True)
+class SetFitOptions(Options):
+    num_iterations: int = 20  # pairs generated per training example (SetFit's usual value)
+    max_steps: int | None = None  # default: the shared budget, train.epochs x steps per epoch
+    body_lr: float = 2e-5  # SetFit's body learning rate
+    batch_size: int | None = None  # default: train.batch_size
+    prefix: str | None = None  # none | manual (the dataset's manual prefix) | any text
+
+    def check(self) -> None:
+        _at_least("num_iterations", self.num_iterations, 1)
+        _at_least("max_steps", self.max_steps, 1)
+        _at_least("batch_size", self.batch_size, 1)
+        if not (math.isfinite(self.body_lr) and self.body_lr > 0):
+            raise UserError(f"options.body_lr={self.body_lr!r}: must be a finite number > 0")
+
+
+@dataclass(frozen=True)
+class TextualGradientOptions(Options):
+    n_examples: int = 4  # misclassified (or, failing that, any) training examples shown per revision
+
+    def check(self) -> None:
+        _at_least("n_examples", self.n_examples, 0)
+
+
+@dataclass(frozen=True)
+class TransferOptions(Options):
+    prefix: str | None = None  # the prefix text learned elsewhere (required to run)
+    source: dict | None = None  # where it came from: result file name, dataset, method, run id
+
+
+# -- dependencies on other methods' results of the same cell -------------------------------------
+
+
+@dataclass(frozen=True)
+class Need:
+    """A value this method takes from another method's result of the *same cell*.
+
+    The same cell = same dataset (and options), fraction, seeds, model, LLM and train settings
+    (``SAME_CELL_KEYS``). The sweep runs the source first and passes ``result[value]`` in as
+    ``cfg.inputs[value]`` with the source's run id as ``cfg.inputs[value + "_from"]``; no
+    executor searches a folder.
+    """
+
+    method: str  # whose result
+    value: str  # which top-level key of that result
+
+
+SAME_CELL_KEYS = ("dataset", "dataset_options", "fraction", "seed", "data_seed", "model", "llm", "train")
+
+
+# -- cost model and report style ------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Cost:
+    """What ``gpta/sweep/estimate.py`` prices: training work, sequence length, LLM calls."""
+
+    train: float = 1.0  # training work relative to finetune (0 = no encoder training)
+    prefix: bool = True  # adds a prefix to every input (longer sequences)
+    calls: str = "0"  # LLM calls: "0", "1", "rounds", "2*rounds", "test" (one per test input)
+
+
+@dataclass(frozen=True)
+class Style:
+    """One look in every report: colour (seaborn "colorblind" palette hex), marker, legend order."""
+
+    color: str
+    marker: str
+    order: int  # legend position: gpta first, its baseline second, then the other comparisons
 
 
 @dataclass(frozen=True)
@@ -22,9 +154,15 @@ class MethodInfo:
     impl: str  # "module:function" with signature run(cfg, ctx) -> result dict
     isolates: str  # the claim this method's comparison tests
     llm_use: str  # e.g. "none", "1 call", "1 call per test input"
-    exposure: str  # "none" or which data the LLM sees
+    exposure: str  # the audit's promise: "none", or which data the LLM sees
+    style: Style
+    cost: Cost = Cost()
     tasks: tuple[str, ...] = ("classification", "qa")
     uses_llm: bool = False
+    options: type[Options] = NoOptions
+    needs: tuple[Need, ...] = ()
+    unavailable: str | None = None  # "module:function" returning why this installation cannot run it
+    smoke_options: tuple[tuple[str, Any], ...] = ()  # what a smallest real run must be given (the battery)
 
     @property
     def exposes_data(self) -> bool:
@@ -41,53 +179,66 @@ def _resolve(impl: str) -> Any:
 
 
 CLASSIFICATION = ("classification",)
+_CB = ['#0173b2', '#de8f05', '#029e73', '#d55e00', '#cc78bc', '#ca9161', '#fbafe4', '#949494', '#ece133',
+       '#56b4e9']  # seaborn.color_palette("colorblind").as_hex(): ten colours; transfer gets black
 
 METHODS: dict[str, MethodInfo] = {m.name: m for m in [
     MethodInfo("gpta", "gpta.method:run",
                isolates="the full method: LLM-written prefix revised by the dialogue gradient",
-               llm_use="rounds calls (1 + one revision per later round)", exposure="none", uses_llm=True),
+               llm_use="rounds calls (1 + one revision per later round)", exposure="none", uses_llm=True,
+               cost=Cost(calls="rounds"), style=Style(_CB[3], "o", 0)),  # vermillion: stands out
     MethodInfo("finetune", "baselines.finetune:run",
                isolates="the baseline every gain is measured against: no prefix, no LLM",
-               llm_use="none", exposure="none"),
+               llm_use="none", exposure="none", cost=Cost(prefix=False), style=Style(_CB[0], "s", 1)),
     MethodInfo("manual-prefix", "baselines.manual_prefix:run",
                isolates="any sensible hand-written prefix vs the LLM's prefix (no LLM)",
-               llm_use="none", exposure="none"),
+               llm_use="none", exposure="none", style=Style(_CB[2], "^", 2)),
     MethodInfo("llm-prefix", "baselines.llm_prefix:run",
                isolates="the dialogue gradient: GPTA's first prefix, no feedback rounds, same epochs",
-               llm_use="1 call", exposure="none", uses_llm=True),
+               llm_use="1 call", exposure="none", uses_llm=True, cost=Cost(calls="1"), style=Style(_CB[1], "v", 3)),
     MethodInfo("random-prefix", "baselines.random_prefix:run",
                isolates="prefix content vs prefix length: random tokens, as many as GPTA's selected prefix",
-               llm_use="none", exposure="none"),
+               llm_use="none", exposure="none", options=RandomPrefixOptions,
+               needs=(Need("gpta", "prefix_tokens"),), style=Style(_CB[7], "x", 4)),
     MethodInfo("prompt-tuning", "baselines.prompt_tuning:run",
                isolates="soft (trained) prompt vs LLM-written text prefix: the classic parameter-efficient "
                         "answer, no LLM",
-               llm_use="none", exposure="none", tasks=CLASSIFICATION),
+               llm_use="none", exposure="none", tasks=CLASSIFICATION, options=PromptTuningOptions,
+               style=Style(_CB[4], "D", 5)),
     MethodInfo("llm-zero-shot", "baselines.llm_zero_shot:run",
                isolates="the LLM at inference: what GPTA's no-LLM-at-test-time design saves in cost and exposure",
-               llm_use="1 call per test input (options.max_eval, default 200)",  # = llm_zero_shot.DEFAULT_MAX_EVAL
+               llm_use="1 call per test input (options.max_eval, default 200)",
                exposure="test inputs: every evaluated test text is sent to the LLM",
-               tasks=CLASSIFICATION, uses_llm=True),
+               tasks=CLASSIFICATION, uses_llm=True, options=LLMZeroShotOptions,
+               cost=Cost(train=0.0, prefix=False, calls="test"), style=Style(_CB[9], "*", 7)),
     MethodInfo("setfit", "baselines.setfit_baseline:run",
                isolates="what a practitioner would pick for few-shot classification: SetFit on the same "
                         "encoder, no LLM",
-               llm_use="none", exposure="none", tasks=CLASSIFICATION),
+               llm_use="none", exposure="none", tasks=CLASSIFICATION, options=SetFitOptions,
+               # contrastive pairs: about twice the forward/backward work of finetune
+               cost=Cost(train=2.0, prefix=False), style=Style(_CB[6], "h", 8)),
     MethodInfo("textual-gradient", "baselines.textual_gradient:run",
                isolates="showing the LLM misclassified training data (ProTeGi/TextGrad) vs GPTA's "
                         "aggregate-only feedback",
                llm_use="rounds calls (1 + one revision per later round), like gpta",
                exposure="training data: up to options.n_examples (default 4) training texts with labels "
                         "per revision",
-               tasks=CLASSIFICATION, uses_llm=True),
+               tasks=CLASSIFICATION, uses_llm=True, options=TextualGradientOptions,
+               cost=Cost(calls="2*rounds"),  # critique + rewrite per revision
+               style=Style(_CB[8], "<", 9)),  # yellow (markers get a dark edge so it reads on white)
     MethodInfo("transfer", "baselines.transfer:run",
                isolates="whether a prefix learned on one dataset helps another (the paper's transfer claim)",
-               llm_use="none (reuses a learned prefix)", exposure="none"),
+               llm_use="none (reuses a learned prefix)", exposure="none", options=TransferOptions,
+               smoke_options=(("prefix", "Is this tweet negative or positive?"),), style=Style("#000000", ">", 10)),
 ]}
 
-# Methods this installation cannot run: name -> "module:function" returning the reason (computed
-# when asked: it inspects transformers).
-UNAVAILABLE: dict[str, str] = {
-    "prefix-tuning": "baselines.prefix_tuning:reason",
-}
+# Methods this installation cannot run: listed (with the reason, computed when asked: it inspects
+# transformers) and styled, never run.
+UNAVAILABLE: dict[str, MethodInfo] = {m.name: m for m in [
+    MethodInfo("prefix-tuning", "baselines.prefix_tuning:reason",
+               isolates="trained key/value prefixes (PEFT prefix tuning)", llm_use="none", exposure="none",
+               unavailable="baselines.prefix_tuning:reason", style=Style(_CB[5], "P", 6)),
+]}
 
 
 def register(info: MethodInfo) -> MethodInfo:
@@ -97,11 +248,17 @@ def register(info: MethodInfo) -> MethodInfo:
 
 
 def unavailable_reason(name: str) -> str:
-    return _resolve(UNAVAILABLE[name])()
+    return _resolve(UNAVAILABLE[name].unavailable)()
 
 
 def all_methods() -> dict[str, MethodInfo]:
     return METHODS
+
+
+def styled_methods() -> dict[str, MethodInfo]:
+    """Every method a report may draw (runnable or not), in legend order."""
+    both = {**METHODS, **UNAVAILABLE}
+    return dict(sorted(both.items(), key=lambda kv: (kv[1].style.order, kv[0])))
 
 
 def get_method(name: str) -> MethodInfo:
@@ -110,3 +267,107 @@ def get_method(name: str) -> MethodInfo:
     if name not in METHODS:
         raise UserError(f"unknown method {name!r}; known: {', '.join(sorted(METHODS))}")
     return METHODS[name]
+
+
+# -- options: from --set strings or suite values to the method's dataclass -----------------------
+
+_TRUE, _FALSE = ("1", "true", "yes", "on"), ("0", "false", "no", "off")
+
+
+def _coerce_option(method: str, name: str, value: Any, annotation: str) -> Any:
+    kinds = [k.strip() for k in str(annotation).split("|")]
+    if value is None or (isinstance(value, str) and value.lower() == "none" and "None" in kinds):
+        if "None" in kinds:
+            return None
+    base = next((k for k in kinds if k != "None"), "str")
+    bad = UserError(f"options.{name}={value!r} for {method}: expected "
+                    f"{ {'int': 'an integer', 'float': 'a number', 'bool': 'true or false'}.get(base, base)}")
+    if base == "bool":
+        if isinstance(value, bool):
+            return value
+        if isinstance(value, str) and value.lower() in _TRUE + _FALSE:
+            return value.lower() in _TRUE
+        raise bad
+    if base == "int":
+        if isinstance(value, bool):
+            raise bad
+        if isinstance(value, int):
+            return value
+        if isinstance(value, str):
+            try:
+                return int(value)
+            except ValueError:
+                raise bad from None
+        raise bad
+    if base == "float":
+        if isinstance(value, bool):
+            raise bad
+        if isinstance(value, (int, float)):
+            number = float(value)
+        elif isinstance(value, str):
+            try:
+                number = float(value)
+            except ValueError:
+                raise bad from None
+        else:
+            raise bad
+        if not math.isfinite(number):
+            raise UserError(f"options.{name}={value!r} for {method}: must be a finite number")
+        return number
+    if base == "dict":
+        if not isinstance(value, dict):
+            raise bad
+        return value
+    if not isinstance(value, str):
+        raise bad
+    return value
+
+
+def parse_options(method: str, raw: dict[str, Any]) -> Options:
+    """The method's options dataclass from ``cfg.options``: unknown names and bad values refused."""
+    info = METHODS.get(method) or get_method(method)
+    fields = {f.name: f for f in dataclasses.fields(info.options)}
+    values = {}
+    for name, value in (raw or {}).items():
+        if name not in fields:
+            allowed = ", ".join(sorted(fields)) or "none (this method has no options)"
+            raise UserError(f"options.{name}: unknown option for {method}; allowed: {allowed}")
+        values[name] = _coerce_option(method, name, value, fields[name].type)
+    return info.options(**values)
+
+
+def method_options(cfg: Any) -> Options:
+    """``cfg.options`` of a RunConfig as its method's typed options."""
+    return parse_options(cfg.method, cfg.options)
+
+
+# -- dependencies ---------------------------------------------------------------------------------
+
+
+def same_cell(a: dict[str, Any], b: dict[str, Any]) -> bool:
+    """Whether two configs (``RunConfig.to_dict()``) are the same cell for a ``Need``."""
+    return all(a.get(k) == b.get(k) for k in SAME_CELL_KEYS)
+
+
+def source_config(cfg: Any, need: Need) -> Any:
+    """The config of the cell a ``Need`` reads when nothing better is known: this cell's config
+    with the source's method and no options or inputs (what a suite gives a cell by default)."""
+    return dataclasses.replace(cfg, method=need.method, options={}, inputs={},
+                               train=dataclasses.replace(cfg.train), gpta=dataclasses.replace(cfg.gpta),
+                               generation=dataclasses.replace(cfg.generation))
+
+
+def give_inputs(cfg: Any, need: Need, source: dict[str, Any] | None) -> None:
+    """Pass ``source[need.value]`` (a finished result of the source cell, or None) into ``cfg.inputs``."""
+    if source is None or source.get("status", "ok") != "ok" or need.value not in source:
+        cfg.inputs[f"{need.value}_from"] = None  # recorded: no source result, the method's fallback applies
+        cfg.inputs.pop(need.value, None)
+        return
+    cfg.inputs[need.value] = source[need.value]
+    cfg.inputs[f"{need.value}_from"] = source.get("run_id")
+
+
+def needs_of(method: str) -> tuple[Need, ...]:
+    info = METHODS.get(method)
+    return info.needs if info else ()
+

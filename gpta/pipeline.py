@@ -15,6 +15,7 @@ import numpy as np
 from gpta.config import RunConfig
 from gpta.context import RunContext
 from gpta.data import load_splits
+from gpta.data.record import dataset_record
 from gpta.data.spec import DatasetSpec, Splits, get_dataset
 from gpta.data.sampling import sample_fraction, sample_qa_fraction
 from gpta.model import load_model, load_tokenizer, pick_device
@@ -35,21 +36,6 @@ def sample_train(spec: DatasetSpec, splits: Splits, cfg: RunConfig) -> list:
     if spec.task == "qa":
         return sample_qa_fraction(splits.pool, cfg.fraction, cfg.resolved_data_seed)
     return sample_fraction(splits.pool, cfg.fraction, cfg.resolved_data_seed, spec.label_names)
-
-
-def dataset_record(spec: DatasetSpec, splits: Splits, train: list) -> dict[str, Any]:
-    rec: dict[str, Any] = {
-        "name": spec.name, "task": spec.task, "domain": spec.domain, "metric": spec.metric,
-        "label_names": spec.label_names, "source": splits.source, "protocol": splits.protocol,
-        "sizes": {**splits.sizes(), "train": len(train)}, "description": spec.description,
-    }
-    if spec.task != "qa":
-        counts = np.bincount([e.label for e in train], minlength=spec.num_labels)
-        rec["n_train_per_class"] = {n: int(c) for n, c in zip(spec.label_names, counts)}
-        test_counts = np.bincount([e.label for e in splits.test], minlength=spec.num_labels)
-        rec["test_majority_rate"] = float(test_counts.max() / max(len(splits.test), 1))
-    rec.update({k: v for k, v in splits.extra.items() if k not in rec})
-    return rec
 
 
 def _subset(examples: list, cap: int, seed: int) -> list:
@@ -159,7 +145,6 @@ class Setup:
 
     def finish(self, trainer: Trainer, extra: dict[str, Any]) -> dict[str, Any]:
         """Restore the best dev checkpoint and its prefix; evaluate train, dev and test once."""
-        from gpta.results import build_result
 
         if self._bar is not None:
             self._bar.close()
@@ -183,4 +168,21 @@ class Setup:
             "eval_seconds": round(sum(t.eval_seconds for t in self.trainers), 3),
             "train_steps": sum(t.steps_done for t in self.trainers),
         }
-        return build_result(self, metrics, extra, costs, trainer.precision)
+        return self.build_result(metrics, extra, costs, trainer.precision)
+
+    def build_result(self, metrics: dict[str, Any], extra: dict[str, Any], costs: dict[str, Any],
+                     precision: str) -> dict[str, Any]:
+        """The run's result (gpta/schema.py) from what this Setup knows plus the method's parts:
+        ``extra`` holds prefix, prefix_tokens, selected and the method's own keys (METHOD_KEYS)."""
+        from gpta.results import environment
+        from gpta.schema import build_result
+
+        data = dataset_record(self.spec, self.splits, self.train_examples, self.task.settings())
+        data["sizes"].update({f"{k}_evaluated": v for k, v in self.evaluated.items()})
+        own = dict(extra)
+        return build_result(
+            run_id=self.ctx.run_id, cfg=self.cfg, dataset=data, metric=self.spec.metric, metrics=metrics,
+            curves=self.curves, prefix=own.pop("prefix", None), prefix_tokens=own.pop("prefix_tokens", 0),
+            selected=own.pop("selected", None), method_keys=own, llm=self.ctx.llm_identity(),
+            costs={**self.ctx.llm_costs(), **costs}, env=environment(self.device, precision),
+            wall_seconds=time.perf_counter() - self.t_start)

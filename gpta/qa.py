@@ -134,6 +134,12 @@ class QATask:
         self.pad_id = tokenizer.pad_token_id or 0
         self._band = np.tril(np.triu(np.ones((max_length, max_length), dtype=bool)), max_answer_tokens - 1)
 
+    def settings(self) -> dict[str, Any]:
+        """What a result records about this task (gpta.tasks.Task): the windowing settings."""
+        return {"qa_settings": {"max_length": self.max_length, "stride": self.stride,
+                                "max_answer_tokens": self.max_answer_tokens,
+                                "layout": "[CLS] prefix question [SEP] context [SEP]; prefix tokens on top of max_length"}}
+
     def encode(self, examples: list[Example]) -> QAEncoded:
         questions = self.tokenizer([e.text for e in examples], add_special_tokens=False, truncation=True,
                                    max_length=self.max_question_tokens)["input_ids"]

@@ -11,18 +11,17 @@ from __future__ import annotations
 import functools
 import hashlib
 import json
-import os
 import platform
 import re
 import subprocess
-import tempfile
-import time
-from datetime import datetime, timezone
 from importlib import metadata
 from pathlib import Path
 from typing import Any
 
-SCHEMA_VERSION = 1
+from gpta.schema import SCHEMA_VERSION, atomic_write, build_result, flatten, write_text_atomic  # noqa: F401
+
+# The result schema (every key, documented), its builder, the flattener and the atomic writer
+# live in gpta/schema.py; this module adds provenance (ids, versions, git, device) and reading.
 PACKAGES = ("torch", "transformers", "datasets", "scikit-learn", "numpy", "ollama", "xllamacpp",
             "peft", "setfit", "sentence-transformers", "gpta-suite")
 
@@ -70,48 +69,19 @@ def environment(device: Any, precision: str) -> dict[str, Any]:
     }
 
 
-def build_result(setup: Any, metrics: dict[str, Any], extra: dict[str, Any], costs: dict[str, Any],
-                 precision: str) -> dict[str, Any]:
-    from gpta.pipeline import dataset_record
-
-    ctx, cfg = setup.ctx, setup.cfg
-    wall = time.perf_counter() - setup.t_start
-    data = dataset_record(setup.spec, setup.splits, setup.train_examples)
-    data["sizes"].update({f"{k}_evaluated": v for k, v in setup.evaluated.items()})
-    return {
-        "schema_version": SCHEMA_VERSION,
-        "run_id": ctx.run_id,
-        "status": "ok",
-        "method": cfg.method,
-        "config": cfg.to_dict(),
-        "seeds": {"data_seed": cfg.resolved_data_seed, "train_seed": cfg.train_seed, "split_seed": "fixed per dataset"},
-        "dataset": data,
-        "metric": setup.spec.metric,
-        "metrics": metrics,
-        "curves": setup.curves,
-        **extra,
-        "llm": ctx.llm_identity(),
-        "costs": {**ctx.llm_costs(), **costs, "wall_seconds": round(wall, 3)},
-        "env": environment(setup.device, precision),
-        "timestamps": {"finished": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-                       "wall_seconds": round(wall, 3)},
-    }
-
-
 def write_json_atomic(path: str | Path, obj: Any) -> Path:
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    """A JSON file written whole or not at all (gpta.schema.atomic_write)."""
+    return write_text_atomic(path, json.dumps(obj, indent=1, default=str))
+
+
+def read_result(path: str | Path) -> dict[str, Any] | None:
+    """A finished result at ``path``, or None (missing, unreadable, failed or not a result)."""
     try:
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            json.dump(obj, f, indent=1, default=str)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return path
+        obj = json.loads(Path(path).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    ok = isinstance(obj, dict) and "run_id" in obj and obj.get("status", "ok") == "ok"
+    return obj if ok else None
 
 
 def load_results(results_dir: str | Path) -> list[dict[str, Any]]:

@@ -9,24 +9,25 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from gpta.config import RunConfig, check_fraction
+from gpta.config import RunConfig, check_config
 from gpta.context import RunContext
 from gpta.data.spec import get_dataset
 from gpta.errors import UserError
 from gpta.llm import make_backend
 from gpta.llm.cache import require_cache_file
-from gpta.methods import get_method
-from gpta.model import resolve_model_path
-from gpta.results import cell_id, write_json_atomic
+from gpta.methods import get_method, give_inputs, needs_of, source_config
+from gpta.results import cell_id, read_result, write_json_atomic
 
 
 def validate(cfg: RunConfig, data_dir: str | None = None, read_cache: Path | None = None) -> None:
     """Every check that needs no data loading or model, so bad input fails before any work."""
-    check_fraction(cfg.fraction)
     method = get_method(cfg.method)
+    check_config(cfg)  # seeds, ranges, enum settings, typed options (also checked when they were set)
     spec = get_dataset(cfg.dataset, **cfg.dataset_options)
     if spec.task not in method.tasks:
         raise UserError(f"method {cfg.method!r} does not apply to {spec.task} dataset {spec.name!r}")
+    from gpta.model import resolve_model_path  # torch: only once the settings are known to be good
+
     resolve_model_path(cfg.model)
     if spec.needs_data_dir:  # a missing data dir fails here, before anything is written
         from gpta.data import load_splits
@@ -42,10 +43,21 @@ def result_path(out_dir: str | Path, cfg: RunConfig) -> Path:
     return Path(out_dir) / f"{cell_id(cfg.to_dict())}.json"
 
 
+def give_inputs_from_dir(cfg: RunConfig, out_dir: str | Path) -> RunConfig:
+    """For a single ``gpta run``: each value the method needs (``MethodInfo.needs``) from the source
+    cell's result at its exact path in ``out_dir`` (the cell this one would share a suite with).
+    Inputs already given (by a sweep, which knows the source cell) are kept: nothing is searched."""
+    for need in needs_of(cfg.method):
+        if f"{need.value}_from" not in cfg.inputs:
+            give_inputs(cfg, need, read_result(result_path(out_dir, source_config(cfg, need))))
+    return cfg
+
+
 def execute(cfg: RunConfig, out_dir: str | Path, data_dir: str | None = None,
             llm_cache: str = "readwrite", llm_cache_path: str | None = None,
             progress: bool = True) -> tuple[Path, dict[str, Any]]:
     out_dir = Path(out_dir)
+    give_inputs_from_dir(cfg, out_dir)
     run_id = cell_id(cfg.to_dict())
     ctx = RunContext(out_dir=out_dir, run_id=run_id, cfg=cfg, data_dir=data_dir or RunContext.default_data_dir(),
                      llm_cache_mode=llm_cache, llm_cache_path=llm_cache_path, progress=progress)

@@ -9,7 +9,7 @@ ids is ~25x faster than re-tokenizing a split for every new prefix and gives ide
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
 import torch
@@ -30,8 +30,40 @@ class Encoded:
         return len(self.text_ids)
 
 
+@runtime_checkable
+class Task(Protocol):
+    """What the pipeline and the trainer need from a task; ``ClassificationTask`` and
+    ``gpta.qa.QATask`` implement it (tests/test_registry.py checks both).
+
+    A split is tokenized once (``encode``); a prefix is tokenized once (``prefix_ids``) and joined
+    to every input at the token level (``features``); the trainer calls ``loss_and_outputs`` per
+    batch and ``metrics`` on a split's outputs; ``settings`` is what a result records about the
+    task beyond the dataset (e.g. QA windows).
+    """
+
+    kind: str  # "classification" | "qa": matches DatasetSpec.task and MethodInfo.tasks
+    tokenizer: Any
+    pad_id: int
+
+    def encode(self, examples: list[Example]) -> Any: ...
+
+    def prefix_ids(self, prefix: str | None) -> list[int]: ...
+
+    def features(self, enc: Any, prefix_ids: list[int]) -> list[dict[str, Any]]: ...
+
+    def loss_and_outputs(self, model: Any, batch: dict[str, torch.Tensor]) -> tuple[torch.Tensor, Any]: ...
+
+    def metrics(self, outputs: list[Any], enc: Any, features: list[dict[str, Any]]) -> dict[str, Any]: ...
+
+    def settings(self) -> dict[str, Any]: ...
+
+
 class ClassificationTask:
     kind = "classification"
+
+    def settings(self) -> dict[str, Any]:
+        """Nothing beyond the dataset's record: the text/prefix budgets are in the config."""
+        return {}
 
     def __init__(self, tokenizer: Any, label_names: list[str], max_text_tokens: int, max_prefix_tokens: int):
         self.tokenizer = tokenizer

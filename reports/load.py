@@ -17,14 +17,14 @@ import pandas as pd
 
 from gpta.errors import UserError
 from gpta.results import load_results
+from gpta.schema import COST_KEYS, flatten
 
 # The cell coordinates; everything else in a config is a "setting" of the method.
 CELL_KEYS = ("dataset", "fraction", "seed", "method")
-_NOT_SETTINGS = {"dataset", "fraction", "seed", "data_seed", "train_seed", "method", "dataset_options"}
+# inputs: values taken from another cell's result (a random-prefix cell's length): data, not a knob
+_NOT_SETTINGS = {"dataset", "fraction", "seed", "data_seed", "train_seed", "method", "dataset_options", "inputs"}
 _RUN_ID = re.compile(r"^(?P<dataset>.+?)__(?P<method>[^_]+(?:[-_][^_]+)*)__f(?P<fraction>[0-9.eE+-]+)__s(?P<seed>-?\d+)__")
 
-COST_KEYS = ("llm_calls", "prompt_tokens", "completion_tokens", "llm_seconds", "cache_hits",
-             "train_seconds", "eval_seconds", "train_steps", "wall_seconds")
 
 
 @dataclass
@@ -67,50 +67,45 @@ def _num(x: Any) -> float:
 
 
 def run_row(result: dict[str, Any]) -> dict[str, Any]:
+    """The report's columns of one result, named from the one flattener (gpta.schema.flatten)."""
+    flat = flatten(result)
     cfg = result.get("config") or {}
-    ds = result.get("dataset") if isinstance(result.get("dataset"), dict) else {}
-    metric = result.get("metric") or ds.get("metric") or "accuracy"
-    metrics = result.get("metrics") or {}
-    split = {s: (metrics.get(s) or {}) for s in ("train", "dev", "test")}
-    source = (cfg.get("options") or {}).get("source")
-    costs = result.get("costs") or {}
-    history = result.get("prefix_history") or []
-    revisions = [h for h in history if "improved_over_previous" in h]
-    env = result.get("env") or {}
     row = {
-        "run_id": result.get("run_id"),
-        "method": result.get("method") or cfg.get("method"),
-        "dataset": ds.get("name") or Path(str(cfg.get("dataset", "?"))).name,
-        "task": ds.get("task", "classification"),
-        "metric": metric,
-        "fraction": _num(cfg.get("fraction")),
-        "seed": cfg.get("seed"),
-        "data_seed": cfg.get("data_seed", cfg.get("seed")),
-        "n_train": (ds.get("sizes") or {}).get("train"),
-        "test": _num(split["test"].get(metric)),
-        "dev": _num(split["dev"].get(metric)),
-        "train": _num(split["train"].get(metric)),
-        "test_macro_f1": _num(split["test"].get("macro_f1")),
-        "majority": _num(ds.get("test_majority_rate")),
-        "source_dataset": source.get("dataset") if isinstance(source, dict) else None,
-        "prefix": result.get("prefix"),
-        "rounds": len(history),
-        "revisions": len(revisions),
-        "improved_rounds": sum(bool(h["improved_over_previous"]) for h in revisions),
-        "fallbacks": sum(h.get("source") == "fallback" for h in history),
-        "llm_accuracy": (np.mean([bool(h["improved_over_previous"]) for h in revisions]) if revisions else np.nan),
-        "model": cfg.get("model"),
-        "llm": cfg.get("llm"),
-        "test_max": (cfg.get("train") or {}).get("test_max"),
-        "git_commit": (env.get("git") or {}).get("commit"),
-        "git_dirty": (env.get("git") or {}).get("dirty"),
-        "device": env.get("device_name") or env.get("device"),
-        "precision": env.get("precision"),
-        "finished": (result.get("timestamps") or {}).get("finished"),
+        "run_id": flat["run_id"],
+        "method": flat["method"],
+        "dataset": flat["dataset"] if isinstance(result.get("dataset"), dict) and flat["dataset"]
+        else Path(str(cfg.get("dataset", "?"))).name,
+        "task": flat["task"] or "classification",
+        "metric": flat["metric"] or "accuracy",
+        "fraction": _num(flat["fraction"]),
+        "seed": flat["seed"],
+        "data_seed": flat["data_seed"],
+        "n_train": flat["n_train"],
+        "test": _num(flat["test_metric"]),
+        "dev": _num(flat["dev_metric"]),
+        "train": _num(flat["train_metric"]),
+        "test_macro_f1": _num(flat["test_macro_f1"]),
+        "majority": _num(flat["majority"]),
+        "source_dataset": flat["source_dataset"],
+        "prefix": flat["prefix"],
+        "rounds": flat["history_rounds"],
+        "revisions": flat["revisions"],
+        "improved_rounds": flat["improved_rounds"],
+        "fallbacks": flat["fallbacks"],
+        "llm_accuracy": _num(flat["llm_accuracy"]),
+        "model": flat["model"],
+        "llm": flat["llm"],
+        "test_max": flat["test_max"],
+        "inputs_from": flat["inputs_from"],
+        "git_commit": flat["git_commit"],
+        "git_dirty": flat["git_dirty"],
+        "device": flat["device"],
+        "precision": flat["precision"],
+        "finished": flat["finished"],
         "path": result.get("_path"),
     }
     for k in COST_KEYS:
-        row[k] = _num(costs.get(k))
+        row[k] = _num(flat[k])
     row["llm_tokens"] = np.nansum([row["prompt_tokens"], row["completion_tokens"]])
     row["settings_key"] = json.dumps(settings_of(cfg), sort_keys=True, default=str)
     return row

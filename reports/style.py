@@ -1,8 +1,9 @@
 """One look for every figure: a fixed colour and marker per method, sized for one paper column.
 
 Colours are seaborn's "colorblind" palette (Okabe-Ito-like), plus black for ``transfer`` because
-that palette has ten colours and the suite has eleven methods. The mapping is defined once, here,
-so a method has the same colour in every figure of every report.
+that palette has ten colours and the suite has eleven methods. Each method's colour, marker and
+legend order live in the registry (``MethodInfo.style``, gpta/methods.py), so a method has the
+same look in every figure of every report, and a new method brings its own.
 """
 
 from __future__ import annotations
@@ -17,31 +18,14 @@ matplotlib.use("Agg")  # reports run headless (CI, sweeps over SSH)
 import matplotlib.pyplot as plt  # noqa: E402
 import seaborn as sns  # noqa: E402
 
-_CB = sns.color_palette("colorblind").as_hex()  # 10 colours
+from gpta.methods import styled_methods  # noqa: E402
 
-# Order is the legend order: GPTA first, its baseline second, then the other comparisons.
-METHOD_ORDER = [
-    "gpta", "finetune", "manual-prefix", "llm-prefix", "random-prefix", "prompt-tuning",
-    "prefix-tuning", "llm-zero-shot", "setfit", "textual-gradient", "transfer",
-]
-METHOD_COLORS = {
-    "gpta": _CB[3],  # vermillion: the method under test stands out
-    "finetune": _CB[0],  # blue
-    "manual-prefix": _CB[2],  # green
-    "llm-prefix": _CB[1],  # orange
-    "random-prefix": _CB[7],  # grey
-    "prompt-tuning": _CB[4],  # purple
-    "prefix-tuning": _CB[5],  # brown
-    "llm-zero-shot": _CB[9],  # sky blue
-    "setfit": _CB[6],  # pink
-    "textual-gradient": _CB[8],  # yellow (markers get a dark edge so it reads on white)
-    "transfer": "#000000",
-}
-METHOD_MARKERS = {
-    "gpta": "o", "finetune": "s", "manual-prefix": "^", "llm-prefix": "v", "random-prefix": "x",
-    "prompt-tuning": "D", "prefix-tuning": "P", "llm-zero-shot": "*", "setfit": "h",
-    "textual-gradient": "<", "transfer": ">",
-}
+# Derived from the method registry (``MethodInfo.style`` in gpta/methods.py), the one place a
+# method's colour, marker and legend order live. Order is the legend order.
+_STYLED = styled_methods()
+METHOD_ORDER = list(_STYLED)
+METHOD_COLORS = {name: m.style.color for name, m in _STYLED.items()}
+METHOD_MARKERS = {name: m.style.marker for name, m in _STYLED.items()}
 UNKNOWN_COLOR = "#555555"  # a method this module does not know yet: dark grey, never a clash
 VARIANT_STYLES = ["-", "--", ":", "-."]  # several settings of one method share its colour
 
@@ -50,15 +34,18 @@ FONT_PT = 7.5
 
 
 def method_color(method: str) -> str:
-    return METHOD_COLORS.get(method, UNKNOWN_COLOR)
+    info = styled_methods().get(method)  # read live: a method registered after import has its look
+    return info.style.color if info else UNKNOWN_COLOR
 
 
 def method_marker(method: str) -> str:
-    return METHOD_MARKERS.get(method, "o")
+    info = styled_methods().get(method)
+    return info.style.marker if info else "o"
 
 
 def method_rank(method: str) -> int:
-    return METHOD_ORDER.index(method) if method in METHOD_ORDER else len(METHOD_ORDER)
+    order = list(styled_methods())
+    return order.index(method) if method in order else len(order)
 
 
 @contextlib.contextmanager

@@ -168,28 +168,7 @@ def test_random_prefix_encodes_to_exactly_the_drawn_tokens():
     assert random_prefix(tok, 17, 3) == random_prefix(tok, 17, 3)  # ... and decides
 
 
-def test_random_prefix_length_only_from_a_gpta_result_of_the_same_cell(tmp_path):
-    from baselines.random_prefix import DEFAULT_TOKENS, resolve_length
-
-    cfg = tiny_cfg("random-prefix")
-    ctx = SimpleNamespace(out_dir=tmp_path)
-
-    def write(name, prefix_tokens, **changes):
-        other = tiny_cfg("gpta")
-        for k, v in changes.items():
-            setattr(other, k, v)
-        (tmp_path / f"tweets__gpta__{name}.json").write_text(json.dumps(
-            {"run_id": name, "method": "gpta", "status": "ok", "config": other.to_dict(),
-             "prefix_tokens": prefix_tokens, "timestamps": {"finished": "2026-01-01T00:00:00+00:00"}}))
-
-    assert resolve_length(cfg, ctx)[0] == DEFAULT_TOKENS
-    cfg.options["prefix_tokens"] = 9
-    assert resolve_length(cfg, ctx) == (9, "options.prefix_tokens")
-    write("other-seed", 21, seed=14)
-    write("other-fraction", 22, fraction=0.01)
-    assert resolve_length(cfg, ctx)[0] == 9  # neither is this cell
-    write("same", 15)
-    assert resolve_length(cfg, ctx) == (15, "gpta result same")
+# (where random-prefix's length comes from: tests/test_registry.py, the registry's declared needs)
 
 
 # -- prompt-tuning: what trains -----------------------------------------------------------------

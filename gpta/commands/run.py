@@ -50,9 +50,9 @@ def summary_line(path, result) -> str:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
+    cfg = config_from_args(args, args.method)  # every setting checked here, before torch is imported
     from gpta.runner import execute
 
-    cfg = config_from_args(args, args.method)
     path, result = execute(cfg, args.out, data_dir=args.data_dir, llm_cache=args.llm_cache,
                            llm_cache_path=args.llm_cache_path)
     print(summary_line(path, result))

@@ -10,42 +10,11 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from pathlib import Path
 from typing import Any
 
+from baselines.transfer import read_source  # noqa: F401 (the method's reader; re-exported)
 from gpta.commands.run import add_cell_args, config_from_args, summary_line
 from gpta.config import RunConfig
-from gpta.errors import UserError
-
-
-def read_source(path: str | Path) -> dict[str, Any]:
-    """The learned prefix and where it came from; a result without one is refused."""
-    path = Path(path)
-    if not path.is_file():
-        raise UserError(f"--from {path}: no such result file")
-    try:
-        result = json.loads(path.read_text(encoding="utf-8"))
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise UserError(f"--from {path}: not a result JSON ({exc})") from None
-    if not isinstance(result, dict):
-        raise UserError(f"--from {path}: not a result JSON (top level is not an object)")
-    prefix = result.get("prefix")
-    method = result.get("method")
-    if not isinstance(prefix, str) or not prefix.strip():
-        raise UserError(f"--from {path}: the result has no prefix to transfer (method {method!r})")
-    if result.get("status", "ok") != "ok":
-        raise UserError(f"--from {path}: the source run did not finish (status {result.get('status')!r})")
-    dataset = result.get("dataset") or {}
-    return {
-        "prefix": prefix,
-        "source": {
-            "result": str(path.resolve()),
-            "dataset": dataset.get("name") if isinstance(dataset, dict) else dataset,
-            "domain": dataset.get("domain") if isinstance(dataset, dict) else None,
-            "method": method,
-            "run_id": result.get("run_id"),
-        },
-    }
 
 
 def transfer_config(args: argparse.Namespace, source: dict[str, Any]) -> RunConfig:

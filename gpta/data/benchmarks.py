@@ -391,15 +391,11 @@ def _squad_splits(articles: list[tuple[str, list[Example]]], source: str) -> Spl
     empty = [q.id for q in pool + dev + test if not q.text or not q.answers]
     if empty:
         raise UserError(f"{source}: question {empty[0]} has no text or no answer ({len(empty)} such)")
-    from gpta.qa import QA_MAX_ANSWER_TOKENS, QA_MAX_LENGTH, QA_STRIDE
-
     extra = {
         "articles": {k: sorted(articles[i][0] for i in v) for k, v in groups.items()},
         "n_articles": {k: len(v) for k, v in groups.items()},
         "questions_dropped_by_caps": sum(counts.values()) - len(test) - len(dev),
-        "qa_settings": {"max_length": QA_MAX_LENGTH, "stride": QA_STRIDE, "max_answer_tokens": QA_MAX_ANSWER_TOKENS,
-                        "layout": "[CLS] prefix question [SEP] context [SEP]; prefix tokens on top of max_length"},
-    }
+    }  # the QA windowing settings are the task's: QATask.settings() records them
     return Splits(pool, dev, test, source=source, protocol=SQUAD_PROTOCOL, extra=extra)
 
 

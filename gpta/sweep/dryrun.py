@@ -13,7 +13,9 @@ from typing import TextIO
 
 from gpta.sweep.estimate import Estimator, human
 from gpta.sweep.runner import failed_path, is_done
-from gpta.sweep.suite import Cell, Suite, expand_stage, make_config, planned_transfer_count, transfer_targets
+from gpta.results import read_result
+from gpta.sweep.suite import (Cell, Suite, dependency_waves, expand_stage, give_stage_inputs, make_config,
+                              planned_transfer_count, transfer_targets)
 
 LIST_LIMIT = 60  # list every cell up to this many (or with --list)
 
@@ -51,6 +53,8 @@ def dry_run(suite: Suite, out: Path, workers: int, slots_note: str, stream: Text
             by_stage[stage.name] = []
             continue
         cells = expand_stage(stage)
+        for wave in dependency_waves(cells)[1:]:  # dependent cells are named once their source has a result
+            give_stage_inputs(wave, cells, lambda run_id: read_result(out / f"{run_id}.json"))
         by_stage[stage.name] = cells
         groups: dict[tuple[str, str], list[float]] = defaultdict(list)
         n_done = n_failed = 0

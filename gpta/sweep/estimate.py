@@ -11,7 +11,8 @@ The model (seconds, for one cell on the whole machine):
 ``seq`` is ``max_text_tokens`` (QA: its windows, ``TEXT_TOKENS``) plus ``max_prefix_tokens`` for methods that add a prefix (an upper
 bound: batches are padded to their longest input only). ``n`` is ``fraction`` x the dataset's
 train pool (sizes below, as the registry's split protocols give them). Each method says how many
-LLM calls it makes and how much training it does relative to ``finetune`` (``METHOD_COST``).
+LLM calls it makes and how much training it does relative to ``finetune`` (``MethodInfo.cost`` in
+the registry, ``gpta/methods.py``).
 
 The constants are priors for MiniLM-L6 on 2 CPU cores with the embedded SmolLM2-135M
 (~90 generated tokens/s). Real machines differ (and a shared one differs from hour to hour), so
@@ -25,10 +26,10 @@ from __future__ import annotations
 
 import math
 import statistics
-from dataclasses import dataclass
 from typing import Any, Iterable
 
 from gpta.config import RunConfig
+from gpta.methods import Cost, all_methods
 
 STARTUP_S = 8.0
 TRAIN_S_PER_TOKEN = 2.5e-4
@@ -48,26 +49,10 @@ DEFAULT_SIZES = (5000, 500, 1000)
 TEXT_TOKENS = {"squad": 330}
 
 
-@dataclass(frozen=True)
-class MethodCost:
-    train: float  # training work relative to finetune (0 = no encoder training)
-    prefix: bool  # adds a prefix to every input
-    calls: str  # LLM calls: "0", "1", "rounds", "2*rounds", "test" (one per test input)
-
-
-METHOD_COST = {
-    "finetune": MethodCost(1.0, False, "0"),
-    "manual-prefix": MethodCost(1.0, True, "0"),
-    "random-prefix": MethodCost(1.0, True, "0"),
-    "transfer": MethodCost(1.0, True, "0"),
-    "prompt-tuning": MethodCost(1.0, True, "0"),
-    "llm-prefix": MethodCost(1.0, True, "1"),
-    "gpta": MethodCost(1.0, True, "rounds"),
-    "textual-gradient": MethodCost(1.0, True, "2*rounds"),  # critique + rewrite per revision
-    "setfit": MethodCost(2.0, False, "0"),  # contrastive pairs: about twice the forward/backward work
-    "llm-zero-shot": MethodCost(0.0, False, "test"),
-}
-DEFAULT_COST = MethodCost(1.0, True, "0")
+def method_cost(method: str) -> Cost:
+    """The registry's cost facts for a method (``MethodInfo.cost``); unknown names: a prefix method."""
+    info = all_methods().get(method)
+    return info.cost if info else Cost()
 
 
 def sizes(dataset: str) -> tuple[int, int, int]:
@@ -75,7 +60,7 @@ def sizes(dataset: str) -> tuple[int, int, int]:
 
 
 def llm_calls(cfg: RunConfig) -> int:
-    cost = METHOD_COST.get(cfg.method, DEFAULT_COST)
+    cost = method_cost(cfg.method)
     _, _, test = sizes(cfg.dataset)
     test = min(test, cfg.train.test_max) if cfg.train.test_max else test
     return {"0": 0, "1": 1, "rounds": cfg.gpta.rounds, "2*rounds": 2 * cfg.gpta.rounds, "test": test}[cost.calls]
@@ -84,7 +69,7 @@ def llm_calls(cfg: RunConfig) -> int:
 def prior_seconds(cfg: RunConfig) -> float:
     """The model's seconds for one cell, before any correction."""
     t = cfg.train
-    cost = METHOD_COST.get(cfg.method, DEFAULT_COST)
+    cost = method_cost(cfg.method)
     pool, dev, test = sizes(cfg.dataset)
     dev = min(dev, t.dev_max) if t.dev_max else dev
     test = min(test, t.test_max) if t.test_max else test
@@ -145,7 +130,7 @@ def config_from_dict(d: dict[str, Any]) -> RunConfig:
     flat = {f"{section}.{k}": v for section in ("train", "gpta", "generation")
             for k, v in (d.get(section) or {}).items()}
     known = {k: v for k, v in flat.items() if _is_field(k)}
-    return apply_overrides(cfg, known)
+    return apply_overrides(cfg, known, validate=False)
 
 
 def _is_field(key: str) -> bool:

@@ -18,9 +18,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from gpta.results import write_json_atomic
+from gpta.results import read_result, write_json_atomic, write_text_atomic
 from gpta.sweep.estimate import Estimator, human
-from gpta.sweep.suite import Cell, Suite, check_suite, expand_stage, expand_transfer
+from gpta.sweep.suite import (Cell, Suite, check_suite, dependency_waves, expand_stage, expand_transfer,
+                              give_stage_inputs)
 from gpta.sweep.table import ResultsTable, read_records
 from gpta.sweep.worker import Job, journal
 
@@ -125,6 +126,15 @@ class Sweep:
 
     # -- one stage ---------------------------------------------------------------------------
     def _run_stage(self, stage: str, cells: list[Cell], executor: Any) -> None:
+        """The stage's cells wave by wave: a cell that needs another method's result of the same
+        cell (``MethodInfo.needs``) runs after it, with the values passed in its config."""
+        for i, wave in enumerate(dependency_waves(cells)):
+            if i:
+                wave, waiting = give_stage_inputs(wave, cells, lambda run_id: read_result(result_path(self.out, run_id)))
+                self.report.waiting.extend(waiting)
+            self._run_cells(stage, wave, executor)
+
+    def _run_cells(self, stage: str, cells: list[Cell], executor: Any) -> None:
         todo: list[Cell] = []
         for cell in cells:
             status = self.table.status(cell.id)
@@ -156,7 +166,7 @@ class Sweep:
             result = outcome["result"]
             if "path" not in outcome:  # a detached (Ray) worker: write its files here, the result last
                 if outcome.get("ledger") is not None:  # (a result on disk means the cell is complete)
-                    _write_text_atomic(self.out / f"{job.run_id}.ledger.jsonl", outcome["ledger"])
+                    write_text_atomic(self.out / f"{job.run_id}.ledger.jsonl", outcome["ledger"])
                 write_json_atomic(result_path(self.out, job.run_id), result)
             failed_path(self.out, job.run_id).unlink(missing_ok=True)
             self.report.ok += 1
@@ -175,12 +185,6 @@ class Sweep:
             line = f"FAILED {job.run_id}: {outcome['error']['type']}: {outcome['error']['message'].splitlines()[0] if outcome['error']['message'] else ''}"
         self.table.write()
         self._progress.tick(job, outcome["status"] == "ok", line)
-
-
-def _write_text_atomic(path: Path, text: str) -> None:
-    from gpta.sweep.table import _atomic
-
-    _atomic(path, lambda tmp: Path(tmp).write_text(text, encoding="utf-8"))
 
 
 def _summary(result: dict[str, Any]) -> str:

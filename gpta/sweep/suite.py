@@ -132,7 +132,9 @@ def resolve_path(name_or_path: str) -> Path:
 def load_suite(name_or_path: str, overrides: Overrides | None = None) -> Suite:
     path = resolve_path(name_or_path)
     try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+        raw = yaml.load(path.read_text(encoding="utf-8"), Loader=_UniqueKeyLoader)  # noqa: S506 (a SafeLoader)
+    except _DuplicateKey as exc:
+        raise UserError(f"{path}: {exc}") from None
     except yaml.YAMLError as exc:
         first = str(exc).replace("\n", " ")
         raise UserError(f"{path}: not valid YAML ({first})") from None
@@ -153,6 +155,23 @@ def load_suite(name_or_path: str, overrides: Overrides | None = None) -> Suite:
     after = raw.get("after") or []
     return Suite(name=raw["name"], path=path, stages=stages, description=str(raw.get("description") or ""),
                  cost=str(raw.get("cost") or ""), after=[str(a) for a in (after if isinstance(after, list) else [after])])
+
+
+class _DuplicateKey(Exception):
+    pass
+
+
+class _UniqueKeyLoader(yaml.SafeLoader):
+    """safe_load that refuses a key given twice in one mapping (YAML keeps the last silently)."""
+
+    def construct_mapping(self, node, deep=False):
+        seen = set()
+        for key_node, _ in node.value:
+            key = self.construct_object(key_node, deep=deep)
+            if key in seen:
+                raise _DuplicateKey(f"line {key_node.start_mark.line + 1}: key {key!r} is given twice")
+            seen.add(key)
+        return super().construct_mapping(node, deep=deep)
 
 
 def _check_keys(path: Path, where: str, d: dict, allowed: set[str]) -> None:
@@ -182,6 +201,10 @@ def _list(path: Path, where: str, key: str, value: Any, kind: type) -> list:
     items = value if isinstance(value, list) else [value]
     out = []
     for v in items:
+        if kind is int and (isinstance(v, bool) or not isinstance(v, int)):  # 13.7 and true are not seeds
+            raise UserError(f"{path}: {where}: {key}: {v!r} is not an integer")
+        if kind is float and (isinstance(v, bool) or not isinstance(v, (int, float))):
+            raise UserError(f"{path}: {where}: {key}: {v!r} is not a number")
         try:
             out.append(kind(v) if kind is not str else str(v))
         except (TypeError, ValueError):
@@ -231,6 +254,13 @@ def _read_stage(path: Path, index: int, top: dict, raw: dict, ov: Overrides) -> 
         source_methods=_list(path, where, "source_methods", raw.get("source_methods", ["gpta"]), str),
         targets=str(raw.get("targets", "same-domain")),
     )
+    per_dataset_methods = [str(m) for d in stage.per_dataset.values() for m in (d.get("methods") or [])]
+    for label, table, names in (("per_dataset", stage.per_dataset, stage.datasets),
+                                ("per_method", stage.per_method, stage.methods + per_dataset_methods)):
+        unknown = sorted(set(table) - set(names))
+        if unknown:
+            raise UserError(f"{path}: {where}: {label}: {unknown[0]!r} is not one of this stage's {label[4:]}s "
+                            f"({', '.join(names)})")
     if stage.targets != "same-domain":
         raise UserError(f"{path}: {where}: targets {stage.targets!r}: only 'same-domain' is supported")
     # The command line wins over the file.
@@ -277,7 +307,15 @@ def check_suite(suite: Suite, data_dir: str | None, need_data: bool = True) -> s
             get_method(m)
         except UserError as exc:
             raise UserError(f"{suite.path}: {exc}") from None
+    from gpta.methods import needs_of
+
     for stage in suite.stages:
+        for m in stage.methods if not stage.is_transfer else []:
+            for need in needs_of(m):
+                if need.method not in stage.methods:
+                    suite.notes.append(f"stage {stage.name!r}: {m} needs {need.method}'s {need.value} of the same cell, "
+                                       f"but {need.method} is not in the stage: its result is read from the output directory if "
+                                       f"there, else {m} uses its own fallback")
         if not stage.is_transfer:
             try:
                 expand_stage(stage, suite.notes)  # applies every setting: a bad key or value fails here
@@ -335,7 +373,9 @@ def _settings_for(stage: Stage, dataset: str, method: str) -> list[dict[str, Any
 
 
 def expand_stage(stage: Stage, notes: list[str] | None = None) -> list[Cell]:
-    """The cells of an ordinary stage, in a stable order: dataset, fraction, seed, method, grid."""
+    """The cells of an ordinary stage, in a stable order: dataset, fraction, seed, method, grid;
+    cells that need another method's result of the same cell (``MethodInfo.needs``) come after
+    every cell they may need, whatever order the suite lists the methods in."""
     from gpta.data.spec import get_dataset
     from gpta.methods import get_method
 
@@ -360,7 +400,81 @@ def expand_stage(stage: Stage, notes: list[str] | None = None) -> list[Cell]:
                 if cell.id not in seen:  # a grid axis a method ignores can still name one cell twice
                     seen.add(cell.id)
                     cells.append(cell)
-    return cells
+    return [c for wave in dependency_waves(cells) for c in wave]
+
+
+# -- dependencies between cells: MethodInfo.needs ------------------------------------------------
+
+def need_depth(method: str, _seen: tuple[str, ...] = ()) -> int:
+    """0 for a method that needs nothing; else 1 + the depth of what it needs."""
+    from gpta.methods import needs_of
+
+    if method in _seen:
+        raise UserError(f"method {method!r}: its declared needs form a cycle ({' -> '.join(_seen + (method,))})")
+    return max((1 + need_depth(n.method, _seen + (method,)) for n in needs_of(method)), default=0)
+
+
+def dependency_waves(cells: list[Cell]) -> list[list[Cell]]:
+    """The cells in waves: each wave only needs results of earlier waves (order kept within one)."""
+    waves: dict[int, list[Cell]] = {}
+    for cell in cells:
+        waves.setdefault(need_depth(cell.cfg.method), []).append(cell)
+    return [waves[k] for k in sorted(waves)]
+
+
+def _same_cell_key(cfg: RunConfig) -> str:
+    import json
+
+    from gpta.methods import SAME_CELL_KEYS
+
+    d = cfg.to_dict()
+    return json.dumps([d.get(k) for k in SAME_CELL_KEYS], sort_keys=True, default=str)
+
+
+def find_source(cell: Cell, need: Any, cells: list[Cell]) -> Cell | None:
+    """The cell of this plan whose result ``cell`` needs: same cell (``SAME_CELL_KEYS``), the
+    needed method; among several (a grid over gpta.rounds) the one with this cell's gpta and
+    generation settings, else the first."""
+    key = _same_cell_key(cell.cfg)
+    found = [c for c in cells if c.cfg.method == need.method and _same_cell_key(c.cfg) == key]
+    for c in found:
+        if c.cfg.gpta == cell.cfg.gpta and c.cfg.generation == cell.cfg.generation:
+            return c
+    return found[0] if found else None
+
+
+def give_stage_inputs(wave: list[Cell], cells: list[Cell], read_result: Any) -> tuple[list[Cell], list[str]]:
+    """Pass each cell of ``wave`` the values it needs from its source cell's result.
+
+    ``read_result(run_id)`` returns a finished result or None (the driver reads its own results
+    directory; a worker or Ray task is handed the values in its config and searches nothing).
+    Returns the cells ready to run and a line for each cell whose source has no result yet (it
+    does not run: its numbers would silently use a fallback). A source the plan lacks is read by
+    its exact id (an earlier sweep's result in the same directory), else the method's fallback
+    applies, recorded as ``inputs[<value>_from] = None``.
+    """
+    from gpta.methods import give_inputs, needs_of, source_config
+
+    by_method: dict[str, list[Cell]] = {}
+    for c in cells:
+        by_method.setdefault(c.cfg.method, []).append(c)
+    ready, waiting = [], []
+    for cell in wave:
+        ok = True
+        for need in needs_of(cell.cfg.method):
+            src = find_source(cell, need, by_method.get(need.method, []))
+            if src is None:  # not in this plan: the cell it would be, if an earlier sweep left its result
+                give_inputs(cell.cfg, need, read_result(cell_id(source_config(cell.cfg, need).to_dict())))
+                continue
+            result = read_result(src.id)
+            if result is None:
+                waiting.append(f"{cell.label()} waits for {need.method} cell {src.id} (no result)")
+                ok = False
+                break
+            give_inputs(cell.cfg, need, result)
+        if ok:
+            ready.append(cell)
+    return ready, waiting
 
 
 def transfer_targets(stage: Stage, source_dataset: str) -> list[str]:
@@ -378,7 +492,7 @@ def planned_transfer_count(stage: Stage, source_cells: list[Cell]) -> int:
 
 def expand_transfer(stage: Stage, source_cells: list[Cell], out_dir: Path) -> tuple[list[Cell], list[str]]:
     """Transfer cells for every source cell with a result; the rest are returned as 'waiting' lines."""
-    from gpta.commands.transfer import read_source
+    from baselines.transfer import read_source
 
     cells, waiting = [], []
     for src in source_cells:

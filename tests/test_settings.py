@@ -1,0 +1,141 @@
+"""Every setting and option is checked before any work: one line naming the setting and what is
+allowed, exit 2, nothing written, no torch imported (so it takes well under a second).
+
+Table-driven: ``gpta run`` with a bad ``--set``/seed, and suites with bad values per cell.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+
+from gpta.cli import main
+from gpta.config import RunConfig, apply_overrides
+from gpta.errors import UserError
+from gpta.methods import METHODS, parse_options
+
+REPO = Path(__file__).resolve().parent.parent
+RUN = ["run", "--dataset", "tweets", "--fraction", "0.005", "--seed", "13", "--method"]
+
+# (case, method, extra arguments, key words of the one line)
+RUN_CASES = [
+    ("enum typo", "gpta", ["--set", "gpta.weights=restrat"], ["gpta.weights", "continue, restart"]),
+    ("history enum", "gpta", ["--set", "gpta.history=all"], ["gpta.history", "full, last"]),
+    ("precision enum", "finetune", ["--set", "train.precision=fp64"], ["train.precision", "auto, fp32, bf16"]),
+    ("unknown option", "gpta", ["--set", "options.nope=1"], ["options.nope", "allowed"]),
+    ("unknown option, method with options", "random-prefix", ["--set", "options.nope=1"],
+     ["options.nope", "allowed: prefix_tokens"]),
+    ("option type", "llm-zero-shot", ["--set", "options.max_eval=many"], ["options.max_eval", "integer"]),
+    ("option range", "prompt-tuning", ["--set", "options.virtual_tokens=0"], ["options.virtual_tokens", "1..128"]),
+    ("option bool", "prompt-tuning", ["--set", "options.freeze_backbone=maybe"], ["options.freeze_backbone", "true or false"]),
+    ("option nan", "setfit", ["--set", "options.body_lr=nan"], ["options.body_lr", "finite"]),
+    ("epochs 0", "finetune", ["--set", "train.epochs=0"], ["train.epochs", ">= 1"]),
+    ("batch 0", "finetune", ["--set", "train.batch_size=0"], ["train.batch_size", ">= 1"]),
+    ("rounds 0", "gpta", ["--set", "gpta.rounds=0"], ["gpta.rounds", ">= 1"]),
+    ("lr 0", "finetune", ["--set", "train.learning_rate=0"], ["train.learning_rate", "> 0"]),
+    ("lr negative", "finetune", ["--set", "train.learning_rate=-1e-4"], ["train.learning_rate", "> 0"]),
+    ("lr nan", "finetune", ["--set", "train.learning_rate=nan"], ["train.learning_rate", "finite"]),
+    ("lr inf", "finetune", ["--set", "train.learning_rate=inf"], ["train.learning_rate", "finite"]),
+    ("epochs text", "finetune", ["--set", "train.epochs=13.7"], ["train.epochs", "int"]),
+    ("warmup above 1", "finetune", ["--set", "train.warmup_ratio=2"], ["train.warmup_ratio", "<= 1"]),
+    ("max_tokens 0", "gpta", ["--set", "generation.max_tokens=0"], ["generation.max_tokens", ">= 1"]),
+    ("removed setting", "gpta", ["--set", "gpta.fallback_first=template"], ["gpta.fallback_first", "gpta has"]),
+]
+
+
+@pytest.mark.parametrize("case, method, extra, words", RUN_CASES, ids=[c[0] for c in RUN_CASES])
+def test_bad_setting_is_one_line_exit_2_nothing_written(tmp_path, capsys, case, method, extra, words):
+    out = tmp_path / "out"
+    code = main(RUN + [method, "--out", str(out), *extra])
+    err = capsys.readouterr().err
+    assert code == 2, err
+    assert len(err.strip().splitlines()) == 1 and "Traceback" not in err
+    for w in words:
+        assert w in err, (w, err)
+    assert not out.exists()
+
+
+@pytest.mark.parametrize("seed", ["-1", "4294967296", str(2**70)])
+def test_seed_out_of_range_is_refused(tmp_path, capsys, seed):
+    code = main(["run", "--dataset", "tweets", "--seed", seed, "--out", str(tmp_path / "o")])
+    err = capsys.readouterr().err
+    assert code == 2 and "seed" in err and "[0, 2^32)" in err and len(err.strip().splitlines()) == 1
+
+
+def test_refusal_comes_before_torch_is_imported(tmp_path):
+    """The three acceptance inputs, in a fresh interpreter: exit 2, one line, torch never imported."""
+    for setting in ("gpta.weights=restrat", "options.nope=1", "train.precision=fp64"):
+        code = ("import sys; from gpta.cli import main; "
+                f"rc = main({RUN + ['gpta', '--out', str(tmp_path / 'o'), '--set', setting]!r}); "
+                "print(rc, 'torch' in sys.modules)")
+        proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=REPO, timeout=60)
+        assert proc.stdout.split() == ["2", "False"], (setting, proc.stdout, proc.stderr)
+        assert len(proc.stderr.strip().splitlines()) == 1
+
+
+def test_options_are_typed_and_recorded_typed():
+    cfg = apply_overrides(RunConfig("tweets", 0.1, 13, "llm-zero-shot"), {"options.max_eval": "20"})
+    assert cfg.options == {"max_eval": 20}
+    opts = parse_options("setfit", {"prefix": "manual", "body_lr": "3e-5"})
+    assert opts.prefix == "manual" and opts.body_lr == 3e-5 and opts.num_iterations == 20
+    with pytest.raises(UserError, match="options.num_iterations"):
+        parse_options("setfit", {"num_iterations": True})  # a bool is not an integer
+
+
+def test_every_method_refuses_an_unknown_option_naming_its_options():
+    for name, info in METHODS.items():
+        with pytest.raises(UserError, match=rf"options.zz_unknown: unknown option for {name}; allowed: "):
+            apply_overrides(RunConfig("tweets", 0.1, 13, name), {"options.zz_unknown": 1})
+
+
+# -- suites: the same checks per cell, before the sweep starts -----------------------------------
+
+BASE = {"name": "s", "datasets": ["tweets"], "fractions": [0.01], "seeds": [13], "methods": ["finetune"]}
+SUITE_CASES = [
+    ("seed float", {"seeds": [13.7]}, ["seeds", "13.7", "not an integer"]),
+    ("seed bool", {"seeds": [True]}, ["seeds", "True", "not an integer"]),
+    ("seed negative", {"seeds": [-1]}, ["seed -1", "[0, 2^32)"]),
+    ("seed huge", {"seeds": [2**70]}, ["seed", "[0, 2^32)"]),
+    ("fraction bool", {"fractions": [True]}, ["fractions", "not a number"]),
+    ("epochs 0", {"settings": {"train.epochs": 0}}, ["train.epochs", ">= 1"]),
+    ("epochs float", {"settings": {"train.epochs": 2.5}}, ["train.epochs", "integer"]),
+    ("rounds 0", {"settings": {"gpta": {"rounds": 0}}}, ["gpta.rounds", ">= 1"]),
+    ("lr 0", {"settings": {"train.learning_rate": 0}}, ["train.learning_rate", "> 0"]),
+    ("enum", {"settings": {"gpta.weights": "restrat"}}, ["gpta.weights", "continue, restart"]),
+    ("enum in grid", {"grid": {"train.precision": ["fp32", "fp64"]}}, ["train.precision", "auto, fp32, bf16"]),
+    ("option per method", {"methods": ["finetune", "setfit"], "per_method": {"setfit": {"settings": {"options.nope": 1}}}},
+     ["options.nope", "setfit"]),
+    ("unknown per_dataset", {"per_dataset": {"tweetz": {"fractions": [0.02]}}}, ["per_dataset", "tweetz"]),
+    ("unknown per_method", {"per_method": {"gpta": {"settings": {"gpta.rounds": 2}}}}, ["per_method", "gpta"]),
+]
+
+
+def run_suite(tmp_path: Path, capsys, text: str) -> tuple[int, str, Path]:
+    path = tmp_path / "suite.yaml"
+    path.write_text(text)
+    out = tmp_path / "out"
+    code = main(["sweep", str(path), "--out", str(out), "--no-progress"])
+    return code, capsys.readouterr().err, out
+
+
+@pytest.mark.parametrize("case, fields, words", SUITE_CASES, ids=[c[0] for c in SUITE_CASES])
+def test_bad_suite_value_is_refused_before_the_sweep(tmp_path, capsys, case, fields, words):
+    code, err, out = run_suite(tmp_path, capsys, yaml.safe_dump({**BASE, **fields}))
+    assert code == 2, err
+    assert len(err.strip().splitlines()) == 1 and "Traceback" not in err
+    for w in words:
+        assert w in err, (w, err)
+    assert not out.exists() or not any(p.suffix == ".json" for p in out.iterdir())
+
+
+def test_duplicate_yaml_key_is_refused(tmp_path, capsys):
+    code, err, _ = run_suite(tmp_path, capsys, "{" + json.dumps(BASE)[1:-1] + ', "seeds": [21]}')
+    assert code == 2 and "'seeds' is given twice" in err and len(err.strip().splitlines()) == 1
+    code, err, _ = run_suite(tmp_path, capsys, "name: s\ndatasets: [tweets]\nfractions: [0.01]\nseeds: [13]\n"
+                                               "methods: [finetune]\nsettings:\n  train.epochs: 2\n  train.epochs: 3\n")
+    assert code == 2 and "line 8" in err and "'train.epochs' is given twice" in err
