@@ -25,6 +25,9 @@ class MethodInfo:
     exposure: str  # "none" or which data the LLM sees
     tasks: tuple[str, ...] = ("classification", "qa")
     uses_llm: bool = False
+    # True: the result depends on neither fraction nor train seed (llm-zero-shot): a suite runs
+    # one cell per dataset and LLM (gpta.sweep.suite.expand_stage; issue 17)
+    once_per_dataset: bool = False
 
     @property
     def exposes_data(self) -> bool:
@@ -64,9 +67,10 @@ METHODS: dict[str, MethodInfo] = {m.name: m for m in [
                llm_use="none", exposure="none", tasks=CLASSIFICATION),
     MethodInfo("llm-zero-shot", "baselines.llm_zero_shot:run",
                isolates="the LLM at inference: what GPTA's no-LLM-at-test-time design saves in cost and exposure",
-               llm_use="1 call per test input (options.max_eval, default 200)",  # = llm_zero_shot.DEFAULT_MAX_EVAL
+               llm_use="1 call per test input (label scoring: one prompt evaluation each; the same test "
+                       "set as the other methods), once per dataset and LLM",
                exposure="test inputs: every evaluated test text is sent to the LLM",
-               tasks=CLASSIFICATION, uses_llm=True),
+               tasks=CLASSIFICATION, uses_llm=True, once_per_dataset=True),
     MethodInfo("setfit", "baselines.setfit_baseline:run",
                isolates="what a practitioner would pick for few-shot classification: SetFit on the same "
                         "encoder, no LLM",

@@ -104,6 +104,8 @@ class Trainer:
         self.steps_done = 0
         self.train_seconds = 0.0
         self.eval_seconds = 0.0
+        self.forward_backward_seconds = 0.0  # collate + forward + backward, per training step
+        self.optimizer_seconds = 0.0  # grad clipping + AdamW + schedule + zero_grad
 
     def reset_optimizer(self, total_steps: int) -> None:
         from transformers import get_linear_schedule_with_warmup
@@ -140,16 +142,22 @@ class Trainer:
         order = batch_order(lengths, self.cfg.batch_size, n_steps, self.rng, self.cfg.length_grouped)
         total = torch.zeros((), device=self.device)
         count = 0
+        params = [p for p in self.model.parameters() if p.requires_grad]
         for idx in order:
+            t_step = time.perf_counter()
             batch = self._to_device(collate([features[i] for i in idx], self.task.pad_id))
             with self._autocast():
                 loss, _ = self.task.loss_and_outputs(self.model, batch)
             n = len(idx)
             (loss / n).backward()
-            torch.nn.utils.clip_grad_norm_(self.model.parameters(), 1.0)
+            t_opt = time.perf_counter()
+            torch.nn.utils.clip_grad_norm_(params, 1.0)
             self.optimizer.step()
             self.scheduler.step()
             self.optimizer.zero_grad(set_to_none=True)
+            # host-side split of the step (on CUDA, kernel launches: asynchronous, so approximate)
+            self.forward_backward_seconds += t_opt - t_step
+            self.optimizer_seconds += time.perf_counter() - t_opt
             total += loss.detach()
             count += n
             self.steps_done += 1
