@@ -169,7 +169,7 @@ def run(cfg: RunConfig, ctx: RunContext) -> dict[str, Any]:
     for i, ex in enumerate(examples):
         messages = messages_for(spec, labels, ex.text)
         if used == "logprob":
-            scores = llm.score_labels(messages, spec.label_names, purpose=f"label-{i}")
+            scores = llm.score_labels(messages, spec.label_names, purpose=f"label-{i}", fresh=i == 0)
             label = scores.best()
             rec = {"scores": [None if v is None else round(v, 4) for v in scores.logprobs], "parsed": label,
                    "how": "logprob", "gold": ex.label}

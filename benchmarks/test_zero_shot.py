@@ -46,7 +46,8 @@ def test_zero_shot_labels(benchmark, inputs, side):
         predictions.clear()
         for i, (messages, _) in enumerate(items):
             if side == "logprob":
-                predictions.append(llm.score_labels(messages, spec.label_names, purpose=f"bench-{i}").best())
+                predictions.append(llm.score_labels(messages, spec.label_names, purpose=f"bench-{i}",
+                                                    fresh=i == 0).best())
             else:
                 predictions.append(label_by_generation(llm, messages, spec.label_names, f"bench-{i}",
                                                        DEFAULT_LABEL_TOKENS)[0])

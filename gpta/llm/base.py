@@ -112,7 +112,8 @@ class Backend:
     # ``score_labels``; the rest are scored by generation + parsing (baselines/llm_zero_shot.py).
     supports_label_scoring = False
 
-    def score_labels(self, messages: list[Message], labels: list[str], options: LLMConfig) -> LabelScores:
+    def score_labels(self, messages: list[Message], labels: list[str], options: LLMConfig,
+                     fresh: bool = False) -> LabelScores:
         raise NotImplementedError
 
     def identity(self) -> dict[str, Any]:
@@ -170,12 +171,14 @@ class LLM:
     def can_score_labels(self) -> bool:
         return bool(getattr(self.backend, "supports_label_scoring", False))
 
-    def score_labels(self, messages: list[Message], labels: list[str], purpose: str = "") -> LabelScores:
+    def score_labels(self, messages: list[Message], labels: list[str], purpose: str = "",
+                     fresh: bool = False) -> LabelScores:
         """One prompt evaluation: the label scores for this prompt (see ``LabelScores``).
 
         Same bookkeeping as ``chat``: hooks (the ledger) see the messages; the cache keys the
         request with the label list and stores the scores as JSON; the call is logged with
-        1 completion token.
+        1 completion token. ``fresh``: evaluate the whole prompt, reusing nothing the backend
+        kept from an earlier one (the first input of a run; see EmbeddedBackend.score_labels).
         """
         for hook in self.hooks:
             hook(messages, purpose)
@@ -189,7 +192,7 @@ class LLM:
                 self.log.calls.append(CallRecord(hit.prompt_tokens, hit.completion_tokens, 0.0, True, purpose))
                 return LabelScores(stored["logprobs"], hit.prompt_tokens, hit.seconds, stored["top_k"], cached=True)
         t0 = time.perf_counter()
-        scores = self.backend.score_labels(messages, list(labels), self.options)
+        scores = self.backend.score_labels(messages, list(labels), self.options, fresh=fresh)
         scores.seconds = scores.seconds or (time.perf_counter() - t0)
         self.log.calls.append(CallRecord(scores.prompt_tokens, 1, scores.seconds, False, purpose))
         if self.cache is not None and key is not None:

@@ -121,15 +121,19 @@ class EmbeddedBackend(Backend):
             seconds=seconds,
         )
 
-    def score_labels(self, messages: list[Message], labels: list[str], options: LLMConfig) -> LabelScores:
+    def score_labels(self, messages: list[Message], labels: list[str], options: LLMConfig,
+                     fresh: bool = False) -> LabelScores:
         """One prompt evaluation, one token: the first token's top log-probabilities, per label.
 
-        ``cache_prompt`` is on here: consecutive prompts of one dataset share the system
-        message, the description and the label list, and llama.cpp re-evaluates only what
-        differs from the slot's previous prompt (the text and what follows it). Reruns in the
-        same order repeat the same evaluations, so scores are reproducible; the cached prefix
-        can differ from a fresh evaluation in the last float bits, which moves a label choice
-        only on an exact tie.
+        ``cache_prompt`` is on unless ``fresh``: consecutive prompts of one dataset share the
+        system message, the description and the label list, and llama.cpp re-evaluates only
+        what differs from the slot's previous prompt (the text and what follows it), about a
+        third of the tokens. llama.cpp's quantized CPU kernels round differently for different
+        batch shapes, so a score depends (by up to ~0.3 in log-probability on SmolLM2-135M
+        Q4_1, measured) on how much of the previous prompt was reused. Hence: the first input
+        of a run is scored ``fresh``, and a run's scores are reproducible for the same inputs in
+        the same order (a cold or a fully warm LLM cache; a partly warm one reuses a different
+        previous prompt for the input after a hit).
         """
         request = {
             "messages": messages,
@@ -138,7 +142,7 @@ class EmbeddedBackend(Backend):
             "max_tokens": 1,
             "logprobs": True,
             "top_logprobs": SCORE_TOP_K,
-            "cache_prompt": True,
+            "cache_prompt": not fresh,
         }
         t0 = time.perf_counter()
         out = _server(self.path, self.n_ctx).handle_chat_completions(request)
