@@ -286,7 +286,10 @@ def test_llm_zero_shot_labels_test_inputs_and_counts_parse_failures(cells):
     result = cells.run("llm-zero-shot", max_eval=6)
     assert_schema(result, splits=("test",), n_test=6)
     zs = result["zero_shot"]
-    assert zs["n_evaluated"] == 6 and result["costs"]["llm_calls"] == 6
+    assert zs["n_evaluated"] == 6 and result["costs"]["llm_calls"] == 6 + zs["fallbacks"]
+    # the embedded LLM scores labels (issue 17): no reply to parse, an interval over test items
+    assert zs["scoring"] == "logprob" and zs["parse"]["logprob"] + zs["fallbacks"] == 6
+    assert result["test_interval"]["n"] == 6 and "accuracy" in result["test_interval"]
     preds = result["metrics"]["test_predictions"]
     assert zs["parse_failures"] == preds.count(-1) == sum(r["parsed"] is None for r in zs["replies"])
     right = sum(p == r["gold"] for p, r in zip(preds, zs["replies"]))
