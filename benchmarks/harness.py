@@ -157,7 +157,8 @@ def fresh_model(seed: int = 0) -> Any:
     return load_model(MODEL, "classification", num_labels=2, seed=seed)
 
 
-def train_ours(data: Data, recipe: Recipe, device: torch.device, model: Any = None) -> float:
+def train_ours(data: Data, recipe: Recipe, device: torch.device, model: Any = None,
+               word_embeddings: str | None = None) -> float:
     """Seconds for gpta.train.Trainer to train ``recipe.epochs`` passes (model load excluded).
 
     The recipe's own fields are set; everything else is ``TrainConfig``'s default (so the
@@ -168,6 +169,8 @@ def train_ours(data: Data, recipe: Recipe, device: torch.device, model: Any = No
     cfg = TrainConfig(epochs=recipe.epochs, batch_size=recipe.batch_size, learning_rate=recipe.learning_rate,
                       weight_decay=recipe.weight_decay, warmup_ratio=recipe.warmup_ratio,
                       min_steps_per_epoch=1, precision=recipe.precision, length_grouped=True)
+    if word_embeddings is not None:
+        cfg.word_embeddings = word_embeddings
     set_seed(recipe.seed)
     model = model if model is not None else fresh_model(recipe.seed)
     features = data.task.features(data.enc, [])

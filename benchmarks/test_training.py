@@ -67,3 +67,17 @@ def test_fp32_vs_bf16(benchmark, device, precision):
     benchmark.extra_info.update({"comparison": "gpta Trainer fp32 vs bf16 autocast (speed-up = fp32 seconds / bf16)",
                                  "side": "candidate" if precision == "bf16" else "baseline", "device": str(device),
                                  "n_examples": n, "per": f"one epoch over {n} tweets"})
+
+
+@pytest.mark.parametrize("embeddings", ["train", "frozen"])
+def test_word_embeddings_train_vs_frozen(benchmark, device, embeddings):
+    """Our loop with the word-embedding matrix trained vs frozen (train.word_embeddings)."""
+    n = _n(device)
+    data = tweets(n)
+    benchmark.group = f"word-embeddings[{device.type}]"
+    recipe = Recipe(precision="fp32")
+    benchmark.pedantic(lambda model: train_ours(data, recipe, device, model=model, word_embeddings=embeddings),
+                       setup=lambda: ((fresh_model(0),), {}), rounds=ROUNDS, iterations=1)
+    benchmark.extra_info.update({"comparison": "our loop, word embeddings trained vs frozen (speed-up = trained s / frozen s)",
+                                 "side": "candidate" if embeddings == "frozen" else "baseline", "device": str(device),
+                                 "n_examples": n, "per": f"one epoch over {n} tweets"})
