@@ -49,7 +49,8 @@ def main(argv: list[str] | None = None) -> int:
                       "peak_rss_mib": round(peak_kib / 1024, 1),
                       "test_metric": result["metrics"]["test"][result["metric"]],
                       "prefix_tokens": result.get("prefix_tokens"),
-                      "breakdown": breakdown(result["costs"], wall, timers)}))
+                      "breakdown": breakdown(result["costs"], wall, timers),
+                      "gpta_file": sys.modules["gpta"].__file__}))
     return 0
 
 

@@ -8,7 +8,8 @@ group ``default-cell``; the ratio (old median / new) comes from the same run. Th
 cost breakdown (tokenize, forward/backward, optimizer, dev/test evaluation, LLM) goes to the
 summary.
 
-GPTA_BENCH_CELL_SET="train.epochs=2 gpta.rounds=2 ..." narrows both sides alike (smoke runs);
+GPTA_BENCH_CELL_SET="train.epochs=2 gpta.rounds=2 ..." and GPTA_BENCH_CELL_FRACTION narrow both
+sides alike (smoke runs);
 GPTA_BENCH_OLD_REV picks another base; GPTA_BENCH_OLD_TREE an existing checkout of it.
 """
 
@@ -28,6 +29,7 @@ ROOT = Path(__file__).resolve().parent.parent
 OLD_REV = os.environ.get("GPTA_BENCH_OLD_REV", "9c91dc5")
 ROUNDS = int(os.environ.get("GPTA_BENCH_CELL_ROUNDS", "2"))
 SETS = os.environ.get("GPTA_BENCH_CELL_SET", "").split()
+FRACTION = os.environ.get("GPTA_BENCH_CELL_FRACTION", "0.02")
 TARGET = 1.5
 
 
@@ -45,15 +47,19 @@ def old_tree() -> Path:
 
 
 def probe(tree: Path, out: Path) -> dict:
-    cmd = [sys.executable, "-m", "benchmarks.cell_probe", "--method", "gpta", "--out", str(out),
-           "--fraction", "0.02", "--threads", str(torch.get_num_threads())]
+    # This checkout's probe script, importing gpta from ``tree`` (PYTHONPATH): both sides are
+    # measured the same way, and the old side gets the breakdown parts it has.
+    cmd = [sys.executable, str(ROOT / "benchmarks" / "cell_probe.py"), "--method", "gpta", "--out", str(out),
+           "--fraction", FRACTION, "--threads", str(torch.get_num_threads())]
     for s in SETS:
         cmd += ["--set", s]
     env = {**os.environ, "PYTHONPATH": str(tree), "HF_HUB_OFFLINE": "1", "TOKENIZERS_PARALLELISM": "false"}
     proc = subprocess.run(cmd, cwd=tree, env=env, capture_output=True, text=True, timeout=3600)
     if proc.returncode != 0:
         raise AssertionError(f"cell in {tree} failed (exit {proc.returncode}):\n{proc.stderr[-3000:]}")
-    return json.loads(proc.stdout.strip().splitlines()[-1])
+    cell = json.loads(proc.stdout.strip().splitlines()[-1])
+    assert Path(cell["gpta_file"]).resolve().is_relative_to(tree.resolve()), (cell["gpta_file"], tree)
+    return cell
 
 
 @pytest.mark.parametrize("side", ["old", "new"])
@@ -69,7 +75,7 @@ def test_default_cell(benchmark, side, tmp_path):
     benchmark.pedantic(run, rounds=ROUNDS, iterations=1)
     last = cells[-1]
     benchmark.extra_info.update({
-        "comparison": f"default GPTA cell (tweets 2%, seed 13): code at {OLD_REV} vs now (speed-up = old s / new s)",
+        "comparison": f"default GPTA cell (tweets {FRACTION}, seed 13): code at {OLD_REV} vs now (speed-up = old s / new s)",
         "side": "baseline" if side == "old" else "candidate", "tree": str(tree), "settings": SETS or "default recipe",
         "per": "one cell, subprocess wall (interpreter start included)", "target": TARGET,
         "test_metric": [c["test_metric"] for c in cells], "breakdown": last.get("breakdown"),
