@@ -97,7 +97,9 @@ class Trainer:
         if cfg.word_embeddings == "frozen":
             freeze_word_embeddings(self.model)
         elif cfg.word_embeddings != "train":
-            raise ValueError(f"train.word_embeddings {cfg.word_embeddings!r}: use train or frozen")
+            from gpta.errors import UserError
+
+            raise UserError(f"train.word_embeddings {cfg.word_embeddings!r}: use train or frozen")
         self._eval_batches: dict[int, tuple[Any, list[int], list[dict[str, torch.Tensor]]]] = {}
         self.rng = np.random.default_rng(seed)
         self.reset_optimizer(total_steps)

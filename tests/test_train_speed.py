@@ -56,3 +56,15 @@ def test_cached_evaluation_batches_give_the_same_metrics():
     copy = trainer.evaluate([dict(f) for f in feats], data.enc)  # a new list: batches built again
     assert first == second == copy
     assert len(first["predictions"]) == 40
+
+
+def test_unknown_word_embeddings_setting_is_one_line():
+    import pytest
+
+    from gpta.errors import UserError
+    from gpta.train import Trainer
+
+    data, fresh_model = _data(4)
+    with pytest.raises(UserError, match="train.word_embeddings 'sparse': use train or frozen"):
+        Trainer(fresh_model(0), data.task, TrainConfig(word_embeddings="sparse"), 1, seed=0,
+                device=torch.device("cpu"))
