@@ -44,3 +44,23 @@ def pytest_runtest_logreport(report):
 
 def pytest_benchmark_update_json(config, benchmarks, output_json):
     output_json["gpta_skipped"] = list(_SKIPPED)  # the summary names every skip and its reason
+    output_json["gpta_comparisons"] = comparisons(output_json.get("benchmarks", []))
+
+
+def comparisons(benches: list[dict]) -> list[dict]:
+    """One ratio per named group whose benchmarks mark a ``side`` (baseline / candidate).
+
+    Each side is its own pytest-benchmark benchmark (so ``--benchmark-compare`` and its
+    statistics apply to it); the ratio is computed here from the same run: the baseline's
+    median seconds over the candidate's. Extra checks a group declares (``accuracy``: the
+    candidate's must be >= the baseline's) are evaluated here too.
+    """
+    from benchmarks.harness import side_ratio
+
+    groups: dict[str, dict[str, dict]] = {}
+    for b in benches:
+        x = b.get("extra_info", {})
+        if x.get("side") in ("baseline", "candidate") and b.get("group"):
+            groups.setdefault(b["group"], {})[x["side"]] = b
+    return [side_ratio(group, sides["baseline"], sides["candidate"])
+            for group, sides in sorted(groups.items()) if len(sides) == 2]

@@ -46,6 +46,35 @@ def ratio_stats(slow: list[float], fast: list[float]) -> dict[str, float]:
             "ratio_max": round(max(ratios), 3), "ratios": [round(r, 3) for r in ratios]}
 
 
+def side_ratio(group: str, baseline: dict, candidate: dict) -> dict[str, Any]:
+    """Baseline median seconds / candidate median seconds, from one pytest-benchmark JSON run."""
+    bx, cx = baseline.get("extra_info", {}), candidate.get("extra_info", {})
+    b_med, c_med = baseline["stats"]["median"], candidate["stats"]["median"]
+    b_all = [baseline["stats"].get("min", b_med), baseline["stats"].get("max", b_med)]
+    c_all = [candidate["stats"].get("min", c_med), candidate["stats"].get("max", c_med)]
+    ratio = b_med / c_med if c_med else None
+    target = cx.get("target")
+    out = {"group": group, "comparison": cx.get("comparison", ""), "baseline": baseline["name"],
+           "candidate": candidate["name"], "baseline_median_s": round(b_med, 4), "candidate_median_s": round(c_med, 4),
+           "rounds": [baseline["stats"]["rounds"], candidate["stats"]["rounds"]],
+           "ratio_median": round(ratio, 3) if ratio else None,
+           # the spread: slowest baseline over fastest candidate and the reverse
+           "ratio_min": round(min(b_all) / max(c_all), 3), "ratio_max": round(max(b_all) / min(c_all), 3),
+           "target": target, "per": cx.get("per")}
+    met = ratio is not None and (target is None or ratio >= target)
+    if "accuracy" in cx and "accuracy" in bx:
+        out.update({"baseline_accuracy": bx["accuracy"], "candidate_accuracy": cx["accuracy"]})
+        out["accuracy_ok"] = cx["accuracy"] >= bx["accuracy"]
+        met = met and out["accuracy_ok"]
+    out["target_met"] = met if target is not None else None
+    for key in ("breakdown", "details"):
+        if key in cx:
+            out[key] = cx[key]
+    if "breakdown" in bx:
+        out["baseline_breakdown"] = bx["breakdown"]
+    return out
+
+
 def choose_threads(setting: str) -> int:
     """``auto``: torch's default, or 1 when the machine is already busier than its cores.
 
@@ -128,16 +157,22 @@ def fresh_model(seed: int = 0) -> Any:
     return load_model(MODEL, "classification", num_labels=2, seed=seed)
 
 
-def train_ours(data: Data, recipe: Recipe, device: torch.device) -> float:
-    """Seconds for gpta.train.Trainer to train ``recipe.epochs`` passes (model load excluded)."""
+def train_ours(data: Data, recipe: Recipe, device: torch.device, model: Any = None,
+               word_embeddings: str | None = None) -> float:
+    """Seconds for gpta.train.Trainer to train ``recipe.epochs`` passes (model load excluded).
+
+    The recipe's own fields are set; everything else is ``TrainConfig``'s default (so the
+    loop is benchmarked as the suite runs it)."""
     from gpta.config import TrainConfig
     from gpta.train import Trainer, set_seed, steps_per_epoch
 
     cfg = TrainConfig(epochs=recipe.epochs, batch_size=recipe.batch_size, learning_rate=recipe.learning_rate,
                       weight_decay=recipe.weight_decay, warmup_ratio=recipe.warmup_ratio,
                       min_steps_per_epoch=1, precision=recipe.precision, length_grouped=True)
+    if word_embeddings is not None:
+        cfg.word_embeddings = word_embeddings
     set_seed(recipe.seed)
-    model = fresh_model(recipe.seed)
+    model = model if model is not None else fresh_model(recipe.seed)
     features = data.task.features(data.enc, [])
     _sync(device)
     t0 = time.perf_counter()
@@ -182,12 +217,17 @@ def hf_arguments_dict(recipe: Recipe, output_dir: str, device: torch.device) -> 
     )
 
 
-def train_hf(data: Data, recipe: Recipe, device: torch.device) -> float:
+def train_hf(data: Data, recipe: Recipe, device: torch.device, model: Any = None) -> float:
     """Seconds for transformers.Trainer on the same features (model load excluded)."""
     from datasets import Dataset
     from transformers import DataCollatorWithPadding, Trainer
 
-    model = fresh_model(recipe.seed)
+    model = model if model is not None else fresh_model(recipe.seed)
+    from gpta.config import TrainConfig
+    from gpta.train import freeze_word_embeddings
+
+    if TrainConfig().word_embeddings == "frozen":  # the same recipe as ours: HF trains what requires grad
+        freeze_word_embeddings(model)
     features = data.task.features(data.enc, [])
     dataset = Dataset.from_list([{"input_ids": f["input_ids"], "token_type_ids": f["token_type_ids"],
                                   "attention_mask": [1] * len(f["input_ids"]), "labels": f["labels"]}

@@ -58,6 +58,40 @@ def _detail(name: str, x: dict[str, Any]) -> str:
     return ""
 
 
+BREAKDOWN = [("tokenize", "tokenize (encode + prefix join)"), ("forward_backward", "forward/backward"),
+             ("optimizer", "optimizer (clip + AdamW + schedule)"), ("eval_dev_test", "dev/test evaluation"),
+             ("llm", "LLM"), ("other", "other (start-up, model load, data)"), ("wall", "cell wall")]
+
+
+def comparison_lines(comps: list[dict[str, Any]]) -> list[str]:
+    """Grouped comparisons: each side its own benchmark, the ratio from the same run."""
+    if not comps:
+        return []
+    lines = ["", "Grouped comparisons (each side its own benchmark in the named group; ratio = baseline "
+             "median / candidate median from this run; spread = slowest/fastest pairings):", "",
+             "| group | baseline -> candidate | ratio | target | met | details |", "|---|---|---|---|---|---|"]
+    for c in comps:
+        target = f">= {c['target']}x" if c.get("target") is not None else "-"
+        detail = f"{c['baseline_median_s']:.3g}s -> {c['candidate_median_s']:.3g}s per {c.get('per') or 'round'}"
+        if "candidate_accuracy" in c:
+            detail += (f"; accuracy {c['baseline_accuracy']:.3f} -> {c['candidate_accuracy']:.3f} "
+                       f"(equal or better: {_fmt(c['accuracy_ok'])})")
+        lines.append(f"| {c['group']} | {c['baseline']} -> {c['candidate']} | {_ratio(c)} | {target} | "
+                     f"{_fmt(c.get('target_met'))} | {detail} |")
+    for c in comps:
+        if c.get("breakdown"):
+            lines += ["", f"Cost breakdown of the candidate cell in `{c['group']}` (seconds; "
+                      "old side in parentheses where it records the part):", "",
+                      "| part | seconds | share of wall |", "|---|---|---|"]
+            new, old = c["breakdown"], c.get("baseline_breakdown") or {}
+            for key, label in BREAKDOWN:
+                v = new.get(key)
+                share = f"{v / new['wall']:.0%}" if isinstance(v, (int, float)) and new.get("wall") else "-"
+                was = f" ({_fmt(old[key])})" if old.get(key) is not None else ""
+                lines.append(f"| {label} | {_fmt(v)}{was} | {share} |")
+    return lines
+
+
 def summarize(data: dict[str, Any]) -> str:
     m = data.get("machine_info", {})
     g = m.get("gpta", {})
@@ -70,9 +104,12 @@ def summarize(data: dict[str, Any]) -> str:
               "| benchmark | ratio | target | met | details |", "|---|---|---|---|---|"]
     for b in data.get("benchmarks", []):
         x = b.get("extra_info", {})
+        if x.get("side"):
+            continue  # one side of a grouped comparison: its ratio is in the table below
         target = x.get("target", x.get("target_s") and f"<= {x['target_s']:.0f} s" or x.get("token_budget") and f"<= {x['token_budget']:,} tokens")
         target_s = f">= {target}x" if isinstance(target, (int, float)) else _fmt(target)
         lines.append(f"| {b['name']} | {_ratio(x)} | {target_s} | {_fmt(x.get('target_met'))} | {_detail(b['name'], x)} |")
+    lines += comparison_lines(data.get("gpta_comparisons", []))
     train = [b["extra_info"] for b in data.get("benchmarks", []) if "hf_training_arguments" in b.get("extra_info", {})]
     if train:
         lines += ["", "HF side: `transformers.Trainer` with `DataCollatorWithPadding` and TrainingArguments "

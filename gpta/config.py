@@ -45,6 +45,9 @@ class TrainConfig:
     test_max: int = 0  # likewise for test; results record it, so a capped run is never mistaken
     length_grouped: bool = True  # batches of similar length: less padding, same examples
     threads: int = 0  # torch intra-op threads; 0 = leave torch's default
+    # train | frozen: frozen keeps the pre-trained word-embedding matrix (half of MiniLM-L6's
+    # 22.7M parameters) out of the optimizer, gradient and clipping (gpta/train.py; issue 17)
+    word_embeddings: str = "train"
 
 
 @dataclass

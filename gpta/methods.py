@@ -69,12 +69,15 @@ class PromptTuningOptions(Options):
 
 @dataclass(frozen=True)
 class LLMZeroShotOptions(Options):
-    max_eval: int = 200  # at most this many test inputs (seeded subset); 0 = the whole test split
-    label_max_tokens: int = 8  # reply length cap for a label
+    max_eval: int = 0  # 0 = the same test set as the other methods; N = a seeded subset of N
+    label_max_tokens: int = 8  # reply length cap for a label (generation fallback)
+    scoring: str = "auto"  # auto (label log-likelihood where the backend has it) | logprob | generate
 
     def check(self) -> None:
         _at_least("max_eval", self.max_eval, 0)
         _at_least("label_max_tokens", self.label_max_tokens, 1)
+        if self.scoring not in ("auto", "logprob", "generate"):
+            raise UserError(f"options.scoring={self.scoring!r}: allowed values are auto, logprob, generate")
 
 
 @dataclass(frozen=True)
@@ -163,6 +166,9 @@ class MethodInfo:
     needs: tuple[Need, ...] = ()
     unavailable: str | None = None  # "module:function" returning why this installation cannot run it
     smoke_options: tuple[tuple[str, Any], ...] = ()  # what a smallest real run must be given (the battery)
+    # True: the result depends on neither fraction nor train seed (llm-zero-shot): a suite runs
+    # one cell per dataset and LLM (gpta.sweep.suite.expand_stage)
+    once_per_dataset: bool = False
 
     @property
     def exposes_data(self) -> bool:
@@ -207,9 +213,10 @@ METHODS: dict[str, MethodInfo] = {m.name: m for m in [
                style=Style(_CB[4], "D", 5)),
     MethodInfo("llm-zero-shot", "baselines.llm_zero_shot:run",
                isolates="the LLM at inference: what GPTA's no-LLM-at-test-time design saves in cost and exposure",
-               llm_use="1 call per test input (options.max_eval, default 200)",
+               llm_use="1 call per test input (label scoring: one prompt evaluation each; the same test "
+                       "set as the other methods), once per dataset and LLM",
                exposure="test inputs: every evaluated test text is sent to the LLM",
-               tasks=CLASSIFICATION, uses_llm=True, options=LLMZeroShotOptions,
+               tasks=CLASSIFICATION, uses_llm=True, once_per_dataset=True, options=LLMZeroShotOptions,
                cost=Cost(train=0.0, prefix=False, calls="test"), style=Style(_CB[9], "*", 7)),
     MethodInfo("setfit", "baselines.setfit_baseline:run",
                isolates="what a practitioner would pick for few-shot classification: SetFit on the same "

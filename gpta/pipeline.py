@@ -126,7 +126,8 @@ class Setup:
             rows.append({**row, "dev": dv, "train": tr})
             if not self.best or dv[metric] > self.best["metric"]:
                 self.best = {"metric": dv[metric], "state": trainer.snapshot(), "prefix": prefix,
-                             "epoch": row["epoch"], "round": round_index}
+                             "epoch": row["epoch"], "round": round_index,
+                             "evaluated": {"train_eval": tr, "dev": dv}}  # reused by finish (issue 17)
         return rows
 
     def _open_bar(self) -> None:
@@ -153,7 +154,10 @@ class Setup:
         pids = self.task.prefix_ids(prefix)
         metrics = {}
         for split, enc_key in (("train", "train_eval"), ("dev", "dev"), ("test", "test")):
-            m = trainer.evaluate(self.features(enc_key, pids), self.enc[enc_key])
+            # The best checkpoint's train and dev metrics were computed when it was selected, on
+            # the same weights, prefix and inputs: only test is evaluated again (issue 17).
+            known = self.best.get("evaluated", {}).get(enc_key)
+            m = dict(known) if known is not None else trainer.evaluate(self.features(enc_key, pids), self.enc[enc_key])
             preds = m.pop("predictions", None)
             if split == "test" and preds is not None:
                 metrics["test_predictions"] = preds

@@ -54,7 +54,8 @@ METHOD_KEYS: dict[str, str] = {
     "transfer_source": "transfer: the source result (file name, dataset, method, run id)",
     "prompt_tuning": "prompt-tuning: virtual tokens, learning rates, trainable params, weight changes",
     "setfit": "setfit: its options, contrastive steps, head, encoder",
-    "zero_shot": "llm-zero-shot: evaluated inputs, parse counts, replies",
+    "zero_shot": "llm-zero-shot: scoring used (label log-likelihood or generation), evaluated inputs, parse counts, replies",
+    "test_interval": "llm-zero-shot: 95% sampling interval of the test metric over test items (Wilson; bootstrap for macro-F1)",
 }
 
 

@@ -19,6 +19,7 @@ from gpta.config import TrainConfig
 from gpta.model import pick_device, resolve_precision
 
 PAD_KEYS = {"input_ids", "token_type_ids", "attention_mask"}
+EVAL_CACHE = 8  # feature lists whose padded evaluation batches a Trainer keeps
 
 
 def set_seed(seed: int) -> None:
@@ -30,19 +31,23 @@ def set_seed(seed: int) -> None:
 
 
 def collate(features: list[dict[str, Any]], pad_id: int) -> dict[str, torch.Tensor]:
-    """Pad to the longest sequence in this batch (dynamic padding)."""
+    """Pad to the longest sequence in this batch (dynamic padding).
+
+    Rows are written into one NumPy array per key and wrapped without a copy
+    (``torch.from_numpy``): one allocation per key instead of a tensor per row.
+    """
     width = max(len(f["input_ids"]) for f in features)
-    batch: dict[str, torch.Tensor] = {}
-    ids = torch.full((len(features), width), pad_id, dtype=torch.long)
-    mask = torch.zeros((len(features), width), dtype=torch.long)
-    types = torch.zeros((len(features), width), dtype=torch.long)
+    ids = np.full((len(features), width), pad_id, dtype=np.int64)
+    mask = np.zeros((len(features), width), dtype=np.int64)
+    types = np.zeros((len(features), width), dtype=np.int64)
     for i, f in enumerate(features):
         n = len(f["input_ids"])
-        ids[i, :n] = torch.tensor(f["input_ids"])
+        ids[i, :n] = f["input_ids"]
         mask[i, :n] = 1
         if "token_type_ids" in f:
-            types[i, :n] = torch.tensor(f["token_type_ids"])
-    batch["input_ids"], batch["attention_mask"], batch["token_type_ids"] = ids, mask, types
+            types[i, :n] = f["token_type_ids"]
+    batch: dict[str, torch.Tensor] = {"input_ids": torch.from_numpy(ids), "attention_mask": torch.from_numpy(mask),
+                                      "token_type_ids": torch.from_numpy(types)}
     for key in features[0]:
         if key not in PAD_KEYS and not key.startswith("_"):
             batch[key] = torch.tensor([f[key] for f in features])
@@ -87,11 +92,21 @@ class Trainer:
         if cfg.threads:
             torch.set_num_threads(cfg.threads)
         self.model = model.to(self.device)
+        self.word_embeddings = cfg.word_embeddings
+        if cfg.word_embeddings == "frozen":
+            freeze_word_embeddings(self.model)
+        elif cfg.word_embeddings != "train":
+            from gpta.errors import UserError
+
+            raise UserError(f"train.word_embeddings {cfg.word_embeddings!r}: use train or frozen")
+        self._eval_batches: dict[int, tuple[Any, list[int], list[dict[str, torch.Tensor]]]] = {}
         self.rng = np.random.default_rng(seed)
         self.reset_optimizer(total_steps)
         self.steps_done = 0
         self.train_seconds = 0.0
         self.eval_seconds = 0.0
+        self.forward_backward_seconds = 0.0  # collate + forward + backward, per training step
+        self.optimizer_seconds = 0.0  # grad clipping + AdamW + schedule + zero_grad
 
     def param_groups(self) -> list[dict[str, Any]]:
         """The optimiser's parameter groups: weight decay except on biases and LayerNorm weights.
@@ -134,16 +149,22 @@ class Trainer:
         order = batch_order(lengths, self.cfg.batch_size, n_steps, self.rng, self.cfg.length_grouped)
         total = torch.zeros((), device=self.device)
         count = 0
+        params = [p for p in self.model.parameters() if p.requires_grad]
         for idx in order:
+            t_step = time.perf_counter()
             batch = self._to_device(collate([features[i] for i in idx], self.task.pad_id))
             with self._autocast():
                 loss, _ = self.task.loss_and_outputs(self.model, batch)
             n = len(idx)
             (loss / n).backward()
-            torch.nn.utils.clip_grad_norm_(self.model.parameters(), 1.0)
+            t_opt = time.perf_counter()
+            torch.nn.utils.clip_grad_norm_(params, 1.0)
             self.optimizer.step()
             self.scheduler.step()
             self.optimizer.zero_grad(set_to_none=True)
+            # host-side split of the step (on CUDA, kernel launches: asynchronous, so approximate)
+            self.forward_backward_seconds += t_opt - t_step
+            self.optimizer_seconds += time.perf_counter() - t_opt
             total += loss.detach()
             count += n
             self.steps_done += 1
@@ -151,33 +172,64 @@ class Trainer:
         return float(total) / max(count, 1)
 
     def evaluate(self, features: list[dict[str, Any]], enc: Any) -> dict[str, Any]:
-        """Loss (mean per example) and the task's metrics, under inference mode."""
+        """Loss (mean per example) and the task's metrics, under inference mode.
+
+        Inputs are evaluated sorted by length (least padding) and the outputs put back in the
+        split's order. The padded batches of a feature list are built once and kept (a split
+        with a fixed prefix is evaluated after every epoch): the same tensors every time.
+        """
         t0 = time.perf_counter()
         self.model.eval()
-        order = sorted(range(len(features)), key=lambda i: len(features[i]["input_ids"]))
-        outputs: list[Any] = [None] * 0
+        order, batches = self._batches_for(features)
+        outputs: list[Any] = []
         loss_sum = 0.0
-        positions: list[int] = []
         with torch.inference_mode(), self._autocast():
-            for s in range(0, len(order), self.cfg.eval_batch_size):
-                idx = order[s:s + self.cfg.eval_batch_size]
-                batch = self._to_device(collate([features[i] for i in idx], self.task.pad_id))
-                loss, out = self.task.loss_and_outputs(self.model, batch)
+            for cpu_batch in batches:
+                loss, out = self.task.loss_and_outputs(self.model, self._to_device(cpu_batch))
                 loss_sum += float(loss)
                 outputs.append(out)
-                positions.extend(idx)
         # restore the split's order (we evaluated sorted by length for speed)
-        outputs = self.task.unsort(outputs, positions) if hasattr(self.task, "unsort") else _unsort(outputs, positions)
+        outputs = self.task.unsort(outputs, order) if hasattr(self.task, "unsort") else _unsort(outputs, order)
         metrics = self.task.metrics(outputs, enc, features)
         metrics["loss"] = loss_sum / max(len(features), 1)
         self.eval_seconds += time.perf_counter() - t0
         return metrics
+
+    def _batches_for(self, features: list[dict[str, Any]]) -> tuple[list[int], list[dict[str, torch.Tensor]]]:
+        """(length order, padded CPU batches) for this feature list, built on first use.
+
+        Keyed by the list's identity (pipeline.Setup caches one list per split and prefix); the
+        list itself is held so its id cannot be reused. At most EVAL_CACHE lists are kept.
+        """
+        hit = self._eval_batches.get(id(features))
+        if hit is not None and hit[0] is features:
+            return hit[1], hit[2]
+        order = sorted(range(len(features)), key=lambda i: len(features[i]["input_ids"]))
+        step = self.cfg.eval_batch_size
+        batches = [collate([features[i] for i in order[s:s + step]], self.task.pad_id)
+                   for s in range(0, len(order), step)]
+        if len(self._eval_batches) >= EVAL_CACHE:
+            self._eval_batches.pop(next(iter(self._eval_batches)))
+        self._eval_batches[id(features)] = (features, order, batches)
+        return order, batches
 
     def snapshot(self) -> dict[str, torch.Tensor]:
         return {k: v.detach().clone() for k, v in self.model.state_dict().items()}
 
     def restore(self, state: dict[str, torch.Tensor]) -> None:
         self.model.load_state_dict(state)
+
+
+def freeze_word_embeddings(model: Any) -> int:
+    """Take the input word-embedding matrix out of training; returns its parameter count.
+
+    Position and token-type embeddings, LayerNorms, the encoder and the head still train. The
+    frozen matrix gets no gradient, no AdamW moments and no clipping pass, which removes about
+    half of MiniLM-L6's optimizer work per step.
+    """
+    emb = model.get_input_embeddings()
+    emb.weight.requires_grad_(False)
+    return emb.weight.numel()
 
 
 def _fused_if_supported(device: torch.device) -> dict[str, bool]:

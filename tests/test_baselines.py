@@ -74,7 +74,8 @@ def test_registry_names_importable_implementations_without_loading_torch():
 
     for info in all_methods().values():
         assert callable(info.run), info.name
-    assert f"default {DEFAULT_MAX_EVAL})" in all_methods()["llm-zero-shot"].llm_use
+    assert DEFAULT_MAX_EVAL == 0 and "the same test set" in all_methods()["llm-zero-shot"].llm_use
+    assert {n for n, m in all_methods().items() if m.once_per_dataset} == {"llm-zero-shot"}
 
 
 def test_prefix_tuning_is_refused_with_the_reason(tmp_path):
@@ -264,7 +265,10 @@ def test_llm_zero_shot_labels_test_inputs_and_counts_parse_failures(cells):
     result = cells.run("llm-zero-shot", max_eval=6)
     assert_schema(result, splits=("test",), n_test=6)
     zs = result["zero_shot"]
-    assert zs["n_evaluated"] == 6 and result["costs"]["llm_calls"] == 6
+    assert zs["n_evaluated"] == 6 and result["costs"]["llm_calls"] == 6 + zs["fallbacks"]
+    # the embedded LLM scores labels (issue 17): no reply to parse, an interval over test items
+    assert zs["scoring"] == "logprob" and zs["parse"]["logprob"] + zs["fallbacks"] == 6
+    assert result["test_interval"]["n"] == 6 and "accuracy" in result["test_interval"]
     preds = result["metrics"]["test_predictions"]
     assert zs["parse_failures"] == preds.count(-1) == sum(r["parsed"] is None for r in zs["replies"])
     right = sum(p == r["gold"] for p, r in zip(preds, zs["replies"]))

@@ -11,7 +11,8 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
-MODULES = ["harness", "conftest", "cell_probe", "summarize", "test_training", "test_prefix_update",
+MODULES = ["harness", "conftest", "cell_probe", "summarize", "test_training", "test_prefix_update", "test_zero_shot",
+           "test_default_cell",
            "test_inference", "test_llm_cost", "test_warm_rerun"]
 
 
@@ -23,7 +24,8 @@ def bench():
 
 
 def test_benchmark_modules_import(bench):
-    assert callable(bench["test_training"].compare_with_hf)
+    assert callable(bench["test_training"].test_loop_vs_trainer)
+    assert callable(bench["conftest"].comparisons)
     assert bench["harness"].machine()["cores"] >= 1
 
 

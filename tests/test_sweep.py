@@ -59,7 +59,8 @@ def test_paper_dry_run_prints_cell_count_and_estimate(capsys, monkeypatch):
     for d in paper["datasets"]:
         fractions = paper.get("per_dataset", {}).get(d, {}).get("fractions", paper["fractions"])
         applicable = [m for m in paper["methods"] if get_dataset(d).task in all_methods()[m].tasks]
-        expected += len(fractions) * len(paper["seeds"]) * len(applicable)
+        once = [m for m in applicable if all_methods()[m].once_per_dataset]  # llm-zero-shot: one cell
+        expected += len(fractions) * len(paper["seeds"]) * (len(applicable) - len(once)) + len(once)
     total = re.search(r"^total: (\d+) cells, (\d+) to run; estimate ~([\d.]+)([smhd])", out, re.M)
     assert total, out
     assert int(total.group(1)) == expected and int(total.group(2)) == expected

@@ -7,6 +7,8 @@ the call record (costs), and hooks for the cache and the data-exposure ledger.
 from __future__ import annotations
 
 import dataclasses
+import json
+import math
 import time
 from dataclasses import dataclass, field
 from typing import Any, Callable
@@ -63,10 +65,56 @@ class CallLog:
         }
 
 
+@dataclass
+class LabelScores:
+    """Label scoring: one log-probability per label for the reply's first token (issue 17).
+
+    ``logprobs[i]`` is log P(the reply's first token is a prefix of label i's name, any case),
+    summed over the backend's top tokens; ``None`` when no top token fits label i.
+    """
+
+    logprobs: list[float | None]
+    prompt_tokens: int
+    seconds: float
+    top_k: int
+    cached: bool = False
+
+    def best(self) -> int | None:
+        """The highest-scoring label (first on ties), or None when no label was among the top tokens."""
+        scored = [(lp, -i) for i, lp in enumerate(self.logprobs) if lp is not None]
+        return -max(scored)[1] if scored else None
+
+
+def label_logprobs(top: list[tuple[str, float]], labels: list[str]) -> list[float | None]:
+    """Per label, log of the summed probability of the top tokens that start its name.
+
+    ``top`` is (token text, logprob) for the first reply token. A token fits a label when its
+    text, without leading space and case, is a non-empty prefix of the label's name ("Pos",
+    " positive" and "POS" all fit "positive"): the mass the model puts on starting that answer.
+    """
+    out: list[float | None] = []
+    names = [n.lower() for n in labels]
+    for name in names:
+        fits = [lp for tok, lp in top if tok.strip() and name.startswith(tok.lstrip().lower())]
+        if not fits:
+            out.append(None)
+            continue
+        peak = max(fits)
+        out.append(peak + math.log(sum(math.exp(lp - peak) for lp in fits)))
+    return out
+
+
 class Backend:
     """A chat model. Subclasses set ``name`` and implement ``complete``, ``identity``, ``describe``."""
 
     name = "backend"
+    # Backends that expose the first reply token's top log-probabilities set this and implement
+    # ``score_labels``; the rest are scored by generation + parsing (baselines/llm_zero_shot.py).
+    supports_label_scoring = False
+
+    def score_labels(self, messages: list[Message], labels: list[str], options: LLMConfig,
+                     fresh: bool = False) -> LabelScores:
+        raise NotImplementedError
 
     def identity(self) -> dict[str, Any]:
         """What exactly answers: backend, model, and a digest (Ollama digest or GGUF sha256)."""
@@ -119,6 +167,39 @@ class LLM:
         if self.cache is not None and key is not None:
             self.cache.put(key, reply, self.identity(), messages, self.options)
         return reply
+
+    def can_score_labels(self) -> bool:
+        return bool(getattr(self.backend, "supports_label_scoring", False))
+
+    def score_labels(self, messages: list[Message], labels: list[str], purpose: str = "",
+                     fresh: bool = False) -> LabelScores:
+        """One prompt evaluation: the label scores for this prompt (see ``LabelScores``).
+
+        Same bookkeeping as ``chat``: hooks (the ledger) see the messages; the cache keys the
+        request with the label list and stores the scores as JSON; the call is logged with
+        1 completion token. ``fresh``: evaluate the whole prompt, reusing nothing the backend
+        kept from an earlier one (the first input of a run; see EmbeddedBackend.score_labels).
+        """
+        for hook in self.hooks:
+            hook(messages, purpose)
+        key = None
+        if self.cache is not None:
+            marker = {"role": "score_labels", "content": json.dumps(list(labels))}
+            key = self.cache.key(self.identity(), [*messages, marker], self.options)
+            hit = self.cache.get(key)
+            if hit is not None:
+                stored = json.loads(hit.text)
+                self.log.calls.append(CallRecord(hit.prompt_tokens, hit.completion_tokens, 0.0, True, purpose))
+                return LabelScores(stored["logprobs"], hit.prompt_tokens, hit.seconds, stored["top_k"], cached=True)
+        t0 = time.perf_counter()
+        scores = self.backend.score_labels(messages, list(labels), self.options, fresh=fresh)
+        scores.seconds = scores.seconds or (time.perf_counter() - t0)
+        self.log.calls.append(CallRecord(scores.prompt_tokens, 1, scores.seconds, False, purpose))
+        if self.cache is not None and key is not None:
+            text = json.dumps({"logprobs": scores.logprobs, "top_k": scores.top_k})
+            self.cache.put(key, Reply(text, scores.prompt_tokens, 1, scores.seconds), self.identity(),
+                           [*messages, marker], self.options)
+        return scores
 
     def identity(self) -> dict[str, Any]:
         """The backend's identity; replaying a cache read-only, the one recorded in the cache.

@@ -5,8 +5,10 @@ The model (seconds, for one cell on the whole machine):
     startup  = STARTUP_S                                   (load data, tokenizer, model)
     train    = steps * batch * seq * TRAIN_S_PER_TOKEN       steps = epochs * max(ceil(n/batch), min_steps)
     eval     = examples * seq * EVAL_S_PER_TOKEN             examples = per epoch (train_eval + dev)
-                                                             + once at the end (train_eval + dev + test)
+                                                             + once at the end (test; the best
+                                                             epoch's train_eval/dev are reused)
     llm      = calls * (PROMPT_S_PER_CALL + max_tokens / LLM_TOKENS_PER_S)
+               (llm-zero-shot: one call per test input, SCORE_S_PER_CALL each with label scoring)
 
 ``seq`` is ``max_text_tokens`` (QA: its windows, ``TEXT_TOKENS``) plus ``max_prefix_tokens`` for methods that add a prefix (an upper
 bound: batches are padded to their longest input only). ``n`` is ``fraction`` x the dataset's
@@ -36,6 +38,11 @@ TRAIN_S_PER_TOKEN = 2.5e-4
 EVAL_S_PER_TOKEN = 6e-5
 PROMPT_S_PER_CALL = 1.5
 LLM_TOKENS_PER_S = 90.0
+# llm-zero-shot by label scoring (embedded llama.cpp, issue 17): one prompt evaluation per input
+# that re-evaluates only the text and what follows it (34-65 tokens on tweets, llama.cpp's own
+# prompt_n) at llama.cpp's measured ~180 prompt tokens/s on one thread, plus the call.
+SCORE_S_PER_CALL = 0.3
+SCORING_BACKENDS = ("embedded",)  # backends with label scoring; others generate + parse
 
 # pool, dev, test sizes (gpta list datasets); other datasets use DEFAULT_SIZES.
 DATASET_SIZES = {
@@ -78,11 +85,13 @@ def prior_seconds(cfg: RunConfig) -> float:
     steps = t.epochs * max(math.ceil(n / t.batch_size), t.min_steps_per_epoch)
     train_eval = min(n, t.eval_train_max) if t.eval_train_max else n
     train = cost.train * steps * t.batch_size * seq * TRAIN_S_PER_TOKEN
-    eval_examples = (t.epochs * (train_eval + dev) + train_eval + dev + test) if cost.train else 0
+    # the best checkpoint's train/dev metrics are reused from selection: only test is evaluated again
+    eval_examples = (t.epochs * (train_eval + dev) + test) if cost.train else 0
     evaluate = eval_examples * seq * EVAL_S_PER_TOKEN
     llm = llm_calls(cfg) * (PROMPT_S_PER_CALL + cfg.generation.max_tokens / LLM_TOKENS_PER_S)
     if cost.calls == "test":  # a label is a few tokens, not max_tokens
-        llm = llm_calls(cfg) * (PROMPT_S_PER_CALL + 5 / LLM_TOKENS_PER_S)
+        scoring = cfg.llm.partition(":")[0] in SCORING_BACKENDS and cfg.options.get("scoring", "auto") != "generate"
+        llm = llm_calls(cfg) * (SCORE_S_PER_CALL if scoring else PROMPT_S_PER_CALL + 5 / LLM_TOKENS_PER_S)
     return STARTUP_S + train + evaluate + llm
 
 

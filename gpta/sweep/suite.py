@@ -392,9 +392,16 @@ def expand_stage(stage: Stage, notes: list[str] | None = None) -> list[Cell]:
                 if notes is not None:
                     notes.append(f"stage {stage.name!r}: {method} does not apply to {task} dataset {dataset}: "
                                  f"{len(fractions) * len(seeds)} cells left out")
+        once = [m for m in methods if get_method(m).once_per_dataset and task in get_method(m).tasks]
+        if once and notes is not None and len(fractions) * len(seeds) > 1:
+            notes.append(f"stage {stage.name!r}: {', '.join(once)} on {dataset}: one cell (fraction "
+                         f"{min(fractions):g}, seed {seeds[0]}) instead of {len(fractions) * len(seeds)}: "
+                         "fraction and train seed do not apply")
         for fraction, seed, method in itertools.product(fractions, seeds, methods):
             if task not in get_method(method).tasks:
                 continue
+            if method in once and (fraction != min(fractions) or seed != seeds[0]):
+                continue  # once per dataset and LLM: the smallest fraction, the first seed
             for settings in _settings_for(stage, dataset, method):
                 cell = Cell(make_config(stage, dataset, fraction, seed, method, settings), stage.name)
                 if cell.id not in seen:  # a grid axis a method ignores can still name one cell twice
