@@ -239,5 +239,8 @@ def test_random_prefix_takes_gptas_length_on_every_executor(battery, tmp_path):
         assert gp["prefix_tokens"] == gpta_tokens, label
         assert rp["prefix_tokens"] == rp["prefix_tokens_target"] == gpta_tokens, label
         assert rp["config"]["inputs"] == {"prefix_tokens": gpta_tokens, "prefix_tokens_from": gp["run_id"]}, label
-        assert rp["run_id"] == by_method["random-prefix"]["run_id"], label  # the same cell everywhere
-        assert rp["metrics"] == by_method["random-prefix"]["metrics"], label
+        reference = by_method["random-prefix"]
+        assert rp["run_id"] == reference["run_id"], label  # the same cell everywhere ...
+        assert rp["prefix"] == reference["prefix"], label  # ... with the same random tokens
+        if rp["env"]["torch_threads"] == reference["env"]["torch_threads"]:  # (thread count changes float sums)
+            assert rp["metrics"] == reference["metrics"], label
