@@ -30,7 +30,8 @@ SENT_ROLES = ("system", "user")
 _WORD = re.compile(r"\w+")
 
 # Used only when a method is not in gpta.methods.METHODS (a result from an older or other build).
-_NO_EXPOSURE = {"gpta", "finetune", "manual-prefix", "llm-prefix", "random-prefix", "prompt-tuning", "setfit"}
+_NO_EXPOSURE = {"gpta", "finetune", "manual-prefix", "llm-prefix", "random-prefix", "prompt-tuning", "setfit",
+                "setfit-gpta", "setfit-manual"}
 
 
 def words(text: str) -> list[str]:

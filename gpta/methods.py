@@ -78,10 +78,26 @@ METHODS: dict[str, MethodInfo] = {m.name: m for m in [
                exposure="training data: up to options.n_examples (default 4) training texts with labels "
                         "per revision",
                tasks=CLASSIFICATION, uses_llm=True),
+    MethodInfo("setfit-gpta", "baselines.setfit_gpta:run_gpta",
+               isolates="whether an LLM-written prefix helps the best few-shot learner: SetFit with GPTA's "
+                        "selected prefix of the same cell (control: setfit-manual)",
+               llm_use="none itself (reuses the same cell's gpta prefix; runs that cell first if missing)",
+               exposure="none", tasks=CLASSIFICATION),
+    MethodInfo("setfit-manual", "baselines.setfit_gpta:run_manual",
+               isolates="setfit-gpta's control: the same SetFit with the dataset's hand-written prefix",
+               llm_use="none", exposure="none", tasks=CLASSIFICATION),
     MethodInfo("transfer", "baselines.transfer:run",
                isolates="whether a prefix learned on one dataset helps another (the paper's transfer claim)",
                llm_use="none (reuses a learned prefix)", exposure="none"),
 ]}
+
+# Dependencies on other methods' results of the same cell: method -> the methods it reads (issue 14;
+# to be folded into MethodInfo by the registry rework). setfit-gpta runs a missing gpta cell itself
+# (baselines/setfit_gpta.py); random-prefix falls back to a default length.
+DEPENDS_ON: dict[str, tuple[str, ...]] = {
+    "random-prefix": ("gpta",),
+    "setfit-gpta": ("gpta",),
+}
 
 # Methods this installation cannot run: name -> "module:function" returning the reason (computed
 # when asked: it inspects transformers).

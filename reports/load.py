@@ -75,7 +75,9 @@ def run_row(result: dict[str, Any]) -> dict[str, Any]:
     source = (cfg.get("options") or {}).get("source")
     costs = result.get("costs") or {}
     history = result.get("prefix_history") or []
-    revisions = [h for h in history if "improved_over_previous" in h]
+    revisions = history[1:]  # rounds whose prefix came from a revision (feedback + reply)
+    dialogue = result.get("dialogue") or {}  # gpta/method.py: DIALOGUE_KEYS
+    props = [p for h in history for p in h.get("proposals") or []]
     env = result.get("env") or {}
     row = {
         "run_id": result.get("run_id"),
@@ -96,9 +98,17 @@ def run_row(result: dict[str, Any]) -> dict[str, Any]:
         "prefix": result.get("prefix"),
         "rounds": len(history),
         "revisions": len(revisions),
-        "improved_rounds": sum(bool(h["improved_over_previous"]) for h in revisions),
+        # a revision round "improved" when it adopted a proposal that beat the incumbent on the same weights
+        "improved_rounds": sum(bool(p.get("adopted") and p.get("beats_incumbent")) for p in props),
         "fallbacks": sum(h.get("source") == "fallback" for h in history),
-        "llm_accuracy": (np.mean([bool(h["improved_over_previous"]) for h in revisions]) if revisions else np.nan),
+        # LLM accuracy (issue 14): share of genuinely new proposals that beat the incumbent on the
+        # same weights; NaN when the run proposed nothing new (no credit) or predates the record
+        "llm_accuracy": _num(dialogue.get("llm_accuracy")),
+        "proposals": dialogue.get("proposals", 0),
+        "new_proposals": dialogue.get("new", 0),
+        "share_new": _num(dialogue.get("share_new")),
+        "adopted": dialogue.get("adopted", 0),
+        "share_adopted": _num(dialogue.get("share_adopted")),
         "model": cfg.get("model"),
         "llm": cfg.get("llm"),
         "test_max": (cfg.get("train") or {}).get("test_max"),

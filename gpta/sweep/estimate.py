@@ -65,6 +65,8 @@ METHOD_COST = {
     "gpta": MethodCost(1.0, True, "rounds"),
     "textual-gradient": MethodCost(1.0, True, "2*rounds"),  # critique + rewrite per revision
     "setfit": MethodCost(2.0, False, "0"),  # contrastive pairs: about twice the forward/backward work
+    "setfit-gpta": MethodCost(2.0, True, "0"),  # + the same cell's gpta, counted in its own cell
+    "setfit-manual": MethodCost(2.0, True, "0"),
     "llm-zero-shot": MethodCost(0.0, False, "test"),
 }
 DEFAULT_COST = MethodCost(1.0, True, "0")
@@ -78,7 +80,7 @@ def llm_calls(cfg: RunConfig) -> int:
     cost = METHOD_COST.get(cfg.method, DEFAULT_COST)
     _, _, test = sizes(cfg.dataset)
     test = min(test, cfg.train.test_max) if cfg.train.test_max else test
-    return {"0": 0, "1": 1, "rounds": cfg.gpta.rounds, "2*rounds": 2 * cfg.gpta.rounds, "test": test}[cost.calls]
+    return {"0": 0, "1": 1, "rounds": 1 + (cfg.gpta.rounds - 1) * cfg.gpta.candidates, "2*rounds": 2 * cfg.gpta.rounds, "test": test}[cost.calls]
 
 
 def prior_seconds(cfg: RunConfig) -> float:
