@@ -6,6 +6,7 @@ The sweeps that train (kill/resume, Ray, failures) are in test_sweep_run.py.
 from __future__ import annotations
 
 import json
+import math
 import os
 import re
 import subprocess
@@ -59,7 +60,9 @@ def test_paper_dry_run_prints_cell_count_and_estimate(capsys, monkeypatch):
     for d in paper["datasets"]:
         fractions = paper.get("per_dataset", {}).get(d, {}).get("fractions", paper["fractions"])
         applicable = [m for m in paper["methods"] if get_dataset(d).task in all_methods()[m].tasks]
-        expected += len(fractions) * len(paper["seeds"]) * len(applicable)
+        grids = {m: ((paper.get("per_method") or {}).get(m) or {}).get("grid") or {} for m in applicable}
+        variants = sum(math.prod(len(v) for v in grids[m].values()) for m in applicable)  # per_method grid
+        expected += len(fractions) * len(paper["seeds"]) * variants
     total = re.search(r"^total: (\d+) cells, (\d+) to run; estimate ~([\d.]+)([smhd])", out, re.M)
     assert total, out
     assert int(total.group(1)) == expected and int(total.group(2)) == expected
