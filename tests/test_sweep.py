@@ -92,7 +92,7 @@ def _registered(methods) -> bool:
 
 
 def test_every_shipped_suite_loads():
-    for name in ("quick", "paper", "transfer", "cost"):
+    for name in ("quick", "paper", "transfer", "cost", "dialogue"):
         suite = load_suite(name)
         assert suite.name == name and suite.description and suite.cost
 
