@@ -22,7 +22,7 @@ from gpta import method as gpta_method
 from gpta.config import RunConfig
 from gpta.context import RunContext
 from gpta.errors import UserError
-from gpta.method import aggregate_feedback
+from gpta.method import RoundReport, aggregate_feedback
 from gpta.methods import TextualGradientOptions, method_options
 from gpta.pipeline import Setup
 
@@ -61,13 +61,12 @@ def run(cfg: RunConfig, ctx: RunContext) -> dict[str, Any]:
     k = method_options(cfg).n_examples  # typed and checked: gpta.methods.TextualGradientOptions
     shown: list[int] = []
 
-    def feedback(setup: Setup, r: int, prefix: str, pids: list[int], before: dict[str, Any],
-                 after: dict[str, Any], train: dict[str, Any]) -> str:
+    def feedback(setup: Setup, rep: RoundReport) -> str:
         if setup.spec.task != "classification":
             raise UserError("textual-gradient shows misclassified examples with labels: classification only")
-        examples = error_examples(setup, train, k, cfg.train_seed + r)
+        examples = error_examples(setup, rep.train, k, cfg.train_seed + rep.index)
         shown.append(examples.count("\n") - 1)
-        return examples + aggregate_feedback(setup, r, prefix, pids, before, after, train)
+        return examples + aggregate_feedback(setup, rep)
 
     result = gpta_method.run(cfg, ctx, feedback=feedback)
     result["training_examples_shown"] = sum(shown)

@@ -59,6 +59,14 @@ class GPTAConfig:
     history: str = "full"  # full: one running conversation | last: system + first + last exchange
     reject_partial_labels: bool = True  # a prefix naming some but not all labels asserts a label
     reject_off_task: bool = True  # a prefix mostly about training rather than the task
+    # The dialogue gradient's search (issue 14; gpta/method.py). Defaults = the paper: one reply
+    # per round, always taken. candidates=K asks K replies per round (reply 1 with the generation
+    # options, replies 2..K at candidate_temperature with seed generation.seed + k), scores every
+    # new one on dev with the same weights as the incumbent, and adopt=if-better keeps the
+    # incumbent unless a candidate beats it there.
+    candidates: int = 1  # proposals per round (K)
+    adopt: str = "always"  # always (paper: take reply 1) | if-better (best new candidate if it beats the incumbent)
+    candidate_temperature: float = 0.8  # sampling temperature of candidates 2..K
 
 
 @dataclass

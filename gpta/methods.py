@@ -233,6 +233,16 @@ METHODS: dict[str, MethodInfo] = {m.name: m for m in [
                tasks=CLASSIFICATION, uses_llm=True, options=TextualGradientOptions,
                cost=Cost(calls="2*rounds"),  # critique + rewrite per revision
                style=Style(_CB[8], "<", 9)),  # yellow (markers get a dark edge so it reads on white)
+    MethodInfo("setfit-gpta", "baselines.setfit_gpta:run_gpta",
+               isolates="whether an LLM-written prefix helps the best few-shot learner: SetFit with GPTA's "
+                        "selected prefix of the same cell (control: setfit-manual)",
+               llm_use="none itself (takes the same cell's gpta prefix)", exposure="none", tasks=CLASSIFICATION,
+               options=SetFitOptions, needs=(Need("gpta", "prefix"),),
+               cost=Cost(train=2.0, prefix=True), style=Style("#117733", "H", 11)),
+    MethodInfo("setfit-manual", "baselines.setfit_gpta:run_manual",
+               isolates="setfit-gpta's control: the same SetFit with the dataset's hand-written prefix",
+               llm_use="none", exposure="none", tasks=CLASSIFICATION, options=SetFitOptions,
+               cost=Cost(train=2.0, prefix=True), style=Style("#882255", "d", 12)),
     MethodInfo("transfer", "baselines.transfer:run",
                isolates="whether a prefix learned on one dataset helps another (the paper's transfer claim)",
                llm_use="none (reuses a learned prefix)", exposure="none", options=TransferOptions,

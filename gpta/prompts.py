@@ -27,15 +27,28 @@ QA_FIRST = (
     "find the answer span in the passage for a question. Reply with the sentence only."
 )
 
+# The dialogue gradient, OPRO-style (Yang et al. 2023, "Large Language Models as Optimizers"):
+# the trajectory of instructions with their scores, best first, and the aggregate training
+# numbers. Two effects are kept apart: TRAINING (the same instruction before and after a round)
+# and the INSTRUCTION (different instructions scored on the same trained weights).
 FEEDBACK = (
-    "Feedback on your instruction \"{prefix}\" ({prefix_tokens} tokens) after training round {round}: "
-    "dev {metric} went from {dev_before:.3f} to {dev_after:.3f} (standard error {dev_se:.3f}; "
-    "changes smaller than about twice that are noise); dev loss went from {dev_loss_before:.3f} "
-    "to {dev_loss_after:.3f}; train loss is {train_loss:.3f}; train {metric} minus dev {metric} "
-    "is {gap:+.3f}.\n"
+    "Training round {round} is done: the classifier trained {epochs} epoch{s} with your instruction "
+    "\"{prefix}\" ({prefix_tokens} tokens).\n"
+    "{training_effect}"
+    "Effect of the instruction: these instructions were each scored on dev with the same trained "
+    "classifier (dev {metric}, higher is better; differences under about {noise:.3f} are noise), best first:\n"
+    "{trajectory}"
+    "Train loss is {train_loss:.3f}; train {metric} minus dev {metric} is {gap:+.3f}.\n"
     "{per_class}"
-    "Now write an improved instruction sentence. {requirement} Reply with only that sentence."
+    "Write a new instruction sentence, different from all of the above, that you expect to score "
+    "higher. {requirement} Reply with only that sentence."
 )
+TRAINING_EFFECT = ("Effect of training (same instruction, before and after this round): dev {metric} "
+                   "went from {before:.3f} to {after:.3f}; dev loss from {loss_before:.3f} to {loss_after:.3f}.\n")
+TRAINING_EFFECT_FRESH = ("Effect of training: the classifier started this round untrained (dev {metric} "
+                         "{before:.3f} with the untrained head says nothing about your instruction) and reached "
+                         "{after:.3f}; dev loss {loss_after:.3f}.\n")
+TRAJECTORY_SHOWN = 8  # at most this many (instruction, score) lines: a small LLM's context is short
 REQUIREMENT = {
     "classification": "It must describe the task and list all the possible labels.",
     "qa": "It must tell the model how to find the answer span in the passage.",
@@ -53,20 +66,30 @@ def first_message(description: str, label_names: list[str], task: str) -> str:
     return FIRST.format(description=description, labels=labels_phrase(label_names))
 
 
-def feedback_message(round_index: int, prefix: str, prefix_tokens: int, metric: str,
-                     before: dict[str, Any], after: dict[str, Any], train: dict[str, Any],
-                     n_dev: int) -> str:
-    """The dialogue gradient: aggregate numbers only."""
+def feedback_message(round_index: int, epochs: int, prefix: str, prefix_tokens: int, metric: str,
+                     before: dict[str, Any], after: dict[str, Any], train: dict[str, Any], n_dev: int,
+                     trajectory: list[dict[str, Any]], fresh_head: bool) -> str:
+    """The dialogue gradient: aggregate numbers and the LLM's own instructions only, never an example.
+
+    ``trajectory``: every distinct instruction so far scored on dev with the weights at the end
+    of this round (dicts with ``prefix`` and ``dev_metric``), best first. ``fresh_head``: the
+    round started from an untrained head, so "before" measures nothing about the instruction.
+    """
     p = after[metric]
     se = (p * (1 - p) / max(n_dev, 1)) ** 0.5  # binomial s.e.; for F1 a rough guide
     recall = after.get("per_class_recall")
     per_class = ""
     if recall:
         per_class = "Dev recall per class: " + ", ".join(f"{k} {v:.2f}" for k, v in recall.items()) + ".\n"
+    effect = TRAINING_EFFECT_FRESH if fresh_head else TRAINING_EFFECT
+    training_effect = effect.format(metric=metric, before=before[metric], after=p, loss_before=before["loss"],
+                                    loss_after=after["loss"])
+    lines = "".join(f"{i}. \"{t['prefix']}\": {t['dev_metric']:.3f}\n"
+                    for i, t in enumerate(trajectory[:TRAJECTORY_SHOWN], 1))
     return FEEDBACK.format(
-        round=round_index + 1, prefix=prefix, prefix_tokens=prefix_tokens, metric=metric,
-        dev_before=before[metric], dev_after=p, dev_se=se, dev_loss_before=before["loss"],
-        dev_loss_after=after["loss"], train_loss=train["loss"], gap=train[metric] - p, per_class=per_class,
+        round=round_index + 1, epochs=epochs, s="" if epochs == 1 else "s", prefix=prefix,
+        prefix_tokens=prefix_tokens, training_effect=training_effect, metric=metric, noise=2 * se,
+        trajectory=lines, train_loss=train["loss"], gap=train[metric] - p, per_class=per_class,
         requirement=REQUIREMENT["classification" if recall else "qa"],
     )
 

@@ -55,6 +55,7 @@ METHOD_KEYS: dict[str, str] = {
     "prompt_tuning": "prompt-tuning: virtual tokens, learning rates, trainable params, weight changes",
     "setfit": "setfit: its options, contrastive steps, head, encoder",
     "zero_shot": "llm-zero-shot: scoring used (label log-likelihood or generation), evaluated inputs, parse counts, replies",
+    "prefix_from": "setfit-gpta, setfit-manual: the prefix used and where it came from (the same cell's gpta run id)",
     "test_interval": "llm-zero-shot: 95% sampling interval of the test metric over test items (Wilson; bootstrap for macro-F1)",
 }
 
@@ -115,7 +116,9 @@ def flatten(result: dict[str, Any]) -> dict[str, Any]:
     options = cfg.get("options") if isinstance(cfg.get("options"), dict) else {}
     source = options.get("source")
     history = result.get("prefix_history") or []
-    revisions = [h for h in history if isinstance(h, dict) and "improved_over_previous" in h]
+    revisions = history[1:]  # rounds whose prefix came from a revision (feedback + reply)
+    dialogue = result.get("dialogue") if isinstance(result.get("dialogue"), dict) else {}  # gpta/method.py
+    proposals = [p for h in history if isinstance(h, dict) for p in (h.get("proposals") or [])]
     error = result.get("error")
 
     def split_metric(split: str, name: str | None) -> float | None:
@@ -154,10 +157,17 @@ def flatten(result: dict[str, Any]) -> dict[str, Any]:
                                 if k.endswith("_from")) or None,
         "history_rounds": len(history),
         "revisions": len(revisions),
-        "improved_rounds": sum(bool(h["improved_over_previous"]) for h in revisions),
+        # adopted proposals that beat the incumbent on the same weights (not a rise after more training)
+        "improved_rounds": sum(bool(p.get("adopted") and p.get("beats_incumbent")) for p in proposals),
         "fallbacks": sum(isinstance(h, dict) and h.get("source") == "fallback" for h in history),
-        "llm_accuracy": (sum(bool(h["improved_over_previous"]) for h in revisions) / len(revisions)
-                         if revisions else None),
+        # LLM accuracy: share of genuinely new proposals that beat the incumbent on the same weights;
+        # None when the run proposed nothing new (no credit) or predates the record
+        "llm_accuracy": _number(dialogue.get("llm_accuracy")),
+        "proposals": dialogue.get("proposals"),
+        "new_proposals": dialogue.get("new"),
+        "share_new": _number(dialogue.get("share_new")),
+        "adopted": dialogue.get("adopted"),
+        "share_adopted": _number(dialogue.get("share_adopted")),
         "git_commit": (env.get("git") or {}).get("commit"),
         "git_dirty": (env.get("git") or {}).get("dirty"),
         "device": env.get("device_name") or env.get("device"),

@@ -271,6 +271,10 @@ def _document(rs: ResultSet, figs, grid, h, card, t_card, tables_main, extra, ov
                 doc.text(f"Figure skipped ({f.title}): {f.skipped}.")
             else:
                 doc.figure(f.caption, f"figures/{f.name}.png", f"figures/{f.name}.pdf", f.title)
+        if section == "dialogue":  # issue 14: the same-weights A/B record (reports/dialogue.py)
+            from reports import dialogue
+
+            dialogue.render(doc, rs.raw, runs)
     doc.heading("6. Tables")
     doc.text(f"Significance: {PAIRED_TEST_NAME} against {BASELINE}, pairing the runs of the same dataset, fraction and "
              f"seed, {HOLM}-corrected over each table's tests (the table says how many); † marks a corrected p < 0.05. "

@@ -47,9 +47,10 @@ def gpta_messages() -> list[list[dict]]:
     return [
         [{"role": "system", "content": prompts.SYSTEM},
          {"role": "user", "content": prompts.first_message(spec.description, spec.label_names, spec.task)}],
-        [{"role": "user", "content": prompts.feedback_message(0, "Is this tweet negative or positive?", 9,
-                                                               "accuracy", before, after,
-                                                               {"accuracy": 0.8, "loss": 0.4}, 1000)}],
+        [{"role": "user", "content": prompts.feedback_message(
+            0, 2, "Is this tweet negative or positive?", 9, "accuracy", before, after,
+            {"accuracy": 0.8, "loss": 0.4}, 1000,
+            [{"prefix": "Is this tweet negative or positive?", "dev_metric": 0.61}], True)}],
     ]
 
 

@@ -178,7 +178,8 @@ def test_dialogue_figure_has_a_line_per_gpta_run(report, results):
     per_run = [ln for ln in ax.get_lines() if (ln.get_gid() or "").startswith("run:")]
     assert len(per_run) == len(gpta) == len(FRACTIONS) * len(SEEDS)
     assert all(len(ln.get_xdata()) == int(TINY["gpta.rounds"]) for ln in per_run)
-    improved = sum(h["improved_over_previous"] for r in gpta for h in r["prefix_history"][1:])
+    improved = sum(p["adopted"] and p["beats_incumbent"] for r in gpta for h in r["prefix_history"]
+                   for p in h.get("proposals", []))
     assert f.data["improved"] == improved and f.data["revisions"] == len(gpta) * (int(TINY["gpta.rounds"]) - 1)
     assert f"in {improved} of {f.data['revisions']} revisions" in f.caption
 
@@ -190,9 +191,8 @@ def test_llm_accuracy_scatter_and_its_correlation(report, results):
           for r in results if r["method"] == "finetune"}
     xs, ys = [], []
     for r in results:
-        if r["method"] == "gpta":
-            h = r["prefix_history"]  # same weights: the new prefix before its round vs the old one after its own
-            xs.append(np.mean([cur["dev_before"] > prev["dev_metric"] for prev, cur in zip(h, h[1:])]))
+        if r["method"] == "gpta" and r["dialogue"]["llm_accuracy"] is not None:  # None: nothing new, no credit
+            xs.append(r["dialogue"]["llm_accuracy"])
             ys.append(r["metrics"]["test"]["accuracy"] - ft[(r["config"]["fraction"], r["config"]["seed"])])
     assert len(pts.get_offsets()) == len(xs)
     assert sorted(map(tuple, np.round(pts.get_offsets(), 9))) == sorted(zip(np.round(xs, 9), np.round(np.multiply(ys, 100), 9)))

@@ -6,6 +6,7 @@ The sweeps that train (kill/resume, Ray, failures) are in test_sweep_run.py.
 from __future__ import annotations
 
 import json
+import math
 import os
 import re
 import subprocess
@@ -60,7 +61,9 @@ def test_paper_dry_run_prints_cell_count_and_estimate(capsys, monkeypatch):
         fractions = paper.get("per_dataset", {}).get(d, {}).get("fractions", paper["fractions"])
         applicable = [m for m in paper["methods"] if get_dataset(d).task in all_methods()[m].tasks]
         once = [m for m in applicable if all_methods()[m].once_per_dataset]  # llm-zero-shot: one cell
-        expected += len(fractions) * len(paper["seeds"]) * (len(applicable) - len(once)) + len(once)
+        grids = {m: ((paper.get("per_method") or {}).get(m) or {}).get("grid") or {} for m in applicable}
+        variants = sum(math.prod(len(v) for v in grids[m].values()) for m in applicable if m not in once)
+        expected += len(fractions) * len(paper["seeds"]) * variants + len(once)
     total = re.search(r"^total: (\d+) cells, (\d+) to run; estimate ~([\d.]+)([smhd])", out, re.M)
     assert total, out
     assert int(total.group(1)) == expected and int(total.group(2)) == expected
@@ -90,7 +93,7 @@ def _registered(methods) -> bool:
 
 
 def test_every_shipped_suite_loads():
-    for name in ("quick", "paper", "transfer", "cost"):
+    for name in ("quick", "paper", "transfer", "cost", "dialogue"):
         suite = load_suite(name)
         assert suite.name == name and suite.description and suite.cost
 

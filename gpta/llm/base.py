@@ -145,12 +145,15 @@ class LLM:
         self.log = CallLog()
         self.hooks: list[SendHook] = []
 
-    def chat(self, messages: list[Message], purpose: str = "") -> Reply:
+    def chat(self, messages: list[Message], purpose: str = "", options: LLMConfig | None = None) -> Reply:
+        """One call. ``options`` overrides the LLM's generation options for this call only (e.g.
+        GPTA's per-candidate seed and temperature); they are part of the cache key as usual."""
+        options = options or self.options
         for hook in self.hooks:
             hook(messages, purpose)
         key = None
         if self.cache is not None:
-            key = self.cache.key(self.identity(), messages, self.options)
+            key = self.cache.key(self.identity(), messages, options)
             hit = self.cache.get(key)
             if hit is not None:
                 self.log.calls.append(
@@ -158,14 +161,14 @@ class LLM:
                 )
                 return hit
         t0 = time.perf_counter()
-        reply = self.backend.complete(messages, self.options)
+        reply = self.backend.complete(messages, options)
         reply.seconds = reply.seconds or (time.perf_counter() - t0)
         self.log.calls.append(
             CallRecord(reply.prompt_tokens, reply.completion_tokens, reply.seconds, False, purpose,
                        not reply.text.strip())
         )
         if self.cache is not None and key is not None:
-            self.cache.put(key, reply, self.identity(), messages, self.options)
+            self.cache.put(key, reply, self.identity(), messages, options)
         return reply
 
     def can_score_labels(self) -> bool:

@@ -70,7 +70,7 @@ def llm_calls(cfg: RunConfig) -> int:
     cost = method_cost(cfg.method)
     _, _, test = sizes(cfg.dataset)
     test = min(test, cfg.train.test_max) if cfg.train.test_max else test
-    return {"0": 0, "1": 1, "rounds": cfg.gpta.rounds, "2*rounds": 2 * cfg.gpta.rounds, "test": test}[cost.calls]
+    return {"0": 0, "1": 1, "rounds": 1 + (cfg.gpta.rounds - 1) * cfg.gpta.candidates, "2*rounds": 2 * cfg.gpta.rounds, "test": test}[cost.calls]
 
 
 def prior_seconds(cfg: RunConfig) -> float:

@@ -1,0 +1,134 @@
+"""The report's dialogue-gradient numbers (issue 14), from each GPTA result's same-weights A/B record.
+
+Per dataset and GPTA setting (candidates per round, adoption rule): proposals per round, the share
+that were genuinely new, the share adopted, "LLM accuracy" (share of new proposals that beat the
+incumbent on the same weights), the mean same-weights dev gain of adopted proposals with a 95%
+t-interval (unit: one adopted proposal), LLM accuracy's rank correlation with GPTA's test gain over
+finetune (per dataset, unit: one run), and the prefixes themselves. Keys read are documented in
+``gpta/method.py`` (``DIALOGUE_KEYS`` and the ``prefix_history`` comment).
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+
+from reports.stats import summarize
+from reports.tables import Cell, Table
+
+MAX_PREFIX_RUNS = 6  # runs whose prefixes are listed per dataset and setting
+
+
+def _setting(result: dict[str, Any]) -> str:
+    d = result.get("dialogue") or {}
+    return f"K={d.get('candidates', 1)}, adopt={d.get('adopt', 'always')}"
+
+
+def _pct(x: float | None) -> str:
+    return "n/a" if x is None or (isinstance(x, float) and math.isnan(x)) else f"{100 * x:.0f}%"
+
+
+def dialogue_rows(raw: dict[str, dict[str, Any]]) -> list[dict[str, Any]]:
+    """One row per (dataset, GPTA setting) over the GPTA results that carry a ``dialogue`` record."""
+    groups: dict[tuple[str, str, str], list[dict[str, Any]]] = {}
+    for r in raw.values():
+        if r.get("method") != "gpta" or not r.get("dialogue"):
+            continue
+        ds = (r.get("dataset") or {}).get("name", "?")
+        groups.setdefault((ds, r.get("metric", "accuracy"), _setting(r)), []).append(r)
+    rows = []
+    for (ds, metric, setting), rs in sorted(groups.items()):
+        ds_ = [r["dialogue"] for r in rs]
+        proposals, new = sum(d["proposals"] for d in ds_), sum(d["new"] for d in ds_)
+        adopted, beat = sum(d["adopted"] for d in ds_), sum(d["beat_incumbent"] for d in ds_)
+        rounds = sum(d["rounds_with_proposals"] for d in ds_)
+        gains = summarize([g for d in ds_ for g in d["adopted_gains"]])
+        rows.append({
+            "dataset": ds, "metric": metric, "setting": setting, "runs": len(rs), "rounds": rounds,
+            "proposals_per_round": proposals / rounds if rounds else math.nan,
+            "share_new": new / proposals if proposals else math.nan,
+            "share_adopted": adopted / proposals if proposals else math.nan,
+            "llm_accuracy": beat / new if new else math.nan, "new": new, "beat": beat, "adopted": adopted,
+            "gain": gains, "results": rs,
+        })
+    return rows
+
+
+def dialogue_table(rows: list[dict[str, Any]]) -> Table:
+    def g(s) -> str:
+        if s.n == 0:
+            return "no adoption"
+        if s.n == 1:
+            return f"{100 * s.mean:+.1f} (n = 1)"
+        return f"{100 * s.mean:+.1f} [{100 * s.ci_low:+.1f}, {100 * s.ci_high:+.1f}] (n = {s.n})"
+
+    body = [[Cell(r["dataset"]), Cell(r["setting"]), Cell(str(r["runs"])), Cell(f"{r['proposals_per_round']:.1f}"),
+             Cell(_pct(r["share_new"])), Cell(_pct(r["share_adopted"])),
+             Cell(f"{_pct(r['llm_accuracy'])} ({r['beat']}/{r['new']})"), Cell(g(r["gain"]))] for r in rows]
+    return Table(
+        "Dialogue gradient: proposals scored on the same weights as the incumbent",
+        ["dataset", "GPTA setting", "runs", "proposals / round", "new", "adopted", "LLM accuracy",
+         "gain of adopted (dev points)"], body,
+        notes=["new: share of proposals whose cleaned text differs from every earlier prefix of the run "
+               "(echoes, duplicates and unusable replies are not new); adopted: share of proposals that became "
+               "the next prefix; LLM accuracy: share of new proposals that beat the incumbent on the same "
+               "weights (higher dev metric, or equal and lower dev loss), n/a when nothing new was proposed; "
+               "gain of adopted: adopted proposal's dev metric minus the incumbent's on the same weights, mean "
+               "and 95% t-interval over adopted proposals (unit: one adopted proposal)."],
+        label="tab:dialogue",
+    )
+
+
+def correlation_lines(runs: pd.DataFrame) -> list[str]:
+    """LLM accuracy vs test gain over finetune, per dataset (never pooled across metrics)."""
+    if runs.empty or "gain" not in runs or "llm_accuracy" not in runs:
+        return []
+    d = runs[(runs["method"] == "gpta") & runs["llm_accuracy"].notna() & runs["gain"].notna()]
+    out = []
+    for ds, g in d.groupby("dataset"):
+        n = len(g)
+        if n < 3 or np.ptp(g["llm_accuracy"]) == 0 or np.ptp(g["gain"]) == 0:
+            out.append(f"{ds}: LLM accuracy vs test gain over finetune: too few or constant values to correlate "
+                       f"(n = {n} GPTA runs with a new proposal and a paired finetune run; unit = one run).")
+            continue
+        rho = stats.spearmanr(g["llm_accuracy"], g["gain"]).statistic
+        out.append(f"{ds}: LLM accuracy vs test gain over finetune: Spearman ρ = {rho:+.2f} (n = {n} GPTA runs; "
+                   f"unit = one run, paired with finetune at the same fraction and seed).")
+    return out
+
+
+def prefix_lines(rows: list[dict[str, Any]]) -> list[str]:
+    out = []
+    for r in rows:
+        for res in sorted(r["results"], key=lambda x: (x["config"]["fraction"], x["config"]["seed"]))[:MAX_PREFIX_RUNS]:
+            c = res["config"]
+            steps = []
+            for h in res.get("prefix_history") or []:
+                props = h.get("proposals") or []
+                new = sum(p["status"] == "new" for p in props)
+                tail = f" → {len(props)} proposals, {new} new" if props else ""
+                steps.append(f"round {h['round']} [{h.get('revision', h.get('source'))}] “{h['prefix']}”{tail}")
+            out.append(f"{r['dataset']} {r['setting']} fraction {c['fraction']:g} seed {c['seed']}: " + "; ".join(steps))
+        if len(r["results"]) > MAX_PREFIX_RUNS:
+            out.append(f"... {len(r['results']) - MAX_PREFIX_RUNS} more runs of {r['dataset']} {r['setting']} "
+                       f"(all prefixes are in the result files, prefix_history)")
+    return out
+
+
+def render(doc: Any, raw: dict[str, dict[str, Any]], runs: pd.DataFrame) -> Table | None:
+    """Add the dialogue numbers to the report's dialogue section; returns the table (None: no record)."""
+    rows = dialogue_rows(raw)
+    if not rows:
+        doc.text("No GPTA result carries a same-weights A/B record (results from before issue 14).")
+        return None
+    table = dialogue_table(rows)
+    doc.table(table)
+    doc.bullets(correlation_lines(runs))
+    doc.text("Prefixes per run (revision: first, changed, echo, kept or fallback; proposals made at the end of "
+             "the round):")
+    doc.bullets(prefix_lines(rows))
+    return table
