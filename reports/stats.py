@@ -44,7 +44,7 @@ def summarize(values) -> Summary:
 class PairedTest:
     n: int
     mean_diff: float
-    p: float  # nan when undefined (fewer than 2 pairs, or every difference identical)
+    p: float  # nan when undefined (fewer than 2 pairs, or every difference zero)
 
     @property
     def significant(self) -> bool:
@@ -57,8 +57,13 @@ def paired_test(a, b) -> PairedTest:
     if n == 0:
         return PairedTest(0, math.nan, math.nan)
     diff = a - b
-    if n < 2 or np.allclose(diff, diff[0]):
+    if n < 2 or np.allclose(diff, 0):
         return PairedTest(n, float(diff.mean()), math.nan)
+    if np.allclose(diff, diff[0]):
+        # Every difference equal and non-zero: the t statistic is infinite (its p-value tends to
+        # 0), which overstates n identical pairs. Exact two-sided sign-flip permutation test
+        # instead: only the two all-same-sign flips are as extreme, p = 2 / 2**n (0.25 at n = 3).
+        return PairedTest(n, float(diff.mean()), float(2.0 / 2 ** n))
     return PairedTest(n, float(diff.mean()), float(stats.ttest_rel(a, b).pvalue))
 
 

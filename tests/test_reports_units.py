@@ -37,8 +37,15 @@ def test_paired_test_matches_scipy_and_is_undefined_when_it_must_be():
     t = paired_test(a, b)
     assert t.p == pytest.approx(stats.ttest_rel(a, b).pvalue) and t.n == 4
     assert math.isnan(paired_test([0.7], [0.6]).p)  # one pair
-    assert math.isnan(paired_test([0.7, 0.8], [0.6, 0.7]).p)  # identical differences: no variance
+    assert math.isnan(paired_test([0.7, 0.8], [0.7, 0.8]).p)  # every difference zero
     assert not paired_test([0.7, 0.8], [0.6, 0.7]).significant
+
+
+def test_paired_test_has_a_p_value_when_every_difference_is_equal_and_non_zero():
+    # issue 13, item 10: exact two-sided sign-flip p = 2 / 2**n, not NaN
+    assert paired_test([0.7, 0.8], [0.6, 0.7]).p == pytest.approx(0.5)
+    t = paired_test([0.7, 0.8, 0.9, 0.6, 0.5, 0.4], [0.6, 0.7, 0.8, 0.5, 0.4, 0.3])
+    assert t.p == pytest.approx(2 / 64) and t.significant and t.mean_diff == pytest.approx(0.1)
 
 
 def test_correlation_reports_both_coefficients_or_says_undefined():
