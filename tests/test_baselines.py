@@ -256,6 +256,10 @@ def test_llm_prefix_is_gptas_first_prefix_from_exactly_one_call(cells):
     assert result["prefix"] == cells.gpta["prefix_history"][0]["prefix"]
     assert {c["prefix_tokens"] for c in result["curves"]} == {result["prefix_tokens"]}
     assert len(result["curves"]) == len(cells.gpta["curves"]) == TINY["train.epochs"]
+    # issue 13, item 1: p0 was cached by the GPTA cell; this second cell still records its cold cost
+    c = result["costs"]
+    assert c["cache_hits"] == 1 and c["llm_seconds_paid"] == 0
+    assert c["llm_seconds"] == c["llm_seconds_cold"] > 0
 
 
 @pytest.mark.slow
