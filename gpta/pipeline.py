@@ -77,6 +77,7 @@ class Setup:
     t_start: float = field(default_factory=time.perf_counter)
     _bar: Any = None
     evaluated: dict[str, int] = field(default_factory=dict)
+    truncation: dict[str, Any] | None = None  # split -> {n, truncated, rate} at max_text_tokens
 
     @classmethod
     def build(cls, cfg: RunConfig, ctx: RunContext) -> "Setup":
@@ -95,6 +96,11 @@ class Setup:
         }
         setup = cls(cfg, ctx, spec, splits, train, task, enc, pick_device())
         setup.evaluated = {"dev": len(dev), "test": len(test)}  # < split size only when capped
+        if spec.task != "qa":  # texts cut at train.max_text_tokens, per evaluated split (issue 13)
+            from gpta.data.truncation import truncation
+
+            setup.truncation = {k: truncation(tokenizer, v, t.max_text_tokens)
+                                for k, v in (("train", train), ("dev", dev), ("test", test))}
         return setup
 
     # -- prefix-joined features, computed once per (split, prefix) ---------------------------

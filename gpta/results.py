@@ -78,6 +78,7 @@ def build_result(setup: Any, metrics: dict[str, Any], extra: dict[str, Any], cos
     wall = time.perf_counter() - setup.t_start
     data = dataset_record(setup.spec, setup.splits, setup.train_examples)
     data["sizes"].update({f"{k}_evaluated": v for k, v in setup.evaluated.items()})
+    data["truncated_at_max_text_tokens"] = getattr(setup, "truncation", None)  # issue 13: texts cut
     return {
         "schema_version": SCHEMA_VERSION,
         "run_id": ctx.run_id,
