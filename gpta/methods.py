@@ -49,6 +49,11 @@ METHODS: dict[str, MethodInfo] = {m.name: m for m in [
     MethodInfo("finetune", "baselines.finetune:run",
                isolates="the baseline every gain is measured against: no prefix, no LLM",
                llm_use="none", exposure="none"),
+    MethodInfo("empty-prefix", "baselines.empty_prefix:run",
+               isolates="the layout control: finetune in the prefix methods' pair layout ([CLS] [SEP] text "
+                        "[SEP], text in segment B) with an empty prefix; prefix methods vs this isolate the "
+                        "prefix's content from the segment change",
+               llm_use="none", exposure="none", tasks=CLASSIFICATION),
     MethodInfo("manual-prefix", "baselines.manual_prefix:run",
                isolates="any sensible hand-written prefix vs the LLM's prefix (no LLM)",
                llm_use="none", exposure="none"),

@@ -31,13 +31,42 @@ def make_task(spec: DatasetSpec, tokenizer: Any, cfg: RunConfig) -> Any:
     return ClassificationTask(tokenizer, spec.label_names, cfg.train.max_text_tokens, cfg.train.max_prefix_tokens)
 
 
+def dev_split(spec: DatasetSpec, splits: Splits, train: list, cfg: RunConfig) -> list:
+    """The dev set model selection (and GPTA's feedback) uses: the fixed dev split, or under
+    ``train.dev_protocol=true-few-shot`` one as small as the training sample (issue 13)."""
+    from gpta.data.sampling import DEV_PROTOCOLS, true_few_shot_dev
+    from gpta.errors import UserError
+
+    if cfg.train.dev_protocol not in DEV_PROTOCOLS:
+        raise UserError(f"train.dev_protocol {cfg.train.dev_protocol!r}: use {' or '.join(DEV_PROTOCOLS)}")
+    if cfg.train.dev_protocol == "fixed":
+        return splits.dev
+    return true_few_shot_dev(splits.pool, train, cfg.resolved_data_seed, spec.label_names)
+
+
 def sample_train(spec: DatasetSpec, splits: Splits, cfg: RunConfig) -> list:
     if spec.task == "qa":
         return sample_qa_fraction(splits.pool, cfg.fraction, cfg.resolved_data_seed)
     return sample_fraction(splits.pool, cfg.fraction, cfg.resolved_data_seed, spec.label_names)
 
 
-def dataset_record(spec: DatasetSpec, splits: Splits, train: list) -> dict[str, Any]:
+def train_majority(spec: DatasetSpec, train: list, test: list) -> dict[str, Any]:
+    """The majority-class reference line: the TRAINING sample's most frequent class (ties: the
+    lowest class index) predicted for every evaluated test input. TREC: "entity" -> 18.8% of
+    TREC.test, where the test set's own majority ("description") would claim 27.6%."""
+    from sklearn.metrics import f1_score
+
+    counts = np.bincount([e.label for e in train], minlength=spec.num_labels)
+    k = int(counts.argmax())
+    gold = np.array([e.label for e in test])
+    present = sorted(set(gold.tolist()))
+    f1 = f1_score(gold, np.full_like(gold, k), labels=present, average="macro", zero_division=0) if len(gold) else 0.0
+    return {"class": spec.label_names[k], "test_accuracy": float((gold == k).mean()) if len(gold) else 0.0,
+            "test_macro_f1": float(f1), "n_test": int(len(gold)),
+            "rule": "most frequent class of the training sample (ties: lowest index), scored on the evaluated test set"}
+
+
+def dataset_record(spec: DatasetSpec, splits: Splits, train: list, test: list | None = None) -> dict[str, Any]:
     rec: dict[str, Any] = {
         "name": spec.name, "task": spec.task, "domain": spec.domain, "metric": spec.metric,
         "label_names": spec.label_names, "source": splits.source, "protocol": splits.protocol,
@@ -47,9 +76,30 @@ def dataset_record(spec: DatasetSpec, splits: Splits, train: list) -> dict[str, 
         counts = np.bincount([e.label for e in train], minlength=spec.num_labels)
         rec["n_train_per_class"] = {n: int(c) for n, c in zip(spec.label_names, counts)}
         test_counts = np.bincount([e.label for e in splits.test], minlength=spec.num_labels)
+        # the test set's own majority share: a property of the test set, NOT a baseline
         rec["test_majority_rate"] = float(test_counts.max() / max(len(splits.test), 1))
+        rec["train_majority"] = train_majority(spec, train, test if test is not None else splits.test)
     rec.update({k: v for k, v in splits.extra.items() if k not in rec})
     return rec
+
+
+def overfitting(metrics: dict[str, Any], curves: list[dict[str, Any]], metric: str,
+                best: dict[str, Any]) -> dict[str, Any]:
+    """Overfitting measures that do not saturate (train accuracy is 1.000 in most low-resource
+    runs, so "train minus test accuracy" only restates test accuracy): the selected checkpoint's
+    mean dev loss minus its mean train loss (train = the train-eval sample), and how much the best
+    dev epoch beats the last one (0 when the last epoch is the best)."""
+    last = curves[-1][f"dev_{metric}"] if curves else None
+    return {
+        "dev_minus_train_loss": round(metrics["dev"]["loss"] - metrics["train"]["loss"], 6),
+        "train_loss": round(metrics["train"]["loss"], 6), "dev_loss": round(metrics["dev"]["loss"], 6),
+        f"best_dev_{metric}": round(best["metric"], 6),
+        f"last_dev_{metric}": last,
+        f"best_minus_last_dev_{metric}": round(best["metric"] - last, 6) if last is not None else None,
+        "selected_epoch": best["epoch"], "last_epoch": curves[-1]["epoch"] if curves else None,
+        "definition": "mean per-example loss at the selected (best-dev) checkpoint: dev minus train-eval "
+                      "sample; best-vs-last: best dev metric over epochs minus the last epoch's",
+    }
 
 
 def _subset(examples: list, cap: int, seed: int) -> list:
@@ -78,6 +128,7 @@ class Setup:
     _bar: Any = None
     evaluated: dict[str, int] = field(default_factory=dict)
     truncation: dict[str, Any] | None = None  # split -> {n, truncated, rate} at max_text_tokens
+    dev_protocol: dict[str, Any] | None = None  # fixed | true-few-shot, with the dev size used
 
     @classmethod
     def build(cls, cfg: RunConfig, ctx: RunContext) -> "Setup":
@@ -87,7 +138,8 @@ class Setup:
         tokenizer = load_tokenizer(cfg.model)
         task = make_task(spec, tokenizer, cfg)
         t = cfg.train
-        dev, test = _subset(splits.dev, t.dev_max, 0), _subset(splits.test, t.test_max, 0)
+        dev_pool = dev_split(spec, splits, train, cfg)
+        dev, test = _subset(dev_pool, t.dev_max, 0), _subset(splits.test, t.test_max, 0)
         enc = {
             "train": task.encode(train),
             "train_eval": task.encode(_subset(train, t.eval_train_max, cfg.resolved_data_seed)),
@@ -96,6 +148,10 @@ class Setup:
         }
         setup = cls(cfg, ctx, spec, splits, train, task, enc, pick_device())
         setup.evaluated = {"dev": len(dev), "test": len(test)}  # < split size only when capped
+        setup.dev_protocol = {"protocol": t.dev_protocol, "n_dev": len(dev), "n_train": len(train),
+                              "source": ("the dataset's dev split" if t.dev_protocol == "fixed" else
+                                         "drawn from the pool minus the training sample, as many as n_train "
+                                         "(stratified; seed data_seed + 7919)")}
         if spec.task != "qa":  # texts cut at train.max_text_tokens, per evaluated split (issue 13)
             from gpta.data.truncation import truncation
 
@@ -182,6 +238,7 @@ class Setup:
         extra = {
             "prefix": prefix, "prefix_tokens": len(pids),
             "selected": {"epoch": self.best["epoch"], "round": self.best["round"], "dev_metric": self.best["metric"]},
+            "overfitting": overfitting(metrics, self.curves, self.spec.metric, self.best),
             **extra,
         }
         costs = {

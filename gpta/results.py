@@ -27,9 +27,36 @@ PACKAGES = ("torch", "transformers", "datasets", "scikit-learn", "numpy", "ollam
             "peft", "setfit", "sentence-transformers", "gpta-suite")
 
 
-def cell_id(cfg_dict: dict[str, Any]) -> str:
-    """Readable and stable: dataset-method-fraction-seed plus a hash of the full config."""
-    blob = json.dumps(cfg_dict, sort_keys=True, default=str)
+# Bumped whenever the protocol changes what a config means (splits, sampling, selection, metrics),
+# so old results are never silently reused. 2: cross-split duplicates removed, macro-F1 over the
+# classes present, cold LLM costs, data fingerprint and resolved precision in the identity (issue 13).
+PROTOCOL_VERSION = 2
+
+
+@functools.lru_cache(maxsize=4)
+def _auto_precision() -> str:
+    """What ``train.precision=auto`` resolves to on this machine (imports torch: only for auto)."""
+    from gpta.model import pick_device, resolve_precision
+
+    return resolve_precision("auto", pick_device())
+
+
+def cell_identity(cfg_dict: dict[str, Any], data_dir: str | None = None) -> dict[str, Any]:
+    """What a cell's id hashes besides its config: the protocol version, the data it reads
+    (file hashes, gpta/data/fingerprint.py) and the precision it will actually train in."""
+    from gpta.data.fingerprint import data_fingerprint
+
+    precision = (cfg_dict.get("train") or {}).get("precision", "auto")
+    return {"protocol_version": PROTOCOL_VERSION,
+            "data": data_fingerprint(str(cfg_dict["dataset"]), cfg_dict.get("dataset_options"), data_dir),
+            "precision": _auto_precision() if precision == "auto" else precision}
+
+
+def cell_id(cfg_dict: dict[str, Any], data_dir: str | None = None) -> str:
+    """Readable and stable: dataset-method-fraction-seed plus a hash of the full config and the
+    cell's identity (protocol version, data fingerprint, resolved precision)."""
+    blob = json.dumps({"config": cfg_dict, "identity": cell_identity(cfg_dict, data_dir)}, sort_keys=True,
+                      default=str)
     digest = hashlib.sha256(blob.encode()).hexdigest()[:10]
     dataset = re.sub(r"[^A-Za-z0-9_.-]+", "_", Path(str(cfg_dict["dataset"])).name)[:40]
     return f"{dataset}__{cfg_dict['method']}__f{cfg_dict['fraction']:g}__s{cfg_dict['seed']}__{digest}"
@@ -76,9 +103,10 @@ def build_result(setup: Any, metrics: dict[str, Any], extra: dict[str, Any], cos
 
     ctx, cfg = setup.ctx, setup.cfg
     wall = time.perf_counter() - setup.t_start
-    data = dataset_record(setup.spec, setup.splits, setup.train_examples)
+    data = dataset_record(setup.spec, setup.splits, setup.train_examples, setup.enc["test"].examples)
     data["sizes"].update({f"{k}_evaluated": v for k, v in setup.evaluated.items()})
     data["truncated_at_max_text_tokens"] = getattr(setup, "truncation", None)  # issue 13: texts cut
+    data["dev_protocol"] = getattr(setup, "dev_protocol", None)  # fixed | true-few-shot, n_dev beside n_train
     return {
         "schema_version": SCHEMA_VERSION,
         "run_id": ctx.run_id,
@@ -88,6 +116,7 @@ def build_result(setup: Any, metrics: dict[str, Any], extra: dict[str, Any], cos
         "seeds": {"data_seed": cfg.resolved_data_seed, "train_seed": cfg.train_seed, "split_seed": "fixed per dataset"},
         "dataset": data,
         "metric": setup.spec.metric,
+        "identity": {**cell_identity(cfg.to_dict(), ctx.data_dir), "precision_used": precision},
         "metrics": metrics,
         "curves": setup.curves,
         **extra,

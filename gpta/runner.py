@@ -38,15 +38,15 @@ def validate(cfg: RunConfig, data_dir: str | None = None, read_cache: Path | Non
             require_cache_file(read_cache)
 
 
-def result_path(out_dir: str | Path, cfg: RunConfig) -> Path:
-    return Path(out_dir) / f"{cell_id(cfg.to_dict())}.json"
+def result_path(out_dir: str | Path, cfg: RunConfig, data_dir: str | None = None) -> Path:
+    return Path(out_dir) / f"{cell_id(cfg.to_dict(), data_dir)}.json"
 
 
 def execute(cfg: RunConfig, out_dir: str | Path, data_dir: str | None = None,
             llm_cache: str = "readwrite", llm_cache_path: str | None = None,
             progress: bool = True) -> tuple[Path, dict[str, Any]]:
     out_dir = Path(out_dir)
-    run_id = cell_id(cfg.to_dict())
+    run_id = cell_id(cfg.to_dict(), data_dir)
     ctx = RunContext(out_dir=out_dir, run_id=run_id, cfg=cfg, data_dir=data_dir or RunContext.default_data_dir(),
                      llm_cache_mode=llm_cache, llm_cache_path=llm_cache_path, progress=progress)
     validate(cfg, data_dir, ctx.llm_cache_file if llm_cache == "read" else None)

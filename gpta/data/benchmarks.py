@@ -57,6 +57,11 @@ LOCAL_FILES = {
 }
 
 
+# Each benchmark's folder under the data dir (the second argument of its ``_load`` call).
+LOCAL_SUBDIR = {"sst2": "sst2", "twitter": "tweeteval_sentiment", "yelp": "yelp", "ag_news": "ag_news",
+                "trec": "trec", "squad": "squad_v1.1"}
+
+
 def _load(name: str, subdir: str, local: Callable[[Path], Splits], hub: Callable[[], Splits] | None,
           data_dir: str | None) -> Splits:
     """Local copy if ``<data dir>/<subdir>`` exists, else the Hub, else a clear UserError."""

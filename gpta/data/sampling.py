@@ -78,6 +78,26 @@ def sample_fraction(
     return [pool[i] for i in sorted(chosen)]
 
 
+DEV_PROTOCOLS = ("fixed", "true-few-shot")
+
+
+def true_few_shot_dev(pool: list[Example], train: list[Example], data_seed: int,
+                      label_names: list[str]) -> list[Example]:
+    """A dev set as small as the training sample: drawn from the pool minus the training sample,
+    ``len(train)`` examples (stratified like the sample for classification; uniform questions
+    for QA), seeded by ``data_seed`` (its own stream, so the training sample is unchanged)."""
+    taken = {id(e) for e in train}
+    rest = [e for e in pool if id(e) not in taken]
+    n = len(train)
+    if n > len(rest):
+        raise UserError(f"train.dev_protocol=true-few-shot: the pool has {len(rest)} examples left after "
+                        f"the {n}-example training sample; need {n} for dev (use a smaller --fraction)")
+    seed = data_seed + 7919  # a different stream from the training sample's
+    if not label_names:
+        return sample_qa_fraction(rest, n / len(rest), seed) if n < len(rest) else list(rest)
+    return sample_fraction(rest, n / len(rest), seed, label_names) if n < len(rest) else list(rest)
+
+
 def sample_qa_fraction(pool: list[Example], fraction: float, data_seed: int) -> list[Example]:
     """QA has no classes: a seeded uniform sample of questions, at least one."""
     if not (0 < fraction <= 1):
