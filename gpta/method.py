@@ -71,7 +71,7 @@ def run(cfg: RunConfig, ctx: RunContext, feedback: Feedback = aggregate_feedback
     plan = split_epochs(cfg.train.epochs, g.rounds)
 
     conversation = [
-        {"role": "system", "content": prompts.SYSTEM},
+        {"role": "system", "content": prompts.system_message(spec.task)},
         {"role": "user", "content": prompts.first_message(spec.description, spec.label_names, spec.task)},
     ]
     current = accept(setup, ask(llm, conversation, g.history, "p0"), previous=None)
