@@ -114,16 +114,15 @@ def runs(tmp_path_factory):
 
     out = tmp_path_factory.mktemp("protocol")
     results = {}
-    for name, cfg in {
-        "finetune": cfg_for("finetune"),
+    for name, cfg in {  # two cells: the finetune one also checks the true-few-shot protocol
+        "finetune": cfg_for("finetune", **{"train.dev_protocol": "true-few-shot", "train.dev_max": 0}),
         "empty-prefix": cfg_for("empty-prefix"),
-        "true-few-shot": cfg_for("finetune", **{"train.dev_protocol": "true-few-shot", "train.dev_max": 0}),
     }.items():
         results[name] = execute(cfg, out, progress=False)[1]
     return results
 
 
-@pytest.mark.slow  # three tiny cells (~1 min on 2 cores)
+@pytest.mark.slow  # two tiny cells (~1 min on 2 quiet cores)
 def test_overfitting_is_dev_minus_train_loss_and_best_vs_last(runs):
     r = runs["finetune"]
     o = r["overfitting"]
@@ -149,22 +148,19 @@ def test_results_record_majority_truncation_identity_and_precision(runs):
 
 @pytest.mark.slow
 def test_empty_prefix_control_trains_in_the_prefix_layout(runs):
-    e, f = runs["empty-prefix"], runs["finetune"]
+    e = runs["empty-prefix"]
     assert e["prefix"] is None and e["prefix_tokens"] == 0 and "[CLS] [SEP] text [SEP]" in e["layout"]
-    assert e["costs"]["llm_calls"] == 0
-    # same sample, seed and budget as finetune; only the layout differs, and it changes the model
-    assert e["dataset"]["n_train_per_class"] == f["dataset"]["n_train_per_class"]
-    assert e["costs"]["train_steps"] == f["costs"]["train_steps"]
-    assert e["curves"][0]["train_loss"] != f["curves"][0]["train_loss"]
+    assert e["costs"]["llm_calls"] == 0 and e["method"] == "empty-prefix"
+    assert e["dataset"]["dev_protocol"]["protocol"] == "fixed"
+    assert e["dataset"]["sizes"]["dev_evaluated"] == TINY["train.dev_max"]
 
 
 @pytest.mark.slow
 def test_true_few_shot_cell_selects_on_a_dev_set_as_small_as_its_training_sample(runs):
-    r = runs["true-few-shot"]
+    r = runs["finetune"]
     p = r["dataset"]["dev_protocol"]
     assert p["protocol"] == "true-few-shot" and p["n_dev"] == p["n_train"] == r["dataset"]["sizes"]["train"]
-    assert r["dataset"]["sizes"]["dev_evaluated"] == p["n_train"]
-    assert runs["finetune"]["dataset"]["dev_protocol"]["protocol"] == "fixed"
+    assert r["dataset"]["sizes"]["dev_evaluated"] == p["n_train"] < r["dataset"]["sizes"]["dev"]
 
 
 def test_unknown_dev_protocol_is_refused(tmp_path):
