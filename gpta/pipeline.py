@@ -75,6 +75,9 @@ def dataset_record(spec: DatasetSpec, splits: Splits, train: list, test: list | 
     if spec.task != "qa":
         counts = np.bincount([e.label for e in train], minlength=spec.num_labels)
         rec["n_train_per_class"] = {n: int(c) for n, c in zip(spec.label_names, counts)}
+        from gpta.data.sampling import N_TRAIN_RULE
+
+        rec["n_train_rule"] = N_TRAIN_RULE
         test_counts = np.bincount([e.label for e in splits.test], minlength=spec.num_labels)
         # the test set's own majority share: a property of the test set, NOT a baseline
         rec["test_majority_rate"] = float(test_counts.max() / max(len(splits.test), 1))
