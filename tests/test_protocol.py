@@ -40,6 +40,9 @@ def test_majority_line_is_the_training_majority_scored_on_test():
     assert rec["train_majority"]["class"] == "entity"
     assert rec["train_majority"]["test_accuracy"] == pytest.approx(94 / 500)
     assert rec["test_majority_rate"] == pytest.approx(138 / 500)
+    # item 8: the fraction-to-n rule is stated in the record and is what the sampler does
+    assert "round(fraction x pool size)" in rec["n_train_rule"]
+    assert rec["sizes"]["train"] == round(0.02 * len(splits.pool)) == 99
 
 
 # -- item 10: what a cell's identity covers -------------------------------------------------------

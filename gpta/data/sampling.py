@@ -14,7 +14,7 @@ from gpta.errors import UserError
 SPLIT_SEED = 20240329  # fixed for every dataset whose local copy lacks official splits (ours)
 # How a fraction becomes a sample size (stated in README and recorded in every result).
 N_TRAIN_RULE = ("n = round(fraction x pool size) with Python's round (halves go to the even "
-                "number: yelp's 0.005 x 500 = 2.5 gives 2), at least one per class; classes get "
+                "number: 0.005 x 500 = 2.5 gives 2, 0.005 x 700 = 3.5 gives 4), at least one per class; classes get "
                 "largest-remainder shares of n; fraction 1 = the whole pool")
 
 
