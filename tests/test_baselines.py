@@ -338,5 +338,9 @@ def test_setfit_writes_the_common_schema(cells):
     assert_schema(result)
     s = result["setfit"]
     assert s["contrastive_steps"] == 4 and s["prefix"] is None and result["prefix_tokens"] == 0
+    # issue 13, item 11: the same dev selection as the others (train.epochs = 2 dev evaluations)
+    sel = result["selected"]
+    assert [p["step"] for p in sel["evaluations"]] == [2, 4]
+    assert sel["dev_metric"] == max(p["dev_accuracy"] for p in sel["evaluations"])
     assert result["costs"]["llm_calls"] == 0 and result["costs"]["train_steps"] == 4
     assert result["dataset"]["sizes"]["train"] == sum(result["dataset"]["n_train_per_class"].values())
