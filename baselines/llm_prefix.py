@@ -19,7 +19,7 @@ from gpta.pipeline import Setup
 def first_prefix(setup: Setup) -> dict[str, Any]:
     spec = setup.spec
     conversation = [
-        {"role": "system", "content": prompts.SYSTEM},
+        {"role": "system", "content": prompts.system_message(spec.task)},
         {"role": "user", "content": prompts.first_message(spec.description, spec.label_names, spec.task)},
     ]
     reply = ask(setup.ctx.llm(), conversation, setup.cfg.gpta.history, "p0")

@@ -43,6 +43,9 @@ class TrainConfig:
     eval_train_max: int = 512  # train-split curves use at most this many examples (seeded)
     dev_max: int = 0  # evaluate at most this many dev examples (seeded subset); 0 = all. Smoke tests only
     test_max: int = 0  # likewise for test; results record it, so a capped run is never mistaken
+    # fixed: the dataset's dev split (200-1,000 examples) | true-few-shot: a dev set drawn from the
+    # pool, as large as the training sample and disjoint from it (Perez et al. 2021's protocol)
+    dev_protocol: str = "fixed"
     length_grouped: bool = True  # batches of similar length: less padding, same examples
     threads: int = 0  # torch intra-op threads; 0 = leave torch's default
     # train | frozen: frozen keeps the pre-trained word-embedding matrix (half of MiniLM-L6's

@@ -189,7 +189,7 @@ def run(cfg: RunConfig, ctx: RunContext, feedback: Feedback = aggregate_feedback
 
     # -- step 1: the LLM writes p0 from the dataset description alone ---------------------------
     conversation = [
-        {"role": "system", "content": prompts.SYSTEM},
+        {"role": "system", "content": prompts.system_message(spec.task)},
         {"role": "user", "content": prompts.first_message(spec.description, spec.label_names, spec.task)},
     ]
     current = accept(setup, ask(llm, conversation, g.history, "p0"), previous=None)

@@ -82,18 +82,23 @@ class LLMZeroShotOptions(Options):
 
 @dataclass(frozen=True)
 class SetFitOptions(Options):
-    num_iterations: int = 20  # pairs generated per training example (SetFit's usual value)
-    max_steps: int | None = None  # default: the shared budget, train.epochs x steps per epoch
+    # setfit 1.x TrainingArguments defaults (its documented recipe), not the shared step budget
+    num_iterations: int | None = None  # None = setfit's oversampling of pairs; N = N pairs per example
+    max_steps: int = -1  # -1 = no cap (setfit's default)
     body_lr: float = 2e-5  # SetFit's body learning rate
-    batch_size: int | None = None  # default: train.batch_size
+    batch_size: int = 16  # setfit's default
     prefix: str | None = None  # none | manual (the dataset's manual prefix) | any text
+    select: str = "dev"  # dev = keep the contrastive epoch with the best dev metric (as every method); last
 
     def check(self) -> None:
         _at_least("num_iterations", self.num_iterations, 1)
-        _at_least("max_steps", self.max_steps, 1)
+        if self.max_steps != -1:
+            _at_least("max_steps", self.max_steps, 1)
         _at_least("batch_size", self.batch_size, 1)
         if not (math.isfinite(self.body_lr) and self.body_lr > 0):
             raise UserError(f"options.body_lr={self.body_lr!r}: must be a finite number > 0")
+        if self.select not in ("dev", "last"):
+            raise UserError(f"options.select={self.select!r}: allowed values are dev, last")
 
 
 @dataclass(frozen=True)
@@ -196,6 +201,12 @@ METHODS: dict[str, MethodInfo] = {m.name: m for m in [
     MethodInfo("finetune", "baselines.finetune:run",
                isolates="the baseline every gain is measured against: no prefix, no LLM",
                llm_use="none", exposure="none", cost=Cost(prefix=False), style=Style(_CB[0], "s", 1)),
+    MethodInfo("empty-prefix", "baselines.empty_prefix:run",
+               isolates="the layout control: finetune in the prefix methods' pair layout ([CLS] [SEP] text "
+                        "[SEP], text in segment B) with an empty prefix; prefix methods vs this isolate the "
+                        "prefix's content from the segment change",
+               llm_use="none", exposure="none", tasks=CLASSIFICATION, cost=Cost(prefix=False),
+               style=Style("#333333", "_", 13)),
     MethodInfo("manual-prefix", "baselines.manual_prefix:run",
                isolates="any sensible hand-written prefix vs the LLM's prefix (no LLM)",
                llm_use="none", exposure="none", style=Style(_CB[2], "^", 2)),

@@ -32,10 +32,42 @@ def make_task(spec: DatasetSpec, tokenizer: Any, cfg: RunConfig) -> Any:
     return ClassificationTask(tokenizer, spec.label_names, cfg.train.max_text_tokens, cfg.train.max_prefix_tokens)
 
 
+def dev_split(spec: DatasetSpec, splits: Splits, train: list, cfg: RunConfig) -> list:
+    """The dev set model selection (and GPTA's feedback) uses: the fixed dev split, or under
+    ``train.dev_protocol=true-few-shot`` one as small as the training sample (issue 13)."""
+    from gpta.data.sampling import DEV_PROTOCOLS, true_few_shot_dev
+    from gpta.errors import UserError
+
+    if cfg.train.dev_protocol not in DEV_PROTOCOLS:
+        raise UserError(f"train.dev_protocol {cfg.train.dev_protocol!r}: use {' or '.join(DEV_PROTOCOLS)}")
+    if cfg.train.dev_protocol == "fixed":
+        return splits.dev
+    return true_few_shot_dev(splits.pool, train, cfg.resolved_data_seed, spec.label_names)
+
+
 def sample_train(spec: DatasetSpec, splits: Splits, cfg: RunConfig) -> list:
     if spec.task == "qa":
         return sample_qa_fraction(splits.pool, cfg.fraction, cfg.resolved_data_seed)
     return sample_fraction(splits.pool, cfg.fraction, cfg.resolved_data_seed, spec.label_names)
+
+
+def overfitting(metrics: dict[str, Any], curves: list[dict[str, Any]], metric: str,
+                best: dict[str, Any]) -> dict[str, Any]:
+    """Overfitting measures that do not saturate (train accuracy is 1.000 in most low-resource
+    runs, so "train minus test accuracy" only restates test accuracy): the selected checkpoint's
+    mean dev loss minus its mean train loss (train = the train-eval sample), and how much the best
+    dev epoch beats the last one (0 when the last epoch is the best)."""
+    last = curves[-1][f"dev_{metric}"] if curves else None
+    return {
+        "dev_minus_train_loss": round(metrics["dev"]["loss"] - metrics["train"]["loss"], 6),
+        "train_loss": round(metrics["train"]["loss"], 6), "dev_loss": round(metrics["dev"]["loss"], 6),
+        f"best_dev_{metric}": round(best["metric"], 6),
+        f"last_dev_{metric}": last,
+        f"best_minus_last_dev_{metric}": round(best["metric"] - last, 6) if last is not None else None,
+        "selected_epoch": best["epoch"], "last_epoch": curves[-1]["epoch"] if curves else None,
+        "definition": "mean per-example loss at the selected (best-dev) checkpoint: dev minus train-eval "
+                      "sample; best-vs-last: best dev metric over epochs minus the last epoch's",
+    }
 
 
 def _subset(examples: list, cap: int, seed: int) -> list:
@@ -63,6 +95,8 @@ class Setup:
     t_start: float = field(default_factory=time.perf_counter)
     _bar: Any = None
     evaluated: dict[str, int] = field(default_factory=dict)
+    truncation: dict[str, Any] | None = None  # split -> {n, truncated, rate} at max_text_tokens
+    dev_protocol: dict[str, Any] | None = None  # fixed | true-few-shot, with the dev size used
 
     @classmethod
     def build(cls, cfg: RunConfig, ctx: RunContext) -> "Setup":
@@ -72,7 +106,8 @@ class Setup:
         tokenizer = load_tokenizer(cfg.model)
         task = make_task(spec, tokenizer, cfg)
         t = cfg.train
-        dev, test = _subset(splits.dev, t.dev_max, 0), _subset(splits.test, t.test_max, 0)
+        dev_pool = dev_split(spec, splits, train, cfg)
+        dev, test = _subset(dev_pool, t.dev_max, 0), _subset(splits.test, t.test_max, 0)
         enc = {
             "train": task.encode(train),
             "train_eval": task.encode(_subset(train, t.eval_train_max, cfg.resolved_data_seed)),
@@ -81,6 +116,15 @@ class Setup:
         }
         setup = cls(cfg, ctx, spec, splits, train, task, enc, pick_device())
         setup.evaluated = {"dev": len(dev), "test": len(test)}  # < split size only when capped
+        setup.dev_protocol = {"protocol": t.dev_protocol, "n_dev": len(dev), "n_train": len(train),
+                              "source": ("the dataset's dev split" if t.dev_protocol == "fixed" else
+                                         "drawn from the pool minus the training sample, as many as n_train "
+                                         "(stratified; seed data_seed + 7919)")}
+        if spec.task != "qa":  # texts cut at train.max_text_tokens, per evaluated split (issue 13)
+            from gpta.data.truncation import truncation
+
+            setup.truncation = {k: truncation(tokenizer, v, t.max_text_tokens)
+                                for k, v in (("train", train), ("dev", dev), ("test", test))}
         return setup
 
     # -- prefix-joined features, computed once per (split, prefix) ---------------------------
@@ -165,6 +209,7 @@ class Setup:
         extra = {
             "prefix": prefix, "prefix_tokens": len(pids),
             "selected": {"epoch": self.best["epoch"], "round": self.best["round"], "dev_metric": self.best["metric"]},
+            "overfitting": overfitting(metrics, self.curves, self.spec.metric, self.best),
             **extra,
         }
         costs = {
@@ -181,12 +226,18 @@ class Setup:
         from gpta.results import environment
         from gpta.schema import build_result
 
-        data = dataset_record(self.spec, self.splits, self.train_examples, self.task.settings())
+        from gpta.results import cell_identity
+
+        test = self.enc["test"].examples if isinstance(getattr(self, "enc", None), dict) and "test" in self.enc else None
+        data = dataset_record(self.spec, self.splits, self.train_examples, self.task.settings(), test=test)
         data["sizes"].update({f"{k}_evaluated": v for k, v in self.evaluated.items()})
+        data["truncated_at_max_text_tokens"] = self.truncation  # texts cut at train.max_text_tokens, per split
+        data["dev_protocol"] = self.dev_protocol  # fixed | true-few-shot, n_dev beside n_train
+        identity = {**cell_identity(self.cfg.to_dict(), self.ctx.data_dir), "precision_used": precision}
         own = dict(extra)
         return build_result(
             run_id=self.ctx.run_id, cfg=self.cfg, dataset=data, metric=self.spec.metric, metrics=metrics,
             curves=self.curves, prefix=own.pop("prefix", None), prefix_tokens=own.pop("prefix_tokens", 0),
-            selected=own.pop("selected", None), method_keys=own, llm=self.ctx.llm_identity(),
+            selected=own.pop("selected", None), method_keys=own, llm=self.ctx.llm_identity(), identity=identity,
             costs={**self.ctx.llm_costs(), **costs}, env=environment(self.device, precision),
             wall_seconds=time.perf_counter() - self.t_start)

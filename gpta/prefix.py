@@ -2,8 +2,9 @@
 
 A small model (SmolLM2-135M) writes things like "Sure! Here is the prefix:", quotes, several
 lines, "Sentiment: negative" (asserts one label) or "To improve the performance, I will train a
-model..." (off task). We take the first usable line, strip wrappers, cap its token length, and
-reject degenerate, partial-label or off-task text with a recorded reason.
+model..." (off task). We take the first usable line, strip wrappers, cap its token length at a
+sentence or word boundary, and only then reject degenerate, partial-label or off-task text (the
+checks see the text that will be used) with a recorded reason.
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ _TRAINING_WORDS = {
     "accuracy", "performance", "improve", "optimizer", "gradient", "round",
 }
 _WORD = re.compile(r"[a-z]+(?:'[a-z]+)?")
+_QA_WORDS = {"answer", "answers", "span", "passage", "paragraph", "question", "questions", "context"}
 
 
 @dataclass
@@ -57,29 +59,71 @@ def first_usable_line(text: str) -> str:
 def clean_prefix(text: str, label_names: list[str], count_tokens: Callable[[str], int],
                  max_tokens: int, reject_partial_labels: bool = True,
                  reject_off_task: bool = True) -> PrefixVerdict:
+    """The order matters: cap first (at a sentence, else a word boundary), then check the text
+    that will actually be used, so a cap can never cut a label off a prefix that passed."""
     line = first_usable_line(text)
     if not line:
         return PrefixVerdict(None, "empty reply or no letters")
-    words = _WORD.findall(line.lower())
-    if len(words) < 3:
-        return PrefixVerdict(None, f"too short ({len(words)} words)")
-    if _degenerate(words):
-        return PrefixVerdict(None, "degenerate (repetition)")
-    if reject_partial_labels and len(label_names) > 1:
-        named = [n for n in label_names if re.search(rf"\b{re.escape(n.lower())}\b", line.lower())]
-        if 0 < len(named) < len(label_names):
-            return PrefixVerdict(None, f"names some labels ({', '.join(named)}) but not all: asserts a label")
-    if reject_off_task:
-        off = sum(w in _TRAINING_WORDS for w in words)
-        if off >= 3 or off / len(words) > 0.25:
-            return PrefixVerdict(None, "mostly about training rather than the task")
     reason = ""
     if count_tokens(line) > max_tokens:
-        kept = line.split()
-        while kept and count_tokens(" ".join(kept)) > max_tokens:
-            kept.pop()
-        line, reason = " ".join(kept), f"capped at {max_tokens} tokens"
+        line = cap_at_boundary(line, count_tokens, max_tokens)
+        reason = f"capped at {max_tokens} tokens"
+    words = _WORD.findall(line.lower())
+    if len(words) < 3:
+        return PrefixVerdict(None, f"too short ({len(words)} words)" + (f", {reason}" if reason else ""))
+    if _degenerate(words):
+        return PrefixVerdict(None, "degenerate (repetition)")
+    named = labels_named(line, label_names)
+    if reject_partial_labels and len(label_names) > 1 and 0 < len(named) < len(label_names):
+        return PrefixVerdict(None, f"names some labels ({', '.join(named)}) but not all: asserts a label"
+                             + (f" ({reason})" if reason else ""))
+    if reject_off_task and _off_task(words, named, label_names):
+        return PrefixVerdict(None, "mostly about training rather than the task")
     return PrefixVerdict(line, reason)
+
+
+def cap_at_boundary(line: str, count_tokens: Callable[[str], int], max_tokens: int) -> str:
+    """The longest whole-word start of ``line`` within ``max_tokens``, cut back to its last
+    complete sentence when that sentence has at least 3 words."""
+    kept = line.split()
+    while kept and count_tokens(" ".join(kept)) > max_tokens:
+        kept.pop()
+    capped = " ".join(kept)
+    ends = [m.end() for m in re.finditer(r"[.?!](?=\s|$)", capped)]
+    if ends and len(_WORD.findall(capped[:ends[-1]].lower())) >= 3:
+        return capped[:ends[-1]]
+    return capped.rstrip(",;:-")
+
+
+def _label_pattern(name: str) -> re.Pattern[str]:
+    """A label as its word pieces with any punctuation or spaces between them: "Sci/Tech"
+    matches "sci/tech", "Sci-Tech" and "sci tech"; "U.S." matches "U.S." and "US"."""
+    pieces = re.findall(r"[a-z0-9]+", name.lower())
+    if not pieces:
+        return re.compile(re.escape(name.lower()))
+    if all(len(p) == 1 for p in pieces) and len(pieces) > 1:  # an initialism: "u.s." or "us"
+        body = r"[^a-z0-9]*".join(pieces)
+    else:
+        body = r"[^a-z0-9]+".join(pieces) if len(pieces) > 1 else pieces[0]
+    return re.compile(rf"(?<![a-z0-9]){body}(?![a-z0-9])")
+
+
+def labels_named(line: str, label_names: list[str]) -> list[str]:
+    """The labels ``line`` names (case-insensitive, punctuation-tolerant, whole words)."""
+    low = line.lower()
+    return [n for n in label_names if _label_pattern(n).search(low)]
+
+
+def _off_task(words: list[str], named: list[str], label_names: list[str]) -> bool:
+    """Mostly about training, not the task. A prefix that names every label is on task whatever
+    else it says ("Improve the model accuracy: classify the tweet as negative or positive."):
+    the feedback prompt itself asks for an "improved" instruction."""
+    if len(label_names) > 1 and len(named) == len(label_names):
+        return False
+    if not label_names and _QA_WORDS & set(words):  # QA: says what to find
+        return False
+    off = sum(w in _TRAINING_WORDS for w in words)
+    return off >= 3 or off / len(words) > 0.25
 
 
 def _degenerate(words: list[str]) -> bool:

@@ -14,6 +14,19 @@ SYSTEM = (
     "see the data; you only get a description of it and training feedback."
 )
 
+QA_SYSTEM = (
+    "You are a teaching assistant for a small reading-comprehension model that marks the answer "
+    "to a question as a span of a passage. You write a short instruction, called a prefix, that "
+    "is placed in front of every question the model reads. You never see the data; you only get "
+    "a description of it and training feedback."
+)
+
+
+def system_message(task: str) -> str:
+    """The system message for the task: QA's never calls the model a text classifier."""
+    return QA_SYSTEM if task == "qa" else SYSTEM
+
+
 FIRST = (
     "Dataset: {description}\n"
     "The possible labels are: {labels}.\n"

@@ -26,9 +26,36 @@ PACKAGES = ("torch", "transformers", "datasets", "scikit-learn", "numpy", "ollam
             "peft", "setfit", "sentence-transformers", "gpta-suite")
 
 
-def cell_id(cfg_dict: dict[str, Any]) -> str:
-    """Readable and stable: dataset-method-fraction-seed plus a hash of the full config."""
-    blob = json.dumps(cfg_dict, sort_keys=True, default=str)
+# Bumped whenever the protocol changes what a config means (splits, sampling, selection, metrics),
+# so old results are never silently reused. 2: cross-split duplicates removed, macro-F1 over the
+# classes present, cold LLM costs, data fingerprint and resolved precision in the identity (issue 13).
+PROTOCOL_VERSION = 2
+
+
+@functools.lru_cache(maxsize=4)
+def _auto_precision() -> str:
+    """What ``train.precision=auto`` resolves to on this machine (imports torch: only for auto)."""
+    from gpta.model import pick_device, resolve_precision
+
+    return resolve_precision("auto", pick_device())
+
+
+def cell_identity(cfg_dict: dict[str, Any], data_dir: str | None = None) -> dict[str, Any]:
+    """What a cell's id hashes besides its config: the protocol version, the data it reads
+    (file hashes, gpta/data/fingerprint.py) and the precision it will actually train in."""
+    from gpta.data.fingerprint import data_fingerprint
+
+    precision = (cfg_dict.get("train") or {}).get("precision", "auto")
+    return {"protocol_version": PROTOCOL_VERSION,
+            "data": data_fingerprint(str(cfg_dict["dataset"]), cfg_dict.get("dataset_options"), data_dir),
+            "precision": _auto_precision() if precision == "auto" else precision}
+
+
+def cell_id(cfg_dict: dict[str, Any], data_dir: str | None = None) -> str:
+    """Readable and stable: dataset-method-fraction-seed plus a hash of the full config and the
+    cell's identity (protocol version, data fingerprint, resolved precision)."""
+    blob = json.dumps({"config": cfg_dict, "identity": cell_identity(cfg_dict, data_dir)}, sort_keys=True,
+                      default=str)
     digest = hashlib.sha256(blob.encode()).hexdigest()[:10]
     dataset = re.sub(r"[^A-Za-z0-9_.-]+", "_", Path(str(cfg_dict["dataset"])).name)[:40]
     return f"{dataset}__{cfg_dict['method']}__f{cfg_dict['fraction']:g}__s{cfg_dict['seed']}__{digest}"

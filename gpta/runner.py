@@ -39,17 +39,17 @@ def validate(cfg: RunConfig, data_dir: str | None = None, read_cache: Path | Non
             require_cache_file(read_cache)
 
 
-def result_path(out_dir: str | Path, cfg: RunConfig) -> Path:
-    return Path(out_dir) / f"{cell_id(cfg.to_dict())}.json"
+def result_path(out_dir: str | Path, cfg: RunConfig, data_dir: str | None = None) -> Path:
+    return Path(out_dir) / f"{cell_id(cfg.to_dict(), data_dir)}.json"
 
 
-def give_inputs_from_dir(cfg: RunConfig, out_dir: str | Path) -> RunConfig:
+def give_inputs_from_dir(cfg: RunConfig, out_dir: str | Path, data_dir: str | None = None) -> RunConfig:
     """For a single ``gpta run``: each value the method needs (``MethodInfo.needs``) from the source
     cell's result at its exact path in ``out_dir`` (the cell this one would share a suite with).
     Inputs already given (by a sweep, which knows the source cell) are kept: nothing is searched."""
     for need in needs_of(cfg.method):
         if f"{need.value}_from" not in cfg.inputs:
-            give_inputs(cfg, need, read_result(result_path(out_dir, source_config(cfg, need))))
+            give_inputs(cfg, need, read_result(result_path(out_dir, source_config(cfg, need), data_dir)))
     return cfg
 
 
@@ -57,8 +57,8 @@ def execute(cfg: RunConfig, out_dir: str | Path, data_dir: str | None = None,
             llm_cache: str = "readwrite", llm_cache_path: str | None = None,
             progress: bool = True) -> tuple[Path, dict[str, Any]]:
     out_dir = Path(out_dir)
-    give_inputs_from_dir(cfg, out_dir)
-    run_id = cell_id(cfg.to_dict())
+    give_inputs_from_dir(cfg, out_dir, data_dir)
+    run_id = cell_id(cfg.to_dict(), data_dir)
     ctx = RunContext(out_dir=out_dir, run_id=run_id, cfg=cfg, data_dir=data_dir or RunContext.default_data_dir(),
                      llm_cache_mode=llm_cache, llm_cache_path=llm_cache_path, progress=progress)
     validate(cfg, data_dir, ctx.llm_cache_file if llm_cache == "read" else None)

@@ -27,8 +27,12 @@ RESULT_KEYS: dict[str, str] = {
     "config": "dict: the resolved RunConfig (RunConfig.to_dict): every setting, option and input",
     "seeds": "dict: data_seed (the sample), train_seed (init, order, dropout), split_seed",
     "dataset": "dict: name, task, domain, metric, labels, source, protocol, sizes (with *_evaluated), "
-               "n_train_per_class, test_majority_rate, the loader's and the task's extras",
+               "n_train_per_class, n_train_rule, test_majority_rate (a property of the test set), "
+               "train_majority (the training sample's majority class scored on test: the reference line), "
+               "truncated_at_max_text_tokens, dev_protocol, the loader's and the task's extras",
     "metric": "str: the headline metric name (accuracy, or f1 for QA)",
+    "identity": "dict: what the cell id hashes besides the config: protocol_version, data file hashes, "
+                "precision (resolved) and precision_used (what training actually ran in)",
     "metrics": "dict: train/dev/test -> metric values at the selected checkpoint; test_predictions",
     "curves": "list: one row per epoch (round, step, train and dev loss and metric, prefix_tokens)",
     "prefix": "str | None: the prefix the selected checkpoint was trained with (None: no prefix)",
@@ -56,6 +60,9 @@ METHOD_KEYS: dict[str, str] = {
     "setfit": "setfit: its options, contrastive steps, head, encoder",
     "zero_shot": "llm-zero-shot: scoring used (label log-likelihood or generation), evaluated inputs, parse counts, replies",
     "prefix_from": "setfit-gpta, setfit-manual: the prefix used and where it came from (the same cell's gpta run id)",
+    "overfitting": "every trained method: dev loss minus train loss at the selected checkpoint, best minus last dev metric",
+    "dialogue": "gpta, textual-gradient: proposals, new, adopted, shares and LLM accuracy (same-weights A/B)",
+    "layout": "empty-prefix: the input layout of the layout control",
     "test_interval": "llm-zero-shot: 95% sampling interval of the test metric over test items (Wilson; bootstrap for macro-F1)",
 }
 
@@ -63,6 +70,7 @@ METHOD_KEYS: dict[str, str] = {
 def build_result(*, run_id: str, cfg: Any, dataset: dict[str, Any], metric: str, metrics: dict[str, Any],
                  curves: list[dict[str, Any]], prefix: str | None, prefix_tokens: int,
                  selected: dict[str, Any] | None, method_keys: dict[str, Any], llm: dict[str, Any] | None,
+                 identity: dict[str, Any] | None = None,
                  costs: dict[str, Any], env: dict[str, Any], wall_seconds: float) -> dict[str, Any]:
     """A result dict with every common key (RESULT_KEYS) plus the method's own (METHOD_KEYS)."""
     clash = sorted(set(method_keys) & set(RESULT_KEYS))
@@ -78,6 +86,7 @@ def build_result(*, run_id: str, cfg: Any, dataset: dict[str, Any], metric: str,
         "seeds": {"data_seed": cfg.resolved_data_seed, "train_seed": cfg.train_seed, "split_seed": "fixed per dataset"},
         "dataset": dataset,
         "metric": metric,
+        "identity": identity,
         "metrics": metrics,
         "curves": curves,
         "prefix": prefix,

@@ -90,13 +90,19 @@ class ClassificationTask:
         ids = self.tokenizer(prefix, add_special_tokens=False)["input_ids"]
         return ids[: self.max_prefix_tokens]
 
+    # With no prefix the text is segment A (``[CLS] text [SEP]``, finetune); set True for the pair
+    # layout every prefix method uses, with an empty prefix: ``[CLS] [SEP] text [SEP]``, text
+    # in segment B (the ``empty-prefix`` control, baselines/empty_prefix.py).
+    empty_prefix_pair: bool = False
+
     def features(self, enc: Encoded, prefix_ids: list[int]) -> list[dict[str, Any]]:
-        head = [self.cls_id] + prefix_ids + [self.sep_id] if prefix_ids else [self.cls_id]
+        pair = bool(prefix_ids) or self.empty_prefix_pair
+        head = [self.cls_id] + prefix_ids + [self.sep_id] if pair else [self.cls_id]
         first = len(head)
         out = []
         for ids, label in zip(enc.text_ids, enc.labels):
             input_ids = head + ids + [self.sep_id]
-            types = [0] * first + [1 if prefix_ids else 0] * (len(ids) + 1)
+            types = [0] * first + [1 if pair else 0] * (len(ids) + 1)
             out.append({"input_ids": input_ids, "token_type_ids": types, "labels": label})
         return out
 
@@ -112,9 +118,14 @@ class ClassificationTask:
         gold = np.array(enc.labels)
         labels = list(range(len(self.label_names)))
         recall = recall_score(gold, pred, labels=labels, average=None, zero_division=0)
+        # Macro-F1 over the classes present in the evaluated gold labels (a class absent from a
+        # capped split would otherwise count as F1 = 0); a wrong prediction of an absent class
+        # still lowers the recall of the true class.
+        present = sorted(set(gold.tolist())) or labels
         return {
             "accuracy": float(accuracy_score(gold, pred)),
-            "macro_f1": float(f1_score(gold, pred, labels=labels, average="macro", zero_division=0)),
+            "macro_f1": float(f1_score(gold, pred, labels=present, average="macro", zero_division=0)),
+            "macro_f1_classes": len(present),  # of len(label_names): the classes it averages over
             "per_class_recall": {n: round(float(r), 4) for n, r in zip(self.label_names, recall)},
             "predictions": pred.tolist(),
         }

@@ -236,6 +236,10 @@ def test_llm_prefix_is_gptas_first_prefix_from_exactly_one_call(cells):
     assert result["prefix"] == cells.gpta["prefix_history"][0]["prefix"]
     assert {c["prefix_tokens"] for c in result["curves"]} == {result["prefix_tokens"]}
     assert len(result["curves"]) == len(cells.gpta["curves"]) == TINY["train.epochs"]
+    # issue 13, item 1: p0 was cached by the GPTA cell; this second cell still records its cold cost
+    c = result["costs"]
+    assert c["cache_hits"] == 1 and c["llm_seconds_paid"] == 0
+    assert c["llm_seconds"] == c["llm_seconds_cold"] > 0
 
 
 @pytest.mark.slow
@@ -317,5 +321,9 @@ def test_setfit_writes_the_common_schema(cells):
     assert_schema(result)
     s = result["setfit"]
     assert s["contrastive_steps"] == 4 and s["prefix"] is None and result["prefix_tokens"] == 0
+    # issue 13, item 11: the same dev selection as the others (train.epochs = 2 dev evaluations)
+    sel = result["selected"]
+    assert [p["step"] for p in sel["evaluations"]] == [2, 4]
+    assert sel["dev_metric"] == max(p["dev_accuracy"] for p in sel["evaluations"])
     assert result["costs"]["llm_calls"] == 0 and result["costs"]["train_steps"] == 4
     assert result["dataset"]["sizes"]["train"] == sum(result["dataset"]["n_train_per_class"].values())

@@ -24,7 +24,7 @@ DATA_DIR = Path(os.environ.get("GPTA_DATA_DIR") or Path(__file__).resolve().pare
 def test_finetune_on_trec_at_8_per_class_is_not_stuck_at_the_majority_class(tmp_path):
     from gpta.runner import execute
 
-    cfg = RunConfig(dataset="trec", fraction=48 / 4952, seed=13, method="finetune")
+    cfg = RunConfig(dataset="trec", fraction=48 / 4928, seed=13, method="finetune")  # pool: 4,928 after dedup
     cfg.train.dev_max = 200
     _, result = execute(cfg, tmp_path, data_dir=str(DATA_DIR), progress=False)
     assert result["dataset"]["sizes"]["train"] == 48

@@ -20,11 +20,11 @@ SIX = ["sst2", "twitter", "yelp", "ag_news", "trec", "squad"]
 
 # The protocol's sizes (pool, dev, test) and each split's classes; see gpta/data/benchmarks.py.
 EXPECTED = {
-    "sst2": ((6920, 872, 1821), 2),
+    "sst2": ((6917, 872, 1821), 2),  # 3 pool rows that repeat a test sentence removed
     "twitter": ((4478, 1000, 2000), 2),
-    "yelp": ((500, 200, 300), 2),
+    "yelp": ((497, 199, 300), 2),  # cross-split duplicates removed: 3 from the pool, 1 from dev
     "ag_news": ((4600, 1000, 2000), 4),
-    "trec": ((4952, 500, 500), 6),
+    "trec": ((4928, 499, 500), 6),  # 24 pool rows repeat a dev or test question; 1 dev row a test one
     "squad": ((8632, 500, 1000), 0),
 }
 
@@ -64,6 +64,21 @@ def test_sizes_labels_and_protocol(loaded, name):
     if name != "sst2":  # sst2 official splits share a few identical sentences; derived ones never overlap
         ids = [{id(e) for e in part} for part in (splits.pool, splits.dev, splits.test)]
         assert not (ids[0] & ids[1] or ids[0] & ids[2] or ids[1] & ids[2])
+
+
+@needs_data
+@pytest.mark.parametrize("name", SIX)
+def test_no_text_is_in_two_splits_and_the_removed_duplicates_are_counted(loaded, name):
+    """Issue 13, item 8: exact duplicates (up to case and whitespace) between the pool and dev/test."""
+    from gpta.data.sampling import duplicate_key
+
+    splits = loaded[name]
+    keys = [{duplicate_key(e) for e in part} for part in (splits.pool, splits.dev, splits.test)]
+    assert not (keys[0] & keys[1] or keys[0] & keys[2] or keys[1] & keys[2])
+    counts = splits.extra["cross_split_duplicates"]
+    # the texts found on the real files (TREC.train holds 10 TREC.test and 12 dev questions)
+    expected = {"trec": (10, 12), "yelp": (2, 1), "sst2": (2, 0)}.get(name, (0, 0))
+    assert (counts["test_texts_in_pool"], counts["dev_texts_in_pool"]) == expected
 
 
 @needs_data
@@ -141,3 +156,15 @@ def test_local_files_match_the_manifest_checksums(loaded):
     for name in SIX:
         digests = loaded[name].extra["sha256"]
         assert digests and all(d in manifest for d in digests.values()), name
+
+
+@needs_data
+def test_list_datasets_shows_duplicates_removed_and_truncation_rate(capsys):
+    """Issue 13, item 8: `gpta list datasets` states both numbers per dataset."""
+    from gpta.cli import main
+
+    assert main(["list", "datasets", "--data-dir", str(DATA_DIR)]) == 0
+    lines = {line.split()[0]: line for line in capsys.readouterr().out.splitlines()}
+    assert "duplicates removed" in lines["name"] and "truncated (test)" in lines["name"]
+    assert "pool 10+14 (test+dev), dev 1" in lines["trec"]
+    assert "10.0% at 64 tok" in lines["ag_news"]  # 200 of AG News' 2,000 test articles are cut

@@ -45,8 +45,25 @@ def test_warm_cache_makes_zero_backend_calls_and_identical_replies(ollama_server
     assert ollama_server.count("/api/chat") == 2  # the server saw nothing new
     s = warm.log.summary()
     assert (s["llm_calls"], s["llm_backend_calls"], s["cache_hits"], s["cache_misses"]) == (2, 0, 2, 0)
-    assert s["llm_seconds"] == 0 and s["tokens_per_second"] is None
+    assert s["llm_seconds_paid"] == 0 and s["tokens_per_second"] is None
     assert s["completion_tokens"] == cold.log.summary()["completion_tokens"] > 0
+    assert s["completion_tokens_paid"] == s["prompt_tokens_paid"] == 0
+
+
+def test_a_cache_hit_records_the_cold_cost_of_the_original_call(ollama_server, tmp_path):
+    """Issue 13, item 1: a hit is not free in the results; it costs what the original call cost."""
+    path = tmp_path / "cache.sqlite"
+    cold = make_llm(f"ollama:{MODEL}", SHORT, cache=open_cache("readwrite", path))
+    cold.chat(ASK, "p0")
+    c = cold.log.summary()
+    assert c["llm_seconds"] == c["llm_seconds_cold"] == c["llm_seconds_paid"] > 0
+    warm = make_llm(f"ollama:{MODEL}", SHORT, cache=open_cache("readwrite", path))
+    warm.chat(ASK, "p0")
+    w = warm.log.summary()
+    assert w["llm_seconds_paid"] == 0 and w["cache_hits"] == 1
+    assert w["llm_seconds"] == w["llm_seconds_cold"] == pytest.approx(c["llm_seconds_cold"], abs=1e-3)
+    assert w["llm_seconds_cold"] > 0
+    assert w["prompt_tokens"] == c["prompt_tokens"] > 0 and "cold" in w["cost_basis"]
 
 
 def test_read_mode_on_an_empty_or_missing_cache_fails_with_one_line(tmp_path):

@@ -41,3 +41,53 @@ def test_caps_token_length():
     v = clean_prefix("Decide whether the following short tweet expresses a negative or positive opinion",
                      LABELS, words, 5)
     assert v.prefix == "Decide whether the following short" and "capped" in v.reason
+
+
+# -- issue 13, item 5: the rules do what they say ------------------------------------------------
+
+TREC = ["abbreviation", "description", "entity", "human", "location", "number"]
+
+
+def test_cap_happens_before_the_partial_label_check():
+    # capped at 13 words this loses "number": it would name 5 of 6 labels, which the rule rejects
+    reply = ("Classify the question as asking for an abbreviation, description, entity, human, location "
+             "or number.")
+    v = clean_prefix(reply, TREC, words, 13)
+    assert v.prefix is None and "names some labels" in v.reason and "capped" in v.reason
+
+
+def test_cap_cuts_at_a_sentence_boundary_when_it_can():
+    reply = ("Is this tweet negative or positive? Read every word of the tweet carefully before you decide "
+             "what it says")
+    v = clean_prefix(reply, LABELS, words, 10)
+    assert v.prefix == "Is this tweet negative or positive?" and "capped" in v.reason
+
+
+def test_cap_cuts_at_a_word_boundary_otherwise():
+    v = clean_prefix("Classify this tweet, which is short and informal, as negative or positive", LABELS,
+                     lambda s: len(s), 30)  # a character-level "tokenizer": never mid-word
+    assert v.prefix == "Classify this tweet, which is"
+
+
+@pytest.mark.parametrize("reply", [
+    "Is this news about World, Sports, Business or Sci-Tech topics?",
+    "Is this news about world, sports, business or sci / tech?",
+    "Is this news about world, sports, business or sci/tech?",
+])
+def test_label_names_with_punctuation_are_matched(reply):
+    v = clean_prefix(reply, ["World", "Sports", "Business", "Sci/Tech"], words, 32)
+    assert v.prefix == reply, v.reason
+
+
+def test_label_named_by_part_is_still_partial():
+    v = clean_prefix("Is this news about world, sports or business?", ["World", "Sports", "Business", "Sci/Tech"],
+                     words, 32)
+    assert v.prefix is None and "names some labels (World, Sports, Business)" in v.reason
+
+
+def test_off_task_rule_accepts_an_instruction_that_names_every_label():
+    reply = "Improve the model accuracy: classify the tweet as negative or positive."
+    assert clean_prefix(reply, LABELS, words, 32).prefix == reply
+    # still rejected: training talk that does not state the task
+    v = clean_prefix("Improve the model accuracy with a lower learning rate and more epochs.", LABELS, words, 32)
+    assert v.prefix is None and "training" in v.reason

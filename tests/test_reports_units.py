@@ -43,6 +43,13 @@ def test_paired_test_matches_scipy_and_is_undefined_when_it_must_be():
     assert paired_test([0.7, 0.8], [0.7, 0.8]).p == 1.0  # no difference at all
 
 
+def test_paired_test_has_a_p_value_when_every_difference_is_equal_and_non_zero():
+    # issue 13, item 10: exact two-sided sign-flip p = 2 / 2**n, not NaN
+    assert paired_test([0.7, 0.8], [0.6, 0.7]).p == pytest.approx(0.5)
+    t = paired_test([0.7, 0.8, 0.9, 0.6, 0.5, 0.4], [0.6, 0.7, 0.8, 0.5, 0.4, 0.3])
+    assert t.p == pytest.approx(2 / 64) and t.significant and t.mean_diff == pytest.approx(0.1)
+
+
 def test_correlation_reports_both_coefficients_or_says_undefined():
     x, y = [0, 0.5, 1, 1, 0.5], [-0.02, 0.01, 0.03, 0.02, 0.0]
     c = correlate(x, y)

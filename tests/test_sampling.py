@@ -19,10 +19,12 @@ def test_tweets_sizes_and_labels(tweets):
     spec, s = tweets
     assert s.extra["rows_raw"] == 23140  # negative + positive rows
     # duplicates kept once, conflicting labels dropped: no text can sit in two splits
-    assert len(s.pool) + len(s.dev) + len(s.test) == 23140 - s.extra["rows_deduplicated_away"]
+    dupes = s.extra["cross_split_duplicates"]  # case/whitespace variants across splits
+    removed = dupes["pool_removed_in_test"] + dupes["pool_removed_in_dev"] + dupes["dev_removed_in_test"]
+    assert len(s.pool) + len(s.dev) + len(s.test) == 23140 - s.extra["rows_deduplicated_away"] - removed
     texts = [e.text for e in s.pool + s.dev + s.test]
     assert len(texts) == len(set(texts))
-    assert (len(s.dev), len(s.test)) == (1000, 2000)
+    assert (len(s.dev), len(s.test)) == (1000 - dupes["dev_removed_in_test"], 2000)
     assert set(e.label for e in s.test) == {0, 1}
     # stratified: the test split keeps the corpus's class balance (about 70% negative)
     share = Counter(e.label for e in s.test)[0] / len(s.test)

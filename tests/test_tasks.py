@@ -46,6 +46,30 @@ def test_no_prefix_is_single_segment(tok):
     assert set(f["token_type_ids"]) == {0}
 
 
+def test_empty_prefix_control_has_the_prefix_methods_layout(tok):
+    """Issue 13, item 6: the empty-prefix control reads [CLS] [SEP] text [SEP], text in segment B,
+    exactly a prefix method's layout with nothing in the prefix slot."""
+    task = ClassificationTask(tok, ["a", "b"], max_text_tokens=64, max_prefix_tokens=8)
+    task.empty_prefix_pair = True
+    enc = task.encode([Example(TEXTS[0], 0)])
+    f = task.features(enc, task.prefix_ids(None))[0]
+    text_ids = tok(TEXTS[0], add_special_tokens=False)["input_ids"]
+    assert f["input_ids"] == [tok.cls_token_id, tok.sep_token_id] + text_ids + [tok.sep_token_id]
+    assert f["token_type_ids"] == [0, 0] + [1] * (len(text_ids) + 1)
+    with_prefix = task.features(enc, task.prefix_ids("Is it a or b?"))[0]
+    assert with_prefix["token_type_ids"][-len(text_ids) - 1:] == f["token_type_ids"][2:]  # same segment
+
+
+def test_macro_f1_averages_over_the_classes_present_in_the_evaluated_set(tok):
+    """Issue 13, item 9: a class absent from the evaluated gold labels does not count as F1 = 0."""
+    import torch
+
+    task = ClassificationTask(tok, ["a", "b", "c"], max_text_tokens=8, max_prefix_tokens=8)
+    enc = task.encode([Example("x", 0), Example("y", 1), Example("z", 1)])
+    m = task.metrics([torch.tensor([0, 1, 1])], enc, [])
+    assert m["accuracy"] == 1.0 and m["macro_f1"] == 1.0 and m["macro_f1_classes"] == 2
+
+
 def test_collate_pads_dynamically_and_batches_cover_every_example():
     feats = [{"input_ids": [1] * n, "token_type_ids": [0] * n, "labels": n % 2} for n in (3, 7, 5)]
     b = collate(feats, pad_id=0)

@@ -27,6 +27,8 @@ def cmd_sweep(args: argparse.Namespace) -> int:
     import os
 
     os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")  # before transformers loads: one bar, the sweep's
+    if args.data_dir:  # cell ids hash the data files found there: the plan and every worker must agree
+        os.environ["GPTA_DATA_DIR"] = args.data_dir
     from gpta.config import parse_set_args
     from gpta.sweep.suite import Overrides, check_suite, load_suite
 

@@ -16,6 +16,10 @@ Rows with empty text are skipped and counted (``Splits.extra["skipped_empty_text
 the six has any, so the count documents that. A malformed row (bad label) is refused with the
 file and line.
 
+Exact duplicates across splits (up to case and whitespace) are removed after splitting: from
+the pool when the text is in dev or test, from dev when it is in test; the counts are recorded
+(``Splits.extra["cross_split_duplicates"]``) and shown by ``gpta list datasets``.
+
 Dev sets are >= 500 where the data allows (the GPTA feedback needs a dev set that can measure a
 change); yelp has 1,000 sentences in all, so its dev set is 200.
 """
@@ -34,7 +38,7 @@ from typing import Any, Callable
 import numpy as np
 
 from gpta.data.files import data_root, read_text
-from gpta.data.sampling import SPLIT_SEED, fixed_splits, stratified_split
+from gpta.data.sampling import SPLIT_SEED, drop_cross_split_duplicates, fixed_splits, stratified_split
 from gpta.data.spec import DatasetSpec, Example, Splits, register
 from gpta.errors import UserError
 
@@ -53,13 +57,18 @@ LOCAL_FILES = {
 }
 
 
+# Each benchmark's folder under the data dir (the second argument of its ``_load`` call).
+LOCAL_SUBDIR = {"sst2": "sst2", "twitter": "tweeteval_sentiment", "yelp": "yelp", "ag_news": "ag_news",
+                "trec": "trec", "squad": "squad_v1.1"}
+
+
 def _load(name: str, subdir: str, local: Callable[[Path], Splits], hub: Callable[[], Splits] | None,
           data_dir: str | None) -> Splits:
     """Local copy if ``<data dir>/<subdir>`` exists, else the Hub, else a clear UserError."""
     root = data_root(data_dir)
     if root is not None and (root / subdir).is_dir():
         folder = (root / subdir).resolve()
-        splits = local(folder)
+        splits = drop_cross_split_duplicates(local(folder))
         splits.extra["sha256"] = {f: hashlib.sha256((folder / f).read_bytes()).hexdigest() for f in LOCAL_FILES[name]}
         return splits
     where = f"{root / subdir} does not exist" if root is not None else "GPTA_DATA_DIR is not set"
@@ -69,7 +78,7 @@ def _load(name: str, subdir: str, local: Callable[[Path], Splits], hub: Callable
             f"set GPTA_DATA_DIR or --data-dir to the folder holding {subdir}/ (see shared/data/MANIFEST.md)"
         )
     try:
-        return hub()
+        return drop_cross_split_duplicates(hub())
     except UserError:
         raise
     except Exception as exc:  # noqa: BLE001 - any Hub failure (offline, missing, renamed) is the user's to fix

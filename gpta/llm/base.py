@@ -37,6 +37,13 @@ class CallRecord:
     cached: bool
     purpose: str = ""
     empty: bool = False  # the reply had no text: the caller falls back; counted so results show it
+    # What the call cost when the backend answered it (a cache hit replays the original call's
+    # seconds from the cache): the cold cost. ``seconds`` is what this run paid (0 for a hit).
+    cold_seconds: float | None = None
+
+    def __post_init__(self) -> None:
+        if self.cold_seconds is None:
+            self.cold_seconds = self.seconds
 
 
 @dataclass
@@ -51,12 +58,22 @@ class CallLog:
         backend = [c for c in self.calls if not c.cached]
         secs = sum(c.seconds for c in backend)
         completion = sum(c.completion_tokens for c in backend)
+        cold = round(sum(c.cold_seconds or 0.0 for c in self.calls), 4)
         return {
             "llm_calls": len(self.calls),
             "llm_backend_calls": len(backend),
+            # tokens and seconds are the COLD cost: every call as if nothing were cached (a cache
+            # hit counts the original call's tokens and seconds, stored in the cache) ...
             "prompt_tokens": sum(c.prompt_tokens for c in self.calls),
             "completion_tokens": sum(c.completion_tokens for c in self.calls),
-            "llm_seconds": round(sum(c.seconds for c in self.calls), 4),
+            "llm_seconds": cold,
+            "llm_seconds_cold": cold,
+            # ... and what this run paid: only the calls the backend answered
+            "llm_seconds_paid": round(secs, 4),
+            "prompt_tokens_paid": sum(c.prompt_tokens for c in backend),
+            "completion_tokens_paid": completion,
+            "cost_basis": "llm_seconds and tokens are cold costs (cache hits count the original call); "
+                          "*_paid is what this run spent",
             "cache_hits": len(self.calls) - len(backend),
             "cache_misses": len(backend),
             # backend speed: completion tokens per wall second over calls the backend answered
@@ -157,7 +174,8 @@ class LLM:
             hit = self.cache.get(key)
             if hit is not None:
                 self.log.calls.append(
-                    CallRecord(hit.prompt_tokens, hit.completion_tokens, 0.0, True, purpose, not hit.text.strip())
+                    CallRecord(hit.prompt_tokens, hit.completion_tokens, 0.0, True, purpose, not hit.text.strip(),
+                               cold_seconds=float(hit.seconds or 0.0))
                 )
                 return hit
         t0 = time.perf_counter()
