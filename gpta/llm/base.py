@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any, Callable
 
 from gpta.config import LLMConfig
+from gpta.errors import UserError
 
 Message = dict[str, str]  # {"role": "system"|"user"|"assistant", "content": str}
 
@@ -23,6 +24,7 @@ class Reply:
     completion_tokens: int
     seconds: float
     cached: bool = False
+    retries: int = 0  # attempts repeated after a timeout, 429 or 5xx (HTTP backends)
 
 
 @dataclass
@@ -35,6 +37,7 @@ class CallRecord:
     cached: bool
     purpose: str = ""
     empty: bool = False  # the reply had no text: the caller falls back; counted so results show it
+    retries: int = 0  # attempts repeated after a timeout, 429 or 5xx before this reply came
 
 
 @dataclass
@@ -60,6 +63,7 @@ class CallLog:
             # backend speed: completion tokens per wall second over calls the backend answered
             "tokens_per_second": round(completion / secs, 2) if secs > 0 else None,
             "empty_replies": sum(c.empty for c in self.calls),
+            "llm_retries": sum(c.retries for c in self.calls),
         }
 
 
@@ -102,7 +106,14 @@ class LLM:
             hook(messages, purpose)
         key = None
         if self.cache is not None:
-            key = self.cache.key(self.identity(), messages, self.options)
+            identity = self.identity()
+            if not identity.get("digest"):
+                raise UserError(
+                    f"refusing to cache replies of an unidentified model: {identity.get('unidentified') or identity}; "
+                    "declare its revision (--llm-revision REV), accept the name alone (--llm-cache-unidentified) "
+                    "or run with --llm-cache off"
+                )
+            key = self.cache.key(identity, messages, self.options)
             hit = self.cache.get(key)
             if hit is not None:
                 self.log.calls.append(
@@ -114,7 +125,7 @@ class LLM:
         reply.seconds = reply.seconds or (time.perf_counter() - t0)
         self.log.calls.append(
             CallRecord(reply.prompt_tokens, reply.completion_tokens, reply.seconds, False, purpose,
-                       not reply.text.strip())
+                       not reply.text.strip(), reply.retries)
         )
         if self.cache is not None and key is not None:
             self.cache.put(key, reply, self.identity(), messages, self.options)
