@@ -134,3 +134,41 @@ def test_cli_server_down_unknown_model_and_check(llamacpp_server, openai_env, de
 def test_hosted_default_needs_a_key(openai_env):
     with pytest.raises(UserError, match="OPENAI_API_KEY is not set"):
         OpenAIBackend("gpt-4o-mini")
+
+
+@pytest.mark.slow
+def test_gpta_cell_through_the_server_equals_the_in_process_cell_then_replays_offline(
+        llamacpp_server, openai_env, dead_host, tmp_path):
+    import json
+
+    from tests.helpers import TINY_ARGS
+
+    cell = ["run", "--dataset", "tweets", "--fraction", "0.005", "--seed", "13", "--method", "gpta", *TINY_ARGS]
+    assert main([*cell, "--llm", "openai:smollm2", "--llm-base-url", llamacpp_server.url,
+                 "--out", str(tmp_path / "server")]) == 0
+    assert main([*cell, "--llm", "embedded", "--out", str(tmp_path / "local")]) == 0
+    [server_path] = (tmp_path / "server").glob("tweets__*.json")
+    [local] = [json.loads(p.read_text()) for p in (tmp_path / "local").glob("tweets__*.json")]
+    server = json.loads(server_path.read_text())
+    assert server["llm"]["backend"] == "openai" and server["llm"]["model"] == "smollm2"
+    assert server["llm"]["base_url"] == llamacpp_server.url and server["llm"]["digest"].startswith("sha256:")
+    assert server["costs"]["llm_backend_calls"] == server["costs"]["llm_calls"] >= 2
+    # the same model behind HTTP and in-process: same prefixes, same conversation, same numbers
+    assert [h["prefix"] for h in server["prefix_history"]] == [h["prefix"] for h in local["prefix_history"]]
+    assert server["conversation"] == local["conversation"]
+    assert server["metrics"]["test"] == local["metrics"]["test"]
+
+    # the server gone, the cache read-only: the same cell replays
+    assert main([*cell, "--llm", "openai:smollm2", "--llm-base-url", f"{dead_host}/v1", "--llm-cache", "read",
+                 "--out", str(tmp_path / "server")]) == 0
+    replay = json.loads(server_path.read_text())
+    assert replay["costs"]["llm_backend_calls"] == 0 and replay["costs"]["cache_hits"] == server["costs"]["llm_calls"]
+    assert replay["llm"]["digest"] == server["llm"]["digest"]
+    assert [h["prefix"] for h in replay["prefix_history"]] == [h["prefix"] for h in server["prefix_history"]]
+    assert replay["metrics"]["test"] == server["metrics"]["test"]
+    assert main(["audit", str(tmp_path / "server")]) == 0
+
+    # server down without a cache to replay: one line, exit 2, nothing written
+    code = main([*cell, "--seed", "21", "--llm", "openai:smollm2", "--llm-base-url", f"{dead_host}/v1",
+                 "--out", str(tmp_path / "down")])
+    assert code == 2 and not list((tmp_path / "down").glob("tweets__*.json"))
