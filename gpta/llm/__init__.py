@@ -11,6 +11,16 @@ from gpta.llm.base import LLM, Backend, CallLog, Message, Reply
 __all__ = ["LLM", "Backend", "CallLog", "Message", "Reply", "make_backend", "make_llm"]
 
 
+KINDS = ("embedded", "ollama", "openai")
+
+
+def check_spec(spec: str) -> None:
+    """A spec's form only (no file, server or key looked at): for checking a suite up front."""
+    kind, _, arg = spec.partition(":")
+    if kind not in KINDS or (kind != "embedded" and not arg):
+        raise UserError(f"unknown LLM {spec!r}; use embedded, embedded:PATH.gguf, ollama:MODEL or openai:MODEL")
+
+
 def make_backend(spec: str, options: LLMConfig | None = None) -> Backend:
     options = options or LLMConfig()
     kind, _, arg = spec.partition(":")

@@ -18,6 +18,17 @@ from gpta.sweep.suite import Cell, Suite, expand_stage, make_config, planned_tra
 LIST_LIMIT = 60  # list every cell up to this many (or with --list)
 
 
+def llm_counts(cells: list[Cell]) -> dict[str, int]:
+    """Cells per LLM, counting only methods that use one (the rest run once, whatever the LLM)."""
+    from gpta.methods import get_method
+
+    out: dict[str, int] = {}
+    for c in cells:
+        key = c.cfg.llm if get_method(c.cfg.method).uses_llm else "no LLM"
+        out[key] = out.get(key, 0) + 1
+    return out
+
+
 def dry_run(suite: Suite, out: Path, workers: int, slots_note: str, stream: TextIO, list_all: bool = False) -> int:
     from gpta.results import load_results
 
@@ -74,6 +85,9 @@ def dry_run(suite: Suite, out: Path, workers: int, slots_note: str, stream: Text
             print(f"  (pass --list to see all {len(cells)} cells; by dataset x method:)", file=stream)
             for (d, m), secs in sorted(groups.items()):
                 print(f"  {d:10s} {m:17s} {len(secs):4d} cells  ~{human(sum(secs))}", file=stream)
+        per_llm = llm_counts(cells)
+        if len(per_llm) > 1:
+            print("  by LLM: " + "; ".join(f"{llm}: {n} cells" for llm, n in per_llm.items()), file=stream)
         total_cells += len(cells)
         total_todo += n_todo
         total_s += todo_s
