@@ -17,6 +17,7 @@ from gpta.errors import UserError
 from reports import figures as F
 from reports.analysis import BASELINE, attach_baseline, comparisons, grid_status
 from reports.document import Document, summary_json
+from reports.llm_quality import llm_quality, render_llm_quality
 from reports.load import ResultSet, load
 from reports.stats import PAIRED_TEST_NAME
 from reports.tables import (Table, appendix_tables, comparison_table, cost_table, results_tables, to_latex,
@@ -165,6 +166,7 @@ def build_report(results_dir: str | Path, out_dir: str | Path | None = None,
         "gpta_vs_finetune": {k: v for k, v in h.items() if k not in ("not_winning", "other_arms", "gpta_arms")},
         "llm_accuracy_correlation": (vars(corr_fig.data["corr"]) if corr_fig and corr_fig.data else None),
         "skipped_figures": {f.name: f.skipped for f in figs if f.skipped},
+        "llm_quality": llm_quality(runs),  # reports/llm_quality.py (issue 16)
     }
     result: dict[str, Any] = {"out_dir": str(out_dir), **written, "summary": summary_json(summary),
                               "missing_cells": missing.to_dict("records"), "failed_cells": failed.to_dict("records")}
@@ -224,6 +226,7 @@ def _document(rs: ResultSet, figs, grid, h, tables_main, extra, appendix, out_di
                 doc.text(f"Figure skipped, *{f.title}*: {f.skipped}.")
             else:
                 doc.figure(f.caption, f"figures/{f.name}.png", f"figures/{f.name}.pdf", f.title)
+    render_llm_quality(doc, runs)  # reports/llm_quality.py (issue 16)
     doc.heading("6. Tables")
     doc.text(f"Significance: {PAIRED_TEST_NAME} against {BASELINE}, pairing the runs of the same dataset, fraction and "
              f"seed; † marks p < 0.05. Best mean per column in bold. LaTeX versions: [tables.tex](tables.tex).")
