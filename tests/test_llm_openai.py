@@ -172,3 +172,21 @@ def test_gpta_cell_through_the_server_equals_the_in_process_cell_then_replays_of
     code = main([*cell, "--seed", "21", "--llm", "openai:smollm2", "--llm-base-url", f"{dead_host}/v1",
                  "--out", str(tmp_path / "down")])
     assert code == 2 and not list((tmp_path / "down").glob("tweets__*.json"))
+
+
+def test_ollama_through_either_protocol_is_the_same_model(ollama_server, openai_env, tmp_path):
+    """`ollama:MODEL` (native API, the default for Ollama users) and `openai:MODEL` at Ollama's /v1
+    reach the same model; only the native API reports the digest that identifies it."""
+    tag = "smollm2:135m"
+    native = make_llm(f"ollama:{tag}", SHORT)
+    via_v1 = backend(f"{ollama_server.url}/v1", model=tag)
+    assert via_v1.complete(HELLO, SHORT).text == native.chat(HELLO).text != ""
+    ident = via_v1.identity()
+    assert ident["owned_by"] == "library" and ident["system_fingerprint"] == "fp_ollama"
+    assert ident["digest"] is None and "cache_prompt=false" not in ident["sends"]
+    assert len(native.identity()["digest"]) == 64
+    openai_env.setenv("OPENAI_BASE_URL", f"{ollama_server.url}/v1")
+    with pytest.raises(UserError, match="refusing to cache"):
+        make_llm(f"openai:{tag}", SHORT, cache=LLMCache(tmp_path / "c.sqlite")).chat(HELLO)
+    with pytest.raises(LLMUnavailable, match="'nosuch' is not served"):
+        backend(f"{ollama_server.url}/v1", model="nosuch").identity()
