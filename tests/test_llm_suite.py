@@ -74,3 +74,42 @@ def test_llm_quality_correlates_when_it_can():
     no_zs = runs[~((runs["llm"] == "c") & (runs["method"] == "llm-zero-shot"))]
     q = llm_quality(no_zs)
     assert q["n"] == 4 and any("c on x: no llm-zero-shot run" in m for m in q["not_points"])
+
+
+@pytest.mark.slow
+def test_tiny_llms_sweep_unreachable_llm_fails_its_cells_and_the_report_groups_by_llm(
+        llamacpp_server, openai_env, dead_host, tmp_path):
+    from reports.build import build_report
+
+    openai_env.setenv("OLLAMA_HOST", dead_host)
+    suite = tmp_path / "llms-tiny.yaml"
+    suite.write_text(
+        "name: llms-tiny\ndatasets: [tweets]\nfractions: [0.005]\nseeds: [13]\n"
+        "methods: [manual-prefix, gpta, llm-zero-shot]\n"
+        "llms: [embedded, 'openai:smollm2', 'ollama:nosuch:1b']\n"
+        "settings: {train.epochs: 1, train.min_steps_per_epoch: 2, train.max_text_tokens: 32, train.dev_max: 32,\n"
+        "           train.test_max: 32, train.eval_train_max: 32, gpta.rounds: 2, generation.max_tokens: 40}\n"
+        "per_method: {llm-zero-shot: {settings: {options.max_eval: 8}}}\n")
+    out = tmp_path / "out"
+    code = main(["sweep", str(suite), "--out", str(out), "--no-progress", "--llm-base-url", llamacpp_server.url])
+    assert code == 1  # two cells failed, the rest finished
+    results = [json.loads(p.read_text()) for p in out.glob("tweets__*.json") if not p.name.endswith(".failed.json")]
+    assert sorted((r["method"], r["config"]["llm"]) for r in results) == [
+        ("gpta", "embedded"), ("gpta", "openai:smollm2"), ("llm-zero-shot", "embedded"),
+        ("llm-zero-shot", "openai:smollm2"), ("manual-prefix", "embedded")]
+    failed = [json.loads(p.read_text()) for p in out.glob("*.failed.json")]
+    assert sorted(f["method"] for f in failed) == ["gpta", "llm-zero-shot"]
+    assert all(f["config"]["llm"] == "ollama:nosuch:1b" and "connection refused" in f["error"]["message"]
+               for f in failed)
+    by = {(r["method"], r["config"]["llm"]): r for r in results}
+    # the in-process model and the same GGUF behind llama.cpp's server: the same prefixes and scores
+    assert by[("gpta", "embedded")]["prefix"] == by[("gpta", "openai:smollm2")]["prefix"]
+    assert by[("gpta", "embedded")]["metrics"]["test"] == by[("gpta", "openai:smollm2")]["metrics"]["test"]
+
+    report = build_report(out)
+    md = (out / "report" / "index.md").read_text()
+    assert "gpta [llm=embedded]" in md and "gpta [llm=openai:smollm2]" in md  # one group per LLM
+    assert "## LLM quality vs gain" in md and "LLMs in these results: 2" in md
+    q = report["summary"]["llm_quality"]
+    assert q["n"] == 2 and q["correlation"] is None and q["verdict"].startswith("No verdict")
+    assert q["same_results"] == [["embedded", "openai:smollm2"]]
