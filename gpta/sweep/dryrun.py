@@ -18,14 +18,17 @@ from gpta.sweep.suite import Cell, Suite, expand_stage, make_config, planned_tra
 LIST_LIMIT = 60  # list every cell up to this many (or with --list)
 
 
-def llm_counts(cells: list[Cell]) -> dict[str, int]:
-    """Cells per LLM, counting only methods that use one (the rest run once, whatever the LLM)."""
+def _llm_of(cell: Cell) -> str:
     from gpta.methods import get_method
 
+    return cell.cfg.llm if get_method(cell.cfg.method).uses_llm else "no LLM"
+
+
+def llm_counts(cells: list[Cell]) -> dict[str, int]:
+    """Cells per LLM, counting only methods that use one (the rest run once, whatever the LLM)."""
     out: dict[str, int] = {}
     for c in cells:
-        key = c.cfg.llm if get_method(c.cfg.method).uses_llm else "no LLM"
-        out[key] = out.get(key, 0) + 1
+        out[_llm_of(c)] = out.get(_llm_of(c), 0) + 1
     return out
 
 
@@ -63,6 +66,7 @@ def dry_run(suite: Suite, out: Path, workers: int, slots_note: str, stream: Text
             continue
         cells = expand_stage(stage)
         by_stage[stage.name] = cells
+        multi = len(stage.llms) > 1  # several LLMs: name each cell's
         groups: dict[tuple[str, str], list[float]] = defaultdict(list)
         n_done = n_failed = 0
         lines = []
@@ -74,7 +78,7 @@ def dry_run(suite: Suite, out: Path, workers: int, slots_note: str, stream: Text
             else:
                 n_failed += status == "failed"
                 groups[(cell.cfg.dataset, cell.cfg.method)].append(secs)
-            lines.append(f"  {status:6s} {cell.id}  ~{human(secs)}")
+            lines.append(f"  {status:6s} {cell.id}  ~{human(secs)}" + (f"  [{_llm_of(cell)}]" if multi else ""))
         todo_s = sum(sum(v) for v in groups.values())
         n_todo = len(cells) - n_done
         print(f"stage {stage.name}: {len(cells)} cells ({n_done} done, {n_failed} failed, {n_todo} to run): "
