@@ -95,12 +95,13 @@ def test_5xx_and_429_are_retried_with_backoff_and_counted(llamacpp_server, opena
 
 def test_a_stall_past_the_timeout_is_retried_then_reported(llamacpp_server, openai_env):
     with FaultProxy(llamacpp_server.url) as proxy:
-        b = backend(proxy.url, timeout_s=1.0, retries=1)
+        # generous timeout: a real reply on a busy CI machine must fit in it; the stall must not
+        b = backend(proxy.url, timeout_s=6.0, retries=1)
         b.identity()
-        proxy.set(stall_next=1, stall_s=3.0)
+        proxy.set(stall_next=1, stall_s=12.0)
         assert b.complete(HELLO, SHORT).retries == 1  # the second attempt is not stalled
-        proxy.set(stall_next=2, stall_s=3.0)
-        with pytest.raises(LLMUnavailable, match=r"failed 2 times \(last: no reply within 1 s\)"):
+        proxy.set(stall_next=2, stall_s=12.0)
+        with pytest.raises(LLMUnavailable, match=r"failed 2 times \(last: no reply within 6 s\)"):
             b.complete(HELLO, SHORT)
 
 
