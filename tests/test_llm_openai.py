@@ -191,3 +191,24 @@ def test_ollama_through_either_protocol_is_the_same_model(ollama_server, openai_
         make_llm(f"openai:{tag}", SHORT, cache=LLMCache(tmp_path / "c.sqlite")).chat(HELLO)
     with pytest.raises(LLMUnavailable, match="'nosuch' is not served"):
         backend(f"{ollama_server.url}/v1", model="nosuch").identity()
+
+
+def test_gpta_llm_serve_starts_the_server_the_readme_names(openai_env, tmp_path):
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    repo = Path(__file__).resolve().parent.parent
+    proc = subprocess.Popen([sys.executable, "-m", "gpta", "llm", "serve", "--alias", "served", "--port", "0"],
+                            cwd=repo, env={**os.environ}, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        first = proc.stdout.readline()
+        assert first.startswith("serving served at http://127.0.0.1:"), first + proc.stderr.read()
+        url = first.split(" at ", 1)[1].split()[0]
+        b = backend(url, model="served")
+        assert b.identity()["meta"]["ftype"] == "Q4_1"
+        assert b.complete(HELLO, SHORT).text == EmbeddedBackend().complete(HELLO, SHORT).text
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)
