@@ -58,6 +58,14 @@ def test_make_llm_caches_on_the_identity_and_replays_with_the_server_gone(llamac
     assert replay.identity()["digest"] == llm.identity()["digest"] and replay.identity()["from_cache"]
     # the embedded model's cache entries never answer for the server (different identity)
     assert LLMCache.key(EmbeddedBackend().identity(), HELLO, SHORT) != LLMCache.key(llm.identity(), HELLO, SHORT)
+    # `gpta llm compare`: every cached server reply, asked again of the in-process model
+    path = str(tmp_path / "c.sqlite")
+    assert main(["llm", "compare", "--path", path, "--cached-backend", "openai", "--llm", "embedded"]) == 0
+    import sqlite3
+
+    with sqlite3.connect(path) as conn:
+        conn.execute("UPDATE calls SET reply = 'tampered'")
+    assert main(["llm", "compare", "--path", path, "--llm", "embedded"]) == 1
 
 
 def test_unidentified_model_is_not_cached_unless_declared_or_accepted(llamacpp_server, openai_env, tmp_path):

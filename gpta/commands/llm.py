@@ -1,4 +1,5 @@
-"""``gpta llm check [--llm SPEC]``, ``gpta llm serve`` and ``gpta llm cache stats|clear [--path P]``."""
+"""``gpta llm check [--llm SPEC]``, ``gpta llm serve``, ``gpta llm compare --path CACHE`` and
+``gpta llm cache stats|clear [--path P]``."""
 
 from __future__ import annotations
 
@@ -87,6 +88,44 @@ def cmd_serve(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_compare(args: argparse.Namespace) -> int:
+    """Ask another LLM every request a cache holds (e.g. the server's, through the in-process model)
+    and say which replies differ. Exit 0 if all are equal (text and token counts), 1 otherwise."""
+    import sqlite3
+
+    from gpta.errors import UserError
+    from gpta.llm import make_backend
+
+    apply_endpoint_args(args)
+    path = Path(args.path)
+    if not path.is_file():
+        raise UserError(f"--path {path}: no such LLM cache")
+    query = "SELECT reply, prompt_tokens, completion_tokens, request, backend, model FROM calls"
+    params: tuple = ()
+    if args.cached_backend:
+        query, params = query + " WHERE backend=?", (args.cached_backend,)
+    with sqlite3.connect(f"file:{path}?mode=ro", uri=True) as conn:
+        rows = conn.execute(query + " ORDER BY created", params).fetchall()
+    rows = [r for r in rows if r[3]]  # entries written before requests were recorded cannot be replayed
+    if not rows:
+        raise UserError(f"{path}: no cached request to compare" + (f" from backend {args.cached_backend!r}"
+                                                                   if args.cached_backend else ""))
+    other = make_backend(args.llm, LLMConfig())
+    same = 0
+    for i, (reply, pt, ct, request, backend, model) in enumerate(rows, 1):
+        req = json.loads(request)
+        opts = {**req["options"], "stop": tuple(req["options"].get("stop") or ())}
+        got = other.complete(req["messages"], LLMConfig(**opts))
+        equal = (got.text, got.prompt_tokens, got.completion_tokens) == (reply, pt, ct)
+        same += equal
+        print(f"{i:4d} {'same' if equal else 'DIFFERENT'}  {backend}:{model} {pt}+{ct} tokens, {args.llm} "
+              f"{got.prompt_tokens}+{got.completion_tokens}: {reply[:60]!r}"
+              + ("" if equal else f" vs {got.text[:60]!r}"))
+    other.close()
+    print(f"{same} of {len(rows)} cached replies equal {args.llm}'s replies to the same requests")
+    return 0 if same == len(rows) else 1
+
+
 def _open(path: str | None, mode: str = "readwrite"):
     from gpta.errors import UserError
     from gpta.llm.cache import LLMCache, default_cache_path
@@ -133,6 +172,12 @@ def register(sub) -> None:
     s.add_argument("--ctx", type=int, default=4096, help="context length (the embedded backend uses 4096)")
     s.add_argument("--threads", type=int, default=None, help="CPU threads (default: $GPTA_LLM_THREADS or 1)")
     s.set_defaults(func=cmd_serve)
+    m = llm_sub.add_parser("compare", help="ask another LLM every request in a cache; report differing replies")
+    m.add_argument("--path", required=True, help="an LLM cache (a run writes <out>/llm_cache.sqlite)")
+    m.add_argument("--llm", default=DEFAULT_LLM, help="the LLM to ask (default: embedded)")
+    m.add_argument("--cached-backend", default=None, help="only entries of this backend (embedded, ollama, openai)")
+    add_endpoint_args(m)
+    m.set_defaults(func=cmd_compare)
     k = llm_sub.add_parser("cache", help="stats | clear of the SQLite LLM call cache")
     k.add_argument("action", choices=["stats", "clear"])
     k.add_argument("--path", default=None, help="cache file (default: $GPTA_LLM_CACHE or results/llm_cache.sqlite)")
