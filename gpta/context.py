@@ -51,7 +51,8 @@ class RunContext:
         if not self._llms:
             return {"llm_calls": 0, "llm_backend_calls": 0, "prompt_tokens": 0, "completion_tokens": 0,
                     "llm_seconds": 0.0, "llm_seconds_cold": 0.0, "llm_seconds_paid": 0.0, "prompt_tokens_paid": 0,
-                    "completion_tokens_paid": 0, "cache_hits": 0, "cache_misses": 0, "tokens_per_second": None, "empty_replies": 0}
+                    "completion_tokens_paid": 0, "cache_hits": 0, "cache_misses": 0, "tokens_per_second": None, "empty_replies": 0,
+                    "llm_retries": 0}
         return self._llms[0].log.summary()
 
     def llm_identity(self) -> dict[str, Any] | None:

@@ -19,6 +19,7 @@ from reports.analysis import BASELINE, attach_baseline, comparisons, correct, gr
 from reports.claims import scorecard, summary as claims_summary
 from reports.document import Document, summary_json
 from reports.extract import enrich
+from reports.llm_quality import llm_quality, render_llm_quality
 from reports.load import ResultSet, load
 from reports.stats import HOLM, PAIRED_TEST_NAME
 from reports.tables import (Table, appendix_tables, comparison_table, cost_table, dialogue_table, overfitting_table,
@@ -186,6 +187,7 @@ def build_report(results_dir: str | Path, out_dir: str | Path | None = None,
         "gpta_vs_finetune": {k: v for k, v in h.items() if k not in ("not_winning", "other_arms", "gpta_arms")},
         "llm_accuracy_correlation": (vars(corr_fig.data["corr"]) if corr_fig and corr_fig.data else None),
         "skipped_figures": {f.name: f.skipped for f in figs if f.skipped},
+        "llm_quality": llm_quality(runs),  # reports/llm_quality.py (issue 16)
     }
     result: dict[str, Any] = {"out_dir": str(out_dir), **written, "summary": summary_json(summary),
                               "missing_cells": missing.to_dict("records"), "failed_cells": failed.to_dict("records")}
@@ -275,6 +277,7 @@ def _document(rs: ResultSet, figs, grid, h, card, t_card, tables_main, extra, ov
             from reports import dialogue
 
             dialogue.render(doc, rs.raw, runs)
+    render_llm_quality(doc, runs)  # reports/llm_quality.py (issue 16)
     doc.heading("6. Tables")
     doc.text(f"Significance: {PAIRED_TEST_NAME} against {BASELINE}, pairing the runs of the same dataset, fraction and "
              f"seed, {HOLM}-corrected over each table's tests (the table says how many); † marks a corrected p < 0.05. "

@@ -44,3 +44,23 @@ def dead_host() -> str:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
     return f"http://127.0.0.1:{port}"
+
+
+@pytest.fixture(scope="session")
+def llamacpp_server():
+    """llama.cpp's real OpenAI-compatible HTTP server (xllamacpp) with the embedded GGUF, on
+    127.0.0.1 at a free port, once per session: ``.url`` ends in /v1, ``.model`` is the model id."""
+    try:
+        from tests.fixtures.llamacpp_server import LlamaCppServer
+    except ImportError:  # pragma: no cover
+        from fixtures.llamacpp_server import LlamaCppServer
+    return LlamaCppServer()
+
+
+@pytest.fixture
+def openai_env(monkeypatch):
+    """No OPENAI_*/GPTA_LLM_* settings leak in or out of a test (the CLI flags set them)."""
+    for name in ("OPENAI_BASE_URL", "OPENAI_API_KEY", "GPTA_LLM_REVISION", "GPTA_LLM_CACHE_UNIDENTIFIED"):
+        monkeypatch.setenv(name, "")
+        monkeypatch.delenv(name)
+    return monkeypatch

@@ -1,9 +1,11 @@
-"""``gpta llm check [--llm SPEC]`` and ``gpta llm cache stats|clear [--path P]``."""
+"""``gpta llm check [--llm SPEC]``, ``gpta llm serve``, ``gpta llm compare --path CACHE`` and
+``gpta llm cache stats|clear [--path P]``."""
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import time
 from pathlib import Path
 
@@ -12,10 +14,33 @@ from gpta.config import DEFAULT_LLM, LLMConfig
 CHECK_PROMPT = [{"role": "user", "content": "Write one short sentence about the sea."}]
 
 
+def add_endpoint_args(p: argparse.ArgumentParser) -> None:
+    """Where an ``openai:MODEL`` LLM is served and how it is identified (run, transfer, sweep)."""
+    g = p.add_argument_group("OpenAI-compatible LLM server (--llm openai:MODEL)")
+    g.add_argument("--llm-base-url", default=None,
+                   help="e.g. http://127.0.0.1:8080/v1 (default: $OPENAI_BASE_URL, else api.openai.com); "
+                        "key: $OPENAI_API_KEY")
+    g.add_argument("--llm-revision", default=None,
+                   help="declare the served model's revision: the cache key when the server reports no fingerprint")
+    g.add_argument("--llm-cache-unidentified", action="store_true",
+                   help="cache replies of a model the server identifies by name only")
+
+
+def apply_endpoint_args(args: argparse.Namespace) -> None:
+    """The flags become the environment the backend reads, so worker processes see them too."""
+    if getattr(args, "llm_base_url", None):
+        os.environ["OPENAI_BASE_URL"] = args.llm_base_url
+    if getattr(args, "llm_revision", None):
+        os.environ["GPTA_LLM_REVISION"] = args.llm_revision
+    if getattr(args, "llm_cache_unidentified", False):
+        os.environ["GPTA_LLM_CACHE_UNIDENTIFIED"] = "1"
+
+
 def cmd_check(args: argparse.Namespace) -> int:
     from gpta.llm import make_backend
 
     options = LLMConfig(max_tokens=args.max_tokens, timeout_s=args.timeout)
+    apply_endpoint_args(args)
     backend = make_backend(args.llm, options)
     t0 = time.perf_counter()
     identity = backend.identity()
@@ -32,14 +57,73 @@ def cmd_check(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps(report, indent=1))
         return 0
-    where = f" at {identity['host']}" if identity.get("host") else ""
+    host = identity.get("host") or identity.get("base_url")
+    where = f" at {host}" if host else ""
     print(f"backend: {identity.get('backend')}{where}")
     print(f"model:   {identity.get('model')}")
+    if identity.get("backend") == "openai":
+        print(f"fingerprint: system_fingerprint={identity.get('system_fingerprint')}, "
+              f"meta={json.dumps(identity.get('meta'), sort_keys=True)}")
+        print(f"identity: {identity.get('identified_by') or identity.get('unidentified')}")
     print(f"digest:  {identity.get('digest')}")
     print(f"reply:   {reply.text.strip()!r}")
     print(f"speed:   {reply.completion_tokens} tokens in {reply.seconds:.2f} s = "
           f"{report['tokens_per_second']} tokens/s (prompt {reply.prompt_tokens} tokens)")
     return 0
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    """llama.cpp's OpenAI-compatible server with the embedded model, until Ctrl-C."""
+    import threading
+
+    from gpta.llm.embedded import serve_http
+
+    server, url, model_id = serve_http(args.gguf, args.host, args.port, args.alias, args.ctx, args.threads)
+    print(f"serving {model_id} at {url} (llama.cpp OpenAI-compatible server; Ctrl-C stops it)", flush=True)
+    print(f"  gpta run ... --llm openai:{model_id} --llm-base-url {url}", flush=True)
+    try:
+        threading.Event().wait()
+    finally:
+        del server
+    return 0
+
+
+def cmd_compare(args: argparse.Namespace) -> int:
+    """Ask another LLM every request a cache holds (e.g. the server's, through the in-process model)
+    and say which replies differ. Exit 0 if all are equal (text and token counts), 1 otherwise."""
+    import sqlite3
+
+    from gpta.errors import UserError
+    from gpta.llm import make_backend
+
+    apply_endpoint_args(args)
+    path = Path(args.path)
+    if not path.is_file():
+        raise UserError(f"--path {path}: no such LLM cache")
+    query = "SELECT reply, prompt_tokens, completion_tokens, request, backend, model FROM calls"
+    params: tuple = ()
+    if args.cached_backend:
+        query, params = query + " WHERE backend=?", (args.cached_backend,)
+    with sqlite3.connect(f"file:{path}?mode=ro", uri=True) as conn:
+        rows = conn.execute(query + " ORDER BY created", params).fetchall()
+    rows = [r for r in rows if r[3]]  # entries written before requests were recorded cannot be replayed
+    if not rows:
+        raise UserError(f"{path}: no cached request to compare" + (f" from backend {args.cached_backend!r}"
+                                                                   if args.cached_backend else ""))
+    other = make_backend(args.llm, LLMConfig())
+    same = 0
+    for i, (reply, pt, ct, request, backend, model) in enumerate(rows, 1):
+        req = json.loads(request)
+        opts = {**req["options"], "stop": tuple(req["options"].get("stop") or ())}
+        got = other.complete(req["messages"], LLMConfig(**opts))
+        equal = (got.text, got.prompt_tokens, got.completion_tokens) == (reply, pt, ct)
+        same += equal
+        print(f"{i:4d} {'same' if equal else 'DIFFERENT'}  {backend}:{model} {pt}+{ct} tokens, {args.llm} "
+              f"{got.prompt_tokens}+{got.completion_tokens}: {reply[:60]!r}"
+              + ("" if equal else f" vs {got.text[:60]!r}"))
+    other.close()
+    print(f"{same} of {len(rows)} cached replies equal {args.llm}'s replies to the same requests")
+    return 0 if same == len(rows) else 1
 
 
 def _open(path: str | None, mode: str = "readwrite"):
@@ -73,11 +157,27 @@ def register(sub) -> None:
     p = sub.add_parser("llm", help="check the LLM backend; inspect or clear the LLM call cache")
     llm_sub = p.add_subparsers(dest="llm_command", required=True)
     c = llm_sub.add_parser("check", help="which backend and model answer, their identity, tokens/second")
-    c.add_argument("--llm", default=DEFAULT_LLM, help="embedded | embedded:PATH.gguf | ollama:MODEL")
+    c.add_argument("--llm", default=DEFAULT_LLM,
+                   help="embedded | embedded:PATH.gguf | ollama:MODEL | openai:MODEL")
+    add_endpoint_args(c)
     c.add_argument("--max-tokens", type=int, default=32)
     c.add_argument("--timeout", type=float, default=LLMConfig.timeout_s, help="seconds per request")
     c.add_argument("--json", action="store_true")
     c.set_defaults(func=cmd_check)
+    s = llm_sub.add_parser("serve", help="serve the embedded GGUF over llama.cpp's OpenAI-compatible HTTP server")
+    s.add_argument("--gguf", default=None, help="GGUF file (default: the embedded SmolLM2-135M-Instruct)")
+    s.add_argument("--host", default="127.0.0.1")
+    s.add_argument("--port", type=int, default=8080, help="0 picks a free port")
+    s.add_argument("--alias", default=None, help="model id the server reports (default: the file's stem)")
+    s.add_argument("--ctx", type=int, default=4096, help="context length (the embedded backend uses 4096)")
+    s.add_argument("--threads", type=int, default=None, help="CPU threads (default: $GPTA_LLM_THREADS or 1)")
+    s.set_defaults(func=cmd_serve)
+    m = llm_sub.add_parser("compare", help="ask another LLM every request in a cache; report differing replies")
+    m.add_argument("--path", required=True, help="an LLM cache (a run writes <out>/llm_cache.sqlite)")
+    m.add_argument("--llm", default=DEFAULT_LLM, help="the LLM to ask (default: embedded)")
+    m.add_argument("--cached-backend", default=None, help="only entries of this backend (embedded, ollama, openai)")
+    add_endpoint_args(m)
+    m.set_defaults(func=cmd_compare)
     k = llm_sub.add_parser("cache", help="stats | clear of the SQLite LLM call cache")
     k.add_argument("action", choices=["stats", "clear"])
     k.add_argument("--path", default=None, help="cache file (default: $GPTA_LLM_CACHE or results/llm_cache.sqlite)")

@@ -17,7 +17,7 @@ def add_cell_args(p: argparse.ArgumentParser, with_method: bool = True) -> None:
     p.add_argument("--data-seed", type=int, default=None, help="seed of the low-resource sample")
     if with_method:
         p.add_argument("--method", default="gpta", help="see `gpta list methods`")
-    p.add_argument("--llm", default=DEFAULT_LLM, help="embedded | embedded:PATH.gguf | ollama:MODEL")
+    p.add_argument("--llm", default=DEFAULT_LLM, help="embedded | embedded:PATH.gguf | ollama:MODEL | openai:MODEL")
     p.add_argument("--model", default=DEFAULT_MODEL, help="Hugging Face name or local path of the encoder")
     p.add_argument("--out", default="results", help="results directory")
     p.add_argument("--data-dir", default=None, help="local benchmark files (default: $GPTA_DATA_DIR)")
@@ -25,6 +25,9 @@ def add_cell_args(p: argparse.ArgumentParser, with_method: bool = True) -> None:
                    help="override a setting, e.g. train.epochs=4, gpta.rounds=2, gpta.weights=restart")
     p.add_argument("--llm-cache", default="readwrite", choices=["readwrite", "read", "off"])
     p.add_argument("--llm-cache-path", default=None, help="default: <out>/llm_cache.sqlite")
+    from gpta.commands.llm import add_endpoint_args
+
+    add_endpoint_args(p)
     g = p.add_argument_group("your own data (--dataset csv:PATH ...)")
     g.add_argument("--text-col")
     g.add_argument("--label-col")
@@ -33,6 +36,9 @@ def add_cell_args(p: argparse.ArgumentParser, with_method: bool = True) -> None:
 
 
 def config_from_args(args: argparse.Namespace, method: str) -> RunConfig:
+    from gpta.commands.llm import apply_endpoint_args
+
+    apply_endpoint_args(args)  # --llm-base-url etc.: where openai:MODEL is served (not part of the cell)
     dataset_options = {k: getattr(args, k) for k in ("text_col", "label_col", "description", "encoding")
                        if getattr(args, k, None) is not None}
     cfg = RunConfig(dataset=args.dataset, fraction=args.fraction, seed=args.seed, method=method,

@@ -30,8 +30,10 @@ def cmd_sweep(args: argparse.Namespace) -> int:
     if args.data_dir:  # cell ids hash the data files found there: the plan and every worker must agree
         os.environ["GPTA_DATA_DIR"] = args.data_dir
     from gpta.config import parse_set_args
+    from gpta.commands.llm import apply_endpoint_args
     from gpta.sweep.suite import Overrides, check_suite, load_suite
 
+    apply_endpoint_args(args)  # openai:MODEL cells (and their worker processes) read these
     overrides = Overrides(datasets=_flatten(args.datasets), methods=_flatten(args.methods),
                           seeds=_flatten(args.seeds), fractions=_flatten(args.fractions), llm=args.llm,
                           model=args.model, settings=parse_set_args(args.set))
@@ -96,5 +98,8 @@ def register(sub) -> None:
     p.add_argument("--data-dir", default=None, help="benchmark data (default: $GPTA_DATA_DIR)")
     p.add_argument("--llm-cache", default="readwrite", choices=["readwrite", "read", "off"])
     p.add_argument("--llm-cache-path", default=None, help="default: <out>/llm_cache.sqlite (shared by all cells)")
+    from gpta.commands.llm import add_endpoint_args
+
+    add_endpoint_args(p)
     p.add_argument("--no-progress", action="store_true", help="no progress bar (one line per finished cell)")
     p.set_defaults(func=cmd_sweep)

@@ -1,4 +1,4 @@
-"""LLM layer: ``make_llm("embedded" | "embedded:PATH.gguf" | "ollama:MODEL")``."""
+"""LLM layer: ``make_llm("embedded" | "embedded:PATH.gguf" | "ollama:MODEL" | "openai:MODEL")``."""
 
 from __future__ import annotations
 
@@ -9,6 +9,16 @@ from gpta.errors import UserError
 from gpta.llm.base import LLM, Backend, CallLog, Message, Reply
 
 __all__ = ["LLM", "Backend", "CallLog", "Message", "Reply", "make_backend", "make_llm"]
+
+
+KINDS = ("embedded", "ollama", "openai")
+
+
+def check_spec(spec: str) -> None:
+    """A spec's form only (no file, server or key looked at): for checking a suite up front."""
+    kind, _, arg = spec.partition(":")
+    if kind not in KINDS or (kind != "embedded" and not arg):
+        raise UserError(f"unknown LLM {spec!r}; use embedded, embedded:PATH.gguf, ollama:MODEL or openai:MODEL")
 
 
 def make_backend(spec: str, options: LLMConfig | None = None) -> Backend:
@@ -24,7 +34,14 @@ def make_backend(spec: str, options: LLMConfig | None = None) -> Backend:
         from gpta.llm.ollama_backend import OllamaBackend
 
         return OllamaBackend(arg, timeout_s=options.timeout_s, retries=options.retries)
-    raise UserError(f"unknown LLM {spec!r}; use embedded, embedded:PATH.gguf or ollama:MODEL")
+    if kind == "openai":
+        if not arg:
+            raise UserError("--llm openai:MODEL needs the server's model id, e.g. openai:gpt-4o-mini "
+                            "(`gpta llm check --llm openai:ID` lists what a server serves)")
+        from gpta.llm.openai_backend import OpenAIBackend
+
+        return OpenAIBackend(arg, timeout_s=options.timeout_s, retries=options.retries)
+    raise UserError(f"unknown LLM {spec!r}; use embedded, embedded:PATH.gguf, ollama:MODEL or openai:MODEL")
 
 
 def make_llm(spec: str, options: LLMConfig | None = None, cache: Any = None) -> LLM:

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any, Callable
 
 from gpta.config import LLMConfig
+from gpta.errors import UserError
 
 Message = dict[str, str]  # {"role": "system"|"user"|"assistant", "content": str}
 
@@ -25,6 +26,7 @@ class Reply:
     completion_tokens: int
     seconds: float
     cached: bool = False
+    retries: int = 0  # attempts repeated after a timeout, 429 or 5xx (HTTP backends)
 
 
 @dataclass
@@ -40,6 +42,8 @@ class CallRecord:
     # What the call cost when the backend answered it (a cache hit replays the original call's
     # seconds from the cache): the cold cost. ``seconds`` is what this run paid (0 for a hit).
     cold_seconds: float | None = None
+
+    retries: int = 0  # attempts repeated after a timeout, 429 or 5xx before this reply came
 
     def __post_init__(self) -> None:
         if self.cold_seconds is None:
@@ -79,6 +83,7 @@ class CallLog:
             # backend speed: completion tokens per wall second over calls the backend answered
             "tokens_per_second": round(completion / secs, 2) if secs > 0 else None,
             "empty_replies": sum(c.empty for c in self.calls),
+            "llm_retries": sum(c.retries for c in self.calls),
         }
 
 
@@ -170,7 +175,14 @@ class LLM:
             hook(messages, purpose)
         key = None
         if self.cache is not None:
-            key = self.cache.key(self.identity(), messages, options)
+            identity = self.identity()
+            if not identity.get("digest"):
+                raise UserError(
+                    f"refusing to cache replies of an unidentified model: {identity.get('unidentified') or identity}; "
+                    "declare its revision (--llm-revision REV), accept the name alone (--llm-cache-unidentified) "
+                    "or run with --llm-cache off"
+                )
+            key = self.cache.key(identity, messages, options)
             hit = self.cache.get(key)
             if hit is not None:
                 self.log.calls.append(
@@ -183,7 +195,7 @@ class LLM:
         reply.seconds = reply.seconds or (time.perf_counter() - t0)
         self.log.calls.append(
             CallRecord(reply.prompt_tokens, reply.completion_tokens, reply.seconds, False, purpose,
-                       not reply.text.strip())
+                       not reply.text.strip(), retries=reply.retries)
         )
         if self.cache is not None and key is not None:
             self.cache.put(key, reply, self.identity(), messages, options)
@@ -210,7 +222,9 @@ class LLM:
             hit = self.cache.get(key)
             if hit is not None:
                 stored = json.loads(hit.text)
-                self.log.calls.append(CallRecord(hit.prompt_tokens, hit.completion_tokens, 0.0, True, purpose))
+                # a hit costs this run nothing; its cold cost is the original call's seconds
+                self.log.calls.append(CallRecord(hit.prompt_tokens, hit.completion_tokens, 0.0, True, purpose,
+                                                 cold_seconds=float(hit.seconds or 0.0)))
                 return LabelScores(stored["logprobs"], hit.prompt_tokens, hit.seconds, stored["top_k"], cached=True)
         t0 = time.perf_counter()
         scores = self.backend.score_labels(messages, list(labels), self.options, fresh=fresh)

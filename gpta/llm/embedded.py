@@ -51,6 +51,30 @@ _SERVERS: dict[tuple[str, int], Any] = {}
 _LOCK = threading.Lock()
 
 
+def server_params(path: str, n_ctx: int, threads: int | None = None) -> Any:
+    """llama.cpp settings shared by the in-process server and ``gpta llm serve`` (same replies)."""
+    import xllamacpp
+
+    p = xllamacpp.CommonParams()
+    p.model.path = path
+    p.n_ctx = n_ctx
+    p.n_parallel = 1
+    # One thread by default: llama.cpp's worker threads spin-wait for each other, and on
+    # shared CPUs (2 cores, other jobs training) a 2-thread call measured 50 s where one
+    # thread takes 0.9 s. One thread also keeps replies independent of the core count.
+    threads = threads or llm_threads()
+    p.cpuparams.n_threads = threads
+    p.cpuparams_batch.n_threads = threads
+    p.warmup = False
+    p.verbosity = -1
+    p.port = 0
+    return p
+
+
+def llm_threads() -> int:
+    return int(os.environ.get("GPTA_LLM_THREADS") or 1)
+
+
 def _server(path: str, n_ctx: int) -> Any:
     """One llama.cpp server per (model, context) per process: loading costs ~1 s."""
     with _LOCK:
@@ -58,20 +82,7 @@ def _server(path: str, n_ctx: int) -> Any:
         if key not in _SERVERS:
             import xllamacpp
 
-            p = xllamacpp.CommonParams()
-            p.model.path = path
-            p.n_ctx = n_ctx
-            p.n_parallel = 1
-            # One thread by default: llama.cpp's worker threads spin-wait for each other, and on
-            # shared CPUs (2 cores, other jobs training) a 2-thread call measured 50 s where one
-            # thread takes 0.9 s. One thread also keeps replies independent of the core count.
-            threads = int(os.environ.get("GPTA_LLM_THREADS") or 1)
-            p.cpuparams.n_threads = threads
-            p.cpuparams_batch.n_threads = threads
-            p.warmup = False
-            p.verbosity = -1
-            p.port = 0
-            _SERVERS[key] = xllamacpp.Server(p)
+            _SERVERS[key] = xllamacpp.Server(server_params(path, n_ctx))
         return _SERVERS[key]
 
 
@@ -154,3 +165,30 @@ class EmbeddedBackend(Backend):
             raise RuntimeError(f"embedded LLM returned no log-probabilities: {str(out)[:200]}") from None
         usage = out.get("usage", {})
         return LabelScores(label_logprobs(top, labels), int(usage.get("prompt_tokens", 0)), seconds, SCORE_TOP_K)
+
+def serve_http(gguf: str | os.PathLike | None = None, host: str = "127.0.0.1", port: int = 0,
+               alias: str | None = None, n_ctx: int = 4096, threads: int | None = None) -> tuple[Any, str, str]:
+    """llama.cpp's own OpenAI-compatible HTTP server on ``host:port`` (0: a free port), with the
+    embedded backend's settings. Returns (server, base URL ending in /v1, model id). The server
+    runs until the returned object is garbage-collected or the process exits."""
+    import socket
+
+    import xllamacpp
+
+    path = Path(gguf) if gguf else default_gguf()
+    if not path.is_file():
+        raise UserError(f"--gguf {path}: no such GGUF file")
+    if port == 0:
+        with socket.socket() as s:
+            s.bind((host, 0))
+            port = s.getsockname()[1]
+    p = server_params(str(path.resolve()), n_ctx, threads)
+    p.hostnames = [host]
+    p.port = port
+    model_id = alias or path.stem
+    p.model_alias = {model_id}
+    try:
+        server = xllamacpp.Server(p)
+    except Exception as exc:  # noqa: BLE001 - e.g. the port is taken
+        raise UserError(f"llama.cpp server on {host}:{port}: could not start ({exc})") from None
+    return server, f"http://{host}:{port}/v1", model_id

@@ -20,6 +20,20 @@ from gpta.sweep.suite import (Cell, Suite, dependency_waves, expand_stage, give_
 LIST_LIMIT = 60  # list every cell up to this many (or with --list)
 
 
+def _llm_of(cell: Cell) -> str:
+    from gpta.methods import get_method
+
+    return cell.cfg.llm if get_method(cell.cfg.method).uses_llm else "no LLM"
+
+
+def llm_counts(cells: list[Cell]) -> dict[str, int]:
+    """Cells per LLM, counting only methods that use one (the rest run once, whatever the LLM)."""
+    out: dict[str, int] = {}
+    for c in cells:
+        out[_llm_of(c)] = out.get(_llm_of(c), 0) + 1
+    return out
+
+
 def dry_run(suite: Suite, out: Path, workers: int, slots_note: str, stream: TextIO, list_all: bool = False) -> int:
     from gpta.results import load_results
 
@@ -56,6 +70,7 @@ def dry_run(suite: Suite, out: Path, workers: int, slots_note: str, stream: Text
         for wave in dependency_waves(cells)[1:]:  # dependent cells are named once their source has a result
             give_stage_inputs(wave, cells, lambda run_id: read_result(out / f"{run_id}.json"))
         by_stage[stage.name] = cells
+        multi = len(stage.llms) > 1  # several LLMs: name each cell's
         groups: dict[tuple[str, str], list[float]] = defaultdict(list)
         n_done = n_failed = 0
         lines = []
@@ -67,7 +82,7 @@ def dry_run(suite: Suite, out: Path, workers: int, slots_note: str, stream: Text
             else:
                 n_failed += status == "failed"
                 groups[(cell.cfg.dataset, cell.cfg.method)].append(secs)
-            lines.append(f"  {status:6s} {cell.id}  ~{human(secs)}")
+            lines.append(f"  {status:6s} {cell.id}  ~{human(secs)}" + (f"  [{_llm_of(cell)}]" if multi else ""))
         todo_s = sum(sum(v) for v in groups.values())
         n_todo = len(cells) - n_done
         print(f"stage {stage.name}: {len(cells)} cells ({n_done} done, {n_failed} failed, {n_todo} to run): "
@@ -78,6 +93,9 @@ def dry_run(suite: Suite, out: Path, workers: int, slots_note: str, stream: Text
             print(f"  (pass --list to see all {len(cells)} cells; by dataset x method:)", file=stream)
             for (d, m), secs in sorted(groups.items()):
                 print(f"  {d:10s} {m:17s} {len(secs):4d} cells  ~{human(sum(secs))}", file=stream)
+        per_llm = llm_counts(cells)
+        if len(per_llm) > 1:
+            print("  by LLM: " + "; ".join(f"{llm}: {n} cells" for llm, n in per_llm.items()), file=stream)
         total_cells += len(cells)
         total_todo += n_todo
         total_s += todo_s

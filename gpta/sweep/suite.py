@@ -11,6 +11,7 @@ A suite is a YAML mapping::
     methods: [finetune, manual-prefix, gpta]
     model: embedded:all-MiniLM-L6-v2            # optional (default: the embedded encoder)
     llm: embedded                               # optional (default: the embedded LLM)
+    llms: [embedded, openai:smollm2]            # optional: several LLMs; each LLM method runs once per LLM
     settings: {train.epochs: 4}                 # the `--set` overrides; nested mappings also work
     grid: {gpta.rounds: [2, 3]}                 # optional extra axes (cartesian product)
     per_dataset: {yelp: {fractions: [1.0], settings: {...}}}   # optional, merged over the above
@@ -43,7 +44,7 @@ from gpta.errors import UserError
 from gpta.results import cell_id
 
 SUITES_DIR = Path(__file__).resolve().parent.parent.parent / "suites"
-_AXES = ("datasets", "fractions", "seeds", "methods", "model", "llm", "settings", "grid",
+_AXES = ("datasets", "fractions", "seeds", "methods", "model", "llm", "llms", "settings", "grid",
          "per_dataset", "per_method")
 _TOP_KEYS = {"name", "description", "cost", "after", "stages", *_AXES}
 _STAGE_KEYS = {"name", "transfer_from", "source_methods", "targets", *_AXES}
@@ -85,6 +86,9 @@ class Stage:
     source_methods: list[str] = field(default_factory=lambda: ["gpta"])
     targets: str = "same-domain"
     cli_settings: dict[str, Any] = field(default_factory=dict)  # --set: wins over everything
+    # ``llms:``: methods that use an LLM run once per entry (the LLM is part of the cell's config,
+    # hence of its id); methods that use none run once, with the first. Empty: ``llm`` alone.
+    llms: list[str] = field(default_factory=list)
 
     @property
     def is_transfer(self) -> bool:
@@ -274,8 +278,12 @@ def _read_stage(path: Path, index: int, top: dict, raw: dict, ov: Overrides) -> 
         stage.fractions = list(ov.fractions)
         for d in stage.per_dataset.values():
             d.pop("fractions", None)
+    if "llms" in merged and not ("llm" in raw and "llms" not in raw):  # a stage's own llm: wins over inherited llms
+        stage.llms = list(dict.fromkeys(_list(path, where, "llms", merged["llms"], str)))
+        stage.llm = stage.llms[0]
     if ov.llm:
         stage.llm = ov.llm
+        stage.llms = []
     if ov.model:
         stage.model = ov.model
     stage.cli_settings = dict(ov.settings)
@@ -305,6 +313,13 @@ def check_suite(suite: Suite, data_dir: str | None, need_data: bool = True) -> s
     for m in methods:
         try:
             get_method(m)
+        except UserError as exc:
+            raise UserError(f"{suite.path}: {exc}") from None
+    from gpta.llm import check_spec
+
+    for llm in sorted({x for s in suite.stages for x in (s.llms or [s.llm])}):
+        try:
+            check_spec(llm)
         except UserError as exc:
             raise UserError(f"{suite.path}: {exc}") from None
     from gpta.methods import needs_of
@@ -358,8 +373,9 @@ def _grid_points(grid: dict[str, list[Any]]) -> list[dict[str, Any]]:
 
 
 def make_config(stage: Stage, dataset: str, fraction: float, seed: int, method: str,
-                settings: dict[str, Any]) -> RunConfig:
-    cfg = RunConfig(dataset=dataset, fraction=fraction, seed=seed, method=method, model=stage.model, llm=stage.llm)
+                settings: dict[str, Any], llm: str | None = None) -> RunConfig:
+    cfg = RunConfig(dataset=dataset, fraction=fraction, seed=seed, method=method, model=stage.model,
+                    llm=llm or stage.llm)
     return apply_overrides(cfg, settings)
 
 
@@ -402,8 +418,9 @@ def expand_stage(stage: Stage, notes: list[str] | None = None) -> list[Cell]:
                 continue
             if method in once and (fraction != min(fractions) or seed != seeds[0]):
                 continue  # once per dataset and LLM: the smallest fraction, the first seed
-            for settings in _settings_for(stage, dataset, method):
-                cell = Cell(make_config(stage, dataset, fraction, seed, method, settings), stage.name)
+            llms = stage.llms if stage.llms and get_method(method).uses_llm else [stage.llm]
+            for llm, settings in itertools.product(llms, _settings_for(stage, dataset, method)):
+                cell = Cell(make_config(stage, dataset, fraction, seed, method, settings, llm), stage.name)
                 if cell.id not in seen:  # a grid axis a method ignores can still name one cell twice
                     seen.add(cell.id)
                     cells.append(cell)

@@ -1,0 +1,118 @@
+"""Report section "LLM quality vs gain": does a better LLM give GPTA a larger gain?
+
+The paper claims the LLM's quality drives GPTA's gain. Per (LLM, dataset) point:
+- x = the LLM's zero-shot score on the dataset (``llm-zero-shot`` runs with that LLM: the LLM
+  labels test inputs itself), a measure of how good the LLM is at the task;
+- y = GPTA's gain over the prefix-layout control: GPTA's test score minus the control's on the
+  same dataset, fraction, seed and data seed (the control has the same ``[CLS] prefix [SEP] text``
+  layout with a prefix written without an LLM: ``manual-prefix``; ``random-prefix`` if there is
+  no manual-prefix run), averaged over the pairs.
+Then the correlation across points, n, and a verdict in plain words. With fewer than 3 points, or
+no spread in x or y, no correlation is computed and the section says so (it still renders).
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from reports.stats import correlate
+from reports.tables import Cell, Table
+
+ZERO_SHOT = "llm-zero-shot"
+GPTA = "gpta"
+CONTROLS = ("manual-prefix", "random-prefix")  # the prefix-layout controls, preferred first
+PAIR = ["dataset", "fraction", "seed", "data_seed"]
+HEADING = "LLM quality vs gain"
+
+
+def _control(runs: pd.DataFrame) -> str | None:
+    return next((c for c in CONTROLS if (runs["method"] == c).any()), None)
+
+
+def llm_quality(runs: pd.DataFrame) -> dict[str, Any]:
+    """Points, correlation and verdict (also the report summary's ``llm_quality``)."""
+    if runs.empty or "llm" not in runs:
+        return {"llms": [], "points": [], "n": 0, "control": None, "correlation": None,
+                "verdict": "No verdict: no finished runs."}
+    control = _control(runs)
+    llms = sorted({str(x) for x in runs.loc[runs["method"].isin([GPTA, ZERO_SHOT]), "llm"].dropna()})
+    ctrl = runs[runs["method"] == control] if control else runs.iloc[0:0]
+    ctrl_by_key = {k: float(g["test"].mean()) for k, g in ctrl.groupby(PAIR, dropna=False)}
+    points, missing = [], []
+    for llm in llms:
+        for dataset in sorted(runs.loc[runs["llm"] == llm, "dataset"].unique()):
+            zs = runs[(runs["method"] == ZERO_SHOT) & (runs["llm"] == llm) & (runs["dataset"] == dataset)]
+            g = runs[(runs["method"] == GPTA) & (runs["llm"] == llm) & (runs["dataset"] == dataset)]
+            gains = [r.test - ctrl_by_key[k] for r in g.itertuples()
+                     if (k := tuple(getattr(r, c) for c in PAIR)) in ctrl_by_key and not math.isnan(r.test)]
+            if zs.empty or not gains:
+                why = [w for w, miss in ((f"no {ZERO_SHOT} run", zs.empty),
+                                         (f"no {GPTA} run paired with a {control or 'prefix-layout control'} run",
+                                          not gains)) if miss]
+                missing.append(f"{llm} on {dataset}: {' and '.join(why)}")
+                continue
+            points.append({"llm": llm, "dataset": dataset, "metric": str(g["metric"].iloc[0]),
+                           "zero_shot": float(zs["test"].mean()), "zero_shot_runs": len(zs),
+                           "gain": float(np.mean(gains)), "pairs": len(gains)})
+    corr = correlate([p["zero_shot"] for p in points], [p["gain"] for p in points])
+    computable = not math.isnan(corr.pearson)
+    return {"llms": llms, "control": control, "points": points, "n": len(points), "not_points": missing,
+            "correlation": vars(corr) if computable else None, "correlation_text": corr.text(),
+            "same_results": _same(points), "verdict": _verdict(corr, points)}
+
+
+def _same(points: list[dict[str, Any]]) -> list[list[str]]:
+    """Groups of LLMs whose every point is identical (e.g. one model in-process and behind a server)."""
+    by_llm: dict[str, tuple] = {}
+    for llm in sorted({p["llm"] for p in points}):
+        by_llm[llm] = tuple(sorted((p["dataset"], p["zero_shot"], p["gain"]) for p in points if p["llm"] == llm))
+    groups: dict[tuple, list[str]] = {}
+    for llm, key in by_llm.items():
+        groups.setdefault(key, []).append(llm)
+    return [g for g in groups.values() if len(g) > 1]
+
+
+def _verdict(corr, points: list[dict[str, Any]]) -> str:
+    n_llms = len({p["llm"] for p in points})
+    if math.isnan(corr.pearson):
+        return (f"No verdict: a correlation needs at least 3 (LLM, dataset) points with differing zero-shot "
+                f"scores and gains; these results give {len(points)} point{'' if len(points) == 1 else 's'} from "
+                f"{n_llms} LLM{'' if n_llms == 1 else 's'}. Add LLMs of different quality to the suite's `llms`.")
+    if corr.pearson > 0 and corr.pearson_p < 0.05:
+        return (f"Supported here: LLMs that do the task better zero-shot give GPTA larger gains "
+                f"(r = {corr.pearson:.2f}, p = {corr.pearson_p:.2g}, n = {corr.n}).")
+    if corr.pearson > 0:
+        return (f"Not shown: the correlation is positive (r = {corr.pearson:.2f}) but not significant "
+                f"(p = {corr.pearson_p:.2g}, n = {corr.n}).")
+    return (f"Not supported here: better zero-shot LLMs do not give larger gains (r = {corr.pearson:.2f}, "
+            f"p = {corr.pearson_p:.2g}, n = {corr.n}).")
+
+
+def render_llm_quality(doc, runs: pd.DataFrame) -> dict[str, Any]:
+    """Append the section to a ``reports.document.Document``; returns the numbers it shows."""
+    q = llm_quality(runs)
+    doc.heading(HEADING)
+    n = len(q["llms"])
+    doc.text(f"The paper's claim: a better LLM gives a larger gain. Per (LLM, dataset): x = the LLM's zero-shot "
+             f"test score ({ZERO_SHOT}: the LLM labels the test inputs itself), y = GPTA's test score with that LLM "
+             f"minus the prefix-layout control's ({q['control'] or 'manual-prefix, none found'}: same layout, "
+             f"prefix written without an LLM) on the same dataset, fraction and seed, averaged over seeds. "
+             f"LLMs in these results: {n}" + (f" ({', '.join(q['llms'])})" if n else "") + ".")
+    if q["points"]:
+        rows = [[Cell(p["llm"]), Cell(p["dataset"]), Cell(f"{p['zero_shot']:.3f}"), Cell(str(p["zero_shot_runs"])),
+                 Cell(f"{100 * p['gain']:+.1f}"), Cell(str(p["pairs"]))] for p in q["points"]]
+        doc.table(Table("LLM quality vs GPTA's gain, one row per (LLM, dataset)",
+                        ["LLM", "dataset", "zero-shot score", "zero-shot runs", "GPTA gain (points)", "pairs"],
+                        rows, notes=[f"gain = GPTA test minus {q['control']} test, same dataset, fraction and seed"],
+                        label="tab:llm-quality"))
+    doc.bullets([f"no point for {m}" for m in q["not_points"]])
+    for group in q["same_results"]:
+        doc.text(f"{' and '.join(group)} gave identical scores and gains on every dataset (the same model "
+                 f"reached two ways?).")
+    doc.text(f"Correlation across the {q['n']} points: {q['correlation_text']}.")
+    doc.text(f"Verdict: {q['verdict']}")
+    return q
