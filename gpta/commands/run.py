@@ -5,8 +5,10 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from pathlib import Path
 
 from gpta.config import DEFAULT_LLM, DEFAULT_MODEL, RunConfig, apply_overrides, parse_set_args
+from gpta.errors import UserError
 
 
 def add_cell_args(p: argparse.ArgumentParser, with_method: bool = True) -> None:
@@ -32,6 +34,50 @@ def add_cell_args(p: argparse.ArgumentParser, with_method: bool = True) -> None:
     g.add_argument("--encoding")
 
 
+DATASET_OPTION_FLAGS = {"text_col": "--text-col", "label_col": "--label-col", "description": "--description",
+                        "encoding": "--encoding"}
+
+
+def check_dataset_options(dataset: str, options: dict) -> None:
+    """Options for a user's file are refused with a registered dataset (they would be recorded,
+    hashed into the cell id and ignored); a --description that looks like a path must exist."""
+    from gpta.data import REGISTRY
+
+    if options and dataset in REGISTRY and not REGISTRY[dataset].source_hint.startswith("card "):
+        flag = DATASET_OPTION_FLAGS[next(iter(options))]
+        raise UserError(f"{flag} is for your own data (--dataset csv:PATH, tsv:PATH, jsonl:PATH or a card); "
+                        f"{dataset!r} is a registered dataset: drop {flag}")
+    desc = options.get("description")
+    if desc and looks_like_path(desc) and not Path(desc).expanduser().is_file():
+        raise UserError(f"--description {desc}: no such file (give the description text itself, or an existing file)")
+
+
+def looks_like_path(text: str) -> bool:
+    """One word with a path separator or a file extension, e.g. desc.txt or docs/about.md."""
+    t = text.strip()
+    if not t or any(c.isspace() for c in t) or len(t) > 255:
+        return False
+    return "/" in t or "\\" in t or Path(t).suffix.lower() in (".txt", ".md", ".text", ".json", ".yaml", ".yml")
+
+
+def preflight(cfg: RunConfig, out: str, llm_cache: str, llm_cache_path: str | None,
+              data_dir: str | None = None) -> None:
+    """Checks that need no data or model, before anything is loaded or written: the output folder,
+    the dataset options, the cache path, and the LLM itself (one short identity call)."""
+    from gpta.context import check_cache_path, check_out_dir, probe_llm
+    from gpta.methods import get_method
+
+    check_out_dir(out)
+    check_dataset_options(cfg.dataset, cfg.dataset_options)
+    from gpta.data.manifest import require_benchmarks
+
+    require_benchmarks([cfg.dataset], data_dir, "--dataset")
+    check_cache_path(llm_cache_path, llm_cache)
+    method = get_method(cfg.method)
+    if method.uses_llm and llm_cache != "read":  # a read-only replay must work with the server off
+        probe_llm(cfg.llm, cfg.generation.timeout_s)
+
+
 def config_from_args(args: argparse.Namespace, method: str) -> RunConfig:
     dataset_options = {k: getattr(args, k) for k in ("text_col", "label_col", "description", "encoding")
                        if getattr(args, k, None) is not None}
@@ -53,6 +99,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     from gpta.runner import execute
 
     cfg = config_from_args(args, args.method)
+    preflight(cfg, args.out, args.llm_cache, args.llm_cache_path, args.data_dir)
     path, result = execute(cfg, args.out, data_dir=args.data_dir, llm_cache=args.llm_cache,
                            llm_cache_path=args.llm_cache_path)
     print(summary_line(path, result))
