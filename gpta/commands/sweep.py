@@ -89,8 +89,8 @@ def cmd_sweep(args: argparse.Namespace) -> int:
 
     from gpta.sweep.runner import SweepOptions, run_sweep
 
-    check_suite(suite, args.data_dir)  # (again in run_sweep; cheap) settings and names before the data check
     require_benchmarks(sorted({d for s in suite.stages for d in s.datasets}), args.data_dir, str(suite.path))
+    check_suite(suite, args.data_dir)  # (again in run_sweep; cheap) names and settings, before the LLM check
     check_cache_path(args.llm_cache_path, args.llm_cache)
     preflight_llms(suite, args.llm_cache)
     opts = SweepOptions(out=out, data_dir=args.data_dir, llm_cache=args.llm_cache, llm_cache_path=args.llm_cache_path,

@@ -117,6 +117,9 @@ class Sweep:
                     cells_by_stage[stage.name] = cells
                     self.report.waiting.extend(waiting)
                     self._run_stage(stage.name, cells, executor)
+            except BaseException:  # Ctrl-C, SIGTERM, a bug: stop the workers now, not after their cells
+                getattr(executor, "terminate", lambda: None)()
+                raise
             finally:
                 executor.close()
                 self.table.write()
