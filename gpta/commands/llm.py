@@ -74,8 +74,10 @@ def register(sub) -> None:
     llm_sub = p.add_subparsers(dest="llm_command", required=True)
     c = llm_sub.add_parser("check", help="which backend and model answer, their identity, tokens/second")
     c.add_argument("--llm", default=DEFAULT_LLM, help="embedded | embedded:PATH.gguf | ollama:MODEL")
-    c.add_argument("--max-tokens", type=int, default=32)
-    c.add_argument("--timeout", type=float, default=LLMConfig.timeout_s, help="seconds per request")
+    from gpta.cli import positive_float, positive_int
+
+    c.add_argument("--max-tokens", type=positive_int, default=32)
+    c.add_argument("--timeout", type=positive_float, default=LLMConfig.timeout_s, help="seconds per request")
     c.add_argument("--json", action="store_true")
     c.set_defaults(func=cmd_check)
     k = llm_sub.add_parser("cache", help="stats | clear of the SQLite LLM call cache")

@@ -11,12 +11,23 @@ from gpta.config import DEFAULT_LLM, DEFAULT_MODEL, RunConfig, apply_overrides, 
 from gpta.errors import UserError
 
 
+def seed_arg(text: str) -> int:
+    """A seed: a whole number in [0, 2**32) (numpy's and torch's range)."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r}: a seed is a whole number in [0, 2**32)") from None
+    if not 0 <= value < 2**32:
+        raise argparse.ArgumentTypeError(f"{text}: a seed must be in [0, 2**32)")
+    return value
+
+
 def add_cell_args(p: argparse.ArgumentParser, with_method: bool = True) -> None:
     """Arguments shared by `run` and `transfer`."""
     p.add_argument("--dataset", required=True, help="registered name, csv:PATH, tsv:PATH, jsonl:PATH or a card file")
     p.add_argument("--fraction", type=float, default=0.05, help="share of the train pool, in (0, 1]")
-    p.add_argument("--seed", type=int, default=13, help="train seed (and data seed unless --data-seed)")
-    p.add_argument("--data-seed", type=int, default=None, help="seed of the low-resource sample")
+    p.add_argument("--seed", type=seed_arg, default=13, help="train seed (and data seed unless --data-seed)")
+    p.add_argument("--data-seed", type=seed_arg, default=None, help="seed of the low-resource sample")
     if with_method:
         p.add_argument("--method", default="gpta", help="see `gpta list methods`")
     p.add_argument("--llm", default=DEFAULT_LLM, help="embedded | embedded:PATH.gguf | ollama:MODEL")

@@ -19,6 +19,12 @@ def _csv(kind: type):
     return parse
 
 
+def _seeds(text: str) -> list[int]:
+    from gpta.commands.run import seed_arg
+
+    return [seed_arg(t) for t in _csv(str)(text)]
+
+
 def _flatten(values: list[list] | None) -> list | None:
     return [v for group in values for v in group] if values else None
 
@@ -133,7 +139,7 @@ def register(sub) -> None:
     p.add_argument("--retry-failed", action="store_true", help="run again the cells that failed before")
     p.add_argument("--datasets", type=_csv(str), action="append", help="replace the suite's datasets (a,b,c)")
     p.add_argument("--methods", type=_csv(str), action="append", help="replace the suite's methods")
-    p.add_argument("--seeds", type=_csv(int), action="append", help="replace the suite's seeds")
+    p.add_argument("--seeds", type=_seeds, action="append", help="replace the suite's seeds")
     p.add_argument("--fractions", type=_csv(float), action="append", help="replace the suite's fractions")
     p.add_argument("--llm", default=None, help="replace the suite's LLM (embedded | ollama:MODEL ...)")
     p.add_argument("--model", default=None, help="replace the suite's encoder")
