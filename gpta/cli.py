@@ -83,8 +83,9 @@ def explain(exc: BaseException) -> str | None:
         return (f"{where}: SQLite error ({exc}); if it is the LLM cache it is damaged or locked: "
                 f"delete it or pass another cache path (--llm-cache-path)")
     if isinstance(exc, UnicodeDecodeError):
-        return (f"cannot decode a file as {exc.encoding} (byte 0x{exc.object[exc.start]:02x} at offset "
-                f"{exc.start}); check the file's encoding, or delete and regenerate it")
+        return (f"{_file_in_traceback(exc) or 'a file'}: cannot decode as {exc.encoding} (byte "
+                f"0x{exc.object[exc.start]:02x} at offset {exc.start}); check the file's encoding, or delete "
+                f"and regenerate it")
     if isinstance(exc, OSError):
         name = exc.filename if exc.filename is not None else "a file"
         what = exc.strerror or str(exc)
@@ -100,6 +101,21 @@ def explain(exc: BaseException) -> str | None:
             todo = "check the path and the disk"
         return f"{name}: {what}; {todo}"
     return None
+
+
+def _file_in_traceback(exc: BaseException) -> str | None:
+    """The file a failing frame was reading (a local ``path``/``p``/``file`` that names a file)."""
+    from pathlib import Path
+
+    found = None
+    tb = exc.__traceback__
+    while tb is not None:
+        for name in ("path", "p", "file", "filename"):
+            value = tb.tb_frame.f_locals.get(name)
+            if isinstance(value, (str, Path)) and str(value) and Path(value).is_file():
+                found = str(value)
+        tb = tb.tb_next
+    return found
 
 
 def _sqlite_file(exc: sqlite3.Error) -> str:

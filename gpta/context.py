@@ -7,6 +7,7 @@ data-exposure ledger, so every message any method sends is recorded the same way
 from __future__ import annotations
 
 import os
+import re
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -188,7 +189,8 @@ def check_ollama_host(host: str) -> str:
         port = parts.port
     except ValueError as exc:
         raise UserError(f"OLLAMA_HOST {host!r}: not a valid URL ({exc}); e.g. http://127.0.0.1:11434") from None
-    if parts.scheme not in ("http", "https") or not parts.hostname:
+    if parts.scheme not in ("http", "https") or not parts.hostname or not re.fullmatch(
+            r"[A-Za-z0-9._-]+|[0-9A-Fa-f:.]+", parts.hostname) or (parts.path not in ("", "/")):
         raise UserError(f"OLLAMA_HOST {host!r}: not a valid URL (need http://HOST:PORT), "
                         f"e.g. http://127.0.0.1:11434")
     return f"{parts.scheme}://{parts.hostname}:{port or (443 if parts.scheme == 'https' else 11434)}"
@@ -214,12 +216,9 @@ def probe_llm(spec: str, timeout_s: float | None = None) -> None:
         return
     if kind != "ollama" or not arg:
         return
-    import httpx
-
-    from gpta.llm.ollama_backend import DEFAULT_HOST
-
-    raw = os.environ.get("OLLAMA_HOST") or DEFAULT_HOST
+    raw = os.environ.get("OLLAMA_HOST") or "http://127.0.0.1:11434"  # (the ollama client reads it at import)
     host = check_ollama_host(raw)
+    import httpx
     limit = min(PROBE_TIMEOUT_S, timeout_s) if timeout_s else PROBE_TIMEOUT_S
     try:
         resp = httpx.get(f"{host}/api/tags", timeout=httpx.Timeout(limit, connect=min(limit, 5.0)))
