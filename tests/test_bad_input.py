@@ -345,7 +345,22 @@ def test_os_and_sqlite_errors_are_one_line_naming_the_file(tmp_path, monkeypatch
     assert err.count("\n") == 1 and "llm_cache.sqlite" in err and "delete it or pass another cache path" in err
 
 
-def test_report_names_damaged_files_on_the_console(tmp_path, capsys):
+@pytest.fixture(scope="module")
+def one_result(tmp_path_factory) -> Path:
+    """One real, tiny finetune result (a few seconds)."""
+    from tests.helpers import TINY_ARGS
+
+    out = tmp_path_factory.mktemp("one")
+    assert main(["run", "--dataset", "tweets", "--fraction", "0.005", "--method", "finetune", "--out", str(out),
+                 *TINY_ARGS, "--set", "train.epochs=1"]) == 0
+    return out
+
+
+def test_report_names_damaged_files_on_the_console(one_result, tmp_path, capsys):
+    import shutil
+
+    for p in one_result.glob("*.json"):
+        shutil.copy(p, tmp_path / p.name)
     (tmp_path / "truncated.json").write_text('{"run_id": "x", "config": {"a": ')
     (tmp_path / "latin.json").write_bytes('{"run_id": "caf\xe9"}'.encode("latin-1"))
     (tmp_path / "wrong.json").write_text(json.dumps({"run_id": 3, "config": {}, "metrics": "high"}))
