@@ -168,15 +168,16 @@ def check_cache_path(path: str | os.PathLike | None, mode: str) -> None:
         return
     p = Path(path).expanduser()
     if p.is_dir():
-        raise UserError(f"--llm-cache-path {p}: is a folder; pass a file path (e.g. {p / 'llm_cache.sqlite'})")
+        raise UserError(f"LLM cache {p}: is a folder; pass a file path with --llm-cache-path "
+                        f"(e.g. {p / 'llm_cache.sqlite'})")
     if mode == "readwrite" and not p.exists():
         check_out_dir(p.parent, "--llm-cache-path")
     if p.is_file():
         with open(p, "rb") as f:
             head = f.read(16)
         if head and head != b"SQLite format 3\x00":
-            raise UserError(f"--llm-cache-path {p}: not an SQLite file (damaged?); delete it or pass "
-                            f"another cache path")
+            raise UserError(f"LLM cache {p}: not an SQLite file (damaged?); delete it or pass another "
+                            f"cache path (--llm-cache-path)")
 
 
 def check_ollama_host(host: str) -> str:

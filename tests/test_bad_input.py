@@ -202,9 +202,11 @@ ROWS = [
     ("report dir missing", ["report", "{f}/nothing-here"], 2, ["nothing-here", "not a directory"], {"out": None}),
     ("suite not UTF-8", ["sweep", "{f}/suite_latin1.yaml", "--out", "{out}"], 2,
      ["suite_latin1.yaml", "line 1", "0xe9", "UTF-8"], {SUBPROCESS: True}),
-    ("cache path is a folder", GPTA + ["--llm-cache-path", "{f}/cachedir"], 2, ["--llm-cache-path", "is a folder"], {}),
+    ("cache path is a folder", GPTA + ["--llm-cache-path", "{f}/cachedir"], 2, ["LLM cache", "cachedir", "is a folder"], {}),
     ("cache damaged", GPTA + ["--llm-cache-path", "{f}/cache.sqlite"], 2,
      ["cache.sqlite", "not an SQLite file", "delete it or pass another cache path"], {}),
+    ("default cache damaged", RUN[:-1] + ["{f}", "--method", "gpta"], 2,
+     ["llm_cache.sqlite", "not an SQLite file", "delete it"], {"out": None, "setup": "damaged_default_cache"}),
     ("transfer truncated result", ["transfer", "--from", "{f}/truncated.json", "--dataset", "tweets", "--out", "{out}"],
      2, ["truncated.json", "not a result JSON"], {}),
     ("transfer wrong types", ["transfer", "--from", "{f}/wrongtypes.json", "--dataset", "tweets", "--out", "{out}"],
@@ -277,6 +279,8 @@ def no_model(monkeypatch):
 def test_bad_input(case, argv, code, words, opts, tmp_path, hosts, monkeypatch, capsys, no_model):
     f, out = tmp_path / "f", tmp_path / "out"
     make_files(f)
+    if opts.get("setup") == "damaged_default_cache":
+        (f / "llm_cache.sqlite").write_bytes(b"\x00garbage" * 100)
     argv = [_fill(a, f, out, hosts) for a in argv]
     env = {k: _fill(v, f, out, hosts) for k, v in opts.get("env", {}).items()}
     t0 = time.monotonic()

@@ -189,3 +189,21 @@ def test_soak_kill9_at_random_moments(tmp_path):
     pd.testing.assert_frame_equal(table(out), table(reference))
     oks = [e["run_id"] for e in events(out) if e["event"] == "ok"]
     assert len(set(oks)) == 4 and not list(out.glob(".*.tmp"))
+
+
+def test_a_failed_cell_still_gets_its_report_and_fails_the_job(tmp_path, monkeypatch, capsys):
+    """What `tox -e quick` / `reproduce` run: `gpta sweep ... --report`. A deliberately failing cell
+    (GPTA_FAIL_CELLS) does not stop the report, and the exit status says a cell failed."""
+    from gpta.cli import main
+
+    suite = tmp_path / "s.yaml"
+    suite.write_text(yaml.safe_dump({"name": "tiny", "datasets": ["tweets"], "fractions": [0.005], "seeds": [13],
+                                     "methods": ["finetune", "manual-prefix"], "settings": TINY_SETTINGS}))
+    monkeypatch.setenv("GPTA_FAIL_CELLS", "manual-prefix")
+    out = tmp_path / "out"
+    assert main(["sweep", str(suite), "--out", str(out), "--no-progress", "--report"]) == 1
+    cap = capsys.readouterr()
+    assert "1 cells ran ok, 1 failed" in cap.out and "report from 1 runs (1 failed" in cap.out
+    assert (out / "report" / "index.md").is_file() and (out / "report" / "index.html").is_file()
+    [failed] = out.glob("*.failed.json")
+    assert json.loads(failed.read_text())["error"]["type"] == "InjectedFailure"

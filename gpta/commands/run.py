@@ -83,7 +83,7 @@ def preflight(cfg: RunConfig, out: str, llm_cache: str, llm_cache_path: str | No
     from gpta.data.manifest import require_benchmarks
 
     require_benchmarks([cfg.dataset], data_dir, "--dataset")
-    check_cache_path(llm_cache_path, llm_cache)
+    check_cache_path(llm_cache_path or Path(out) / "llm_cache.sqlite", llm_cache)
     method = get_method(cfg.method)
     if method.uses_llm and llm_cache != "read":  # a read-only replay must work with the server off
         probe_llm(cfg.llm, cfg.generation.timeout_s)

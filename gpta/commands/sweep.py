@@ -97,7 +97,7 @@ def cmd_sweep(args: argparse.Namespace) -> int:
 
     require_benchmarks(sorted({d for s in suite.stages for d in s.datasets}), args.data_dir, str(suite.path))
     check_suite(suite, args.data_dir)  # (again in run_sweep; cheap) names and settings, before the LLM check
-    check_cache_path(args.llm_cache_path, args.llm_cache)
+    check_cache_path(args.llm_cache_path or out / "llm_cache.sqlite", args.llm_cache)
     preflight_llms(suite, args.llm_cache)
     opts = SweepOptions(out=out, data_dir=args.data_dir, llm_cache=args.llm_cache, llm_cache_path=args.llm_cache_path,
                         retry_failed=args.retry_failed, executor=args.executor, workers=args.workers,
