@@ -102,6 +102,14 @@ class Sweep:
             print(f"note: {note}", file=sys.stderr)
         with sweep_lock(self.out):
             remove_stale_temp_files(self.out)
+            from gpta.commands.report import damaged_files
+
+            damaged = damaged_files(self.out)
+            if damaged:  # a truncated or wrong-typed result: named, and its cell runs again
+                print(f"note: {len(damaged)} damaged file{'s' if len(damaged) > 1 else ''} in {self.out}, not "
+                      f"counted as results (their cells run again): "
+                      + "; ".join(f"{n} ({why})" for n, why in damaged[:5]) + (" ..." if len(damaged) > 5 else ""),
+                      file=sys.stderr)
             records = read_records(self.out)  # read every result once: the table, resume and the ETA use it
             self.table = ResultsTable(self.out, records)
             self.estimator = Estimator()
