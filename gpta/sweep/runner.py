@@ -105,9 +105,9 @@ class Sweep:
             from gpta.commands.report import damaged_files
 
             damaged = damaged_files(self.out)
-            if damaged:  # a truncated or wrong-typed result: named, and its cell runs again
-                print(f"note: {len(damaged)} damaged file{'s' if len(damaged) > 1 else ''} in {self.out}, not "
-                      f"counted as results (their cells run again): "
+            if damaged:  # a truncated or wrong-typed result: named (a truncated one's cell runs again)
+                print(f"note: {len(damaged)} damaged file{'s' if len(damaged) > 1 else ''} in {self.out} "
+                      f"(not read as results; delete them to rerun their cells): "
                       + "; ".join(f"{n} ({why})" for n, why in damaged[:5]) + (" ..." if len(damaged) > 5 else ""),
                       file=sys.stderr)
             records = read_records(self.out)  # read every result once: the table, resume and the ETA use it
