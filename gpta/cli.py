@@ -63,9 +63,16 @@ def build_parser() -> argparse.ArgumentParser:
                 continue  # not built yet
             raise
         module.register(sub)
-    for p in sub.choices.values():  # `gpta run ... --debug` works too
-        p.add_argument("--debug", action="store_true", default=argparse.SUPPRESS, help=argparse.SUPPRESS)
+    _add_debug(sub)  # `gpta run ... --debug` works too, at every level
     return parser
+
+
+def _add_debug(sub) -> None:
+    for p in sub.choices.values():
+        p.add_argument("--debug", action="store_true", default=argparse.SUPPRESS, help=argparse.SUPPRESS)
+        for action in p._actions:
+            if isinstance(action, argparse._SubParsersAction):
+                _add_debug(action)
 
 
 class Terminated(KeyboardInterrupt):
