@@ -1,23 +1,59 @@
 """``gpta`` command line. Each subcommand lives in ``gpta/commands/<name>.py`` with
 ``register(subparsers)``; it sets ``func`` to a function taking the parsed args and returning
-an exit code. A ``UserError`` anywhere becomes one line on stderr and exit code 2.
+an exit code. A ``UserError`` anywhere becomes one line on stderr and exit code 2; so do OS,
+SQLite and decoding errors (the line names the file and what to do). ``--debug`` (before or
+after the subcommand) shows the traceback instead. SIGTERM is handled like SIGINT (Ctrl-C): the
+sweep lock and owner file are released and the command exits 143 (130 for SIGINT).
 """
 
 from __future__ import annotations
 
 import argparse
 import importlib
+import math
 import os
+import signal
+import sqlite3
 import sys
+import traceback
 
 from gpta.errors import UserError
 
 # Order is the order in `gpta --help`.
-COMMANDS = ["run", "list", "transfer", "sweep", "report", "audit", "llm"]
+COMMANDS = ["run", "list", "transfer", "sweep", "report", "audit", "llm", "data"]
+
+
+class Parser(argparse.ArgumentParser):
+    """argparse, but a usage error is one line (the usage is one ``--help`` away)."""
+
+    def error(self, message: str):  # type: ignore[override]
+        print(f"{self.prog}: error: {message} (see {self.prog} --help)", file=sys.stderr)
+        raise SystemExit(2)
+
+
+def positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r}: expected a whole number > 0") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"{text!r}: must be > 0")
+    return value
+
+
+def positive_float(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r}: expected a number > 0") from None
+    if not math.isfinite(value) or value <= 0:
+        raise argparse.ArgumentTypeError(f"{text!r}: must be a finite number > 0")
+    return value
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="gpta", description=__doc__.split("\n")[0])
+    parser = Parser(prog="gpta", description=__doc__.split("\n")[0])
+    parser.add_argument("--debug", action="store_true", help="show the traceback of an error")
     sub = parser.add_subparsers(dest="command", required=True)
     for name in COMMANDS:
         try:
@@ -27,7 +63,77 @@ def build_parser() -> argparse.ArgumentParser:
                 continue  # not built yet
             raise
         module.register(sub)
+    _add_debug(sub)  # `gpta run ... --debug` works too, at every level
     return parser
+
+
+def _add_debug(sub) -> None:
+    for p in sub.choices.values():
+        p.add_argument("--debug", action="store_true", default=argparse.SUPPRESS, help=argparse.SUPPRESS)
+        for action in p._actions:
+            if isinstance(action, argparse._SubParsersAction):
+                _add_debug(action)
+
+
+class Terminated(KeyboardInterrupt):
+    """SIGTERM, raised where the program is, so every ``finally`` (lock, pool) runs as for Ctrl-C."""
+
+
+def _on_sigterm(signum, frame):  # noqa: ARG001
+    raise Terminated()
+
+
+def explain(exc: BaseException) -> str | None:
+    """One line for an OS, SQLite or decoding error: the file and what to do; None if unknown."""
+    if isinstance(exc, sqlite3.Error):
+        where = _sqlite_file(exc)
+        return (f"{where}: SQLite error ({exc}); if it is the LLM cache it is damaged or locked: "
+                f"delete it or pass another cache path (--llm-cache-path)")
+    if isinstance(exc, UnicodeDecodeError):
+        return (f"{_file_in_traceback(exc) or 'a file'}: cannot decode as {exc.encoding} (byte "
+                f"0x{exc.object[exc.start]:02x} at offset {exc.start}); check the file's encoding, or delete "
+                f"and regenerate it")
+    if isinstance(exc, OSError):
+        name = exc.filename if exc.filename is not None else "a file"
+        what = exc.strerror or str(exc)
+        if isinstance(exc, PermissionError):
+            todo = "make it writable or pass another path (e.g. --out)"
+        elif isinstance(exc, (FileNotFoundError, NotADirectoryError)):
+            todo = "check the path"
+        elif exc.errno in (28, 122):  # ENOSPC, EDQUOT
+            todo = "free disk space or pass another --out"
+        elif exc.errno == 30:  # EROFS
+            todo = "the file system is read-only: pass another --out"
+        else:
+            todo = "check the path and the disk"
+        return f"{name}: {what}; {todo}"
+    return None
+
+
+def _file_in_traceback(exc: BaseException) -> str | None:
+    """The file a failing frame was reading (a local ``path``/``p``/``file`` that names a file)."""
+    from pathlib import Path
+
+    found = None
+    tb = exc.__traceback__
+    while tb is not None:
+        for name in ("path", "p", "file", "filename"):
+            value = tb.tb_frame.f_locals.get(name)
+            if isinstance(value, (str, Path)) and str(value) and Path(value).is_file():
+                found = str(value)
+        tb = tb.tb_next
+    return found
+
+
+def _sqlite_file(exc: sqlite3.Error) -> str:
+    tb = exc.__traceback__
+    while tb is not None:  # the cache object whose call failed knows its path
+        obj = tb.tb_frame.f_locals.get("self")
+        path = getattr(obj, "path", None)
+        if path is not None:
+            return str(path)
+        tb = tb.tb_next
+    return "the LLM cache"
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -36,11 +142,37 @@ def main(argv: list[str] | None = None) -> int:
     os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
     parser = build_parser()
     args = parser.parse_args(argv)
+    debug = bool(getattr(args, "debug", False)) or os.environ.get("GPTA_DEBUG") == "1"
+    previous = None
+    try:
+        previous = signal.signal(signal.SIGTERM, _on_sigterm)
+    except ValueError:  # not the main thread (an embedding program): leave signals alone
+        pass
     try:
         return int(args.func(args) or 0)
     except UserError as exc:
+        if debug:
+            traceback.print_exc()
         print(f"gpta {args.command}: error: {exc}", file=sys.stderr)
         return exc.exit_code
+    except Terminated:
+        print(f"gpta {args.command}: terminated (SIGTERM)", file=sys.stderr)
+        return 143
     except KeyboardInterrupt:
         print(f"gpta {args.command}: interrupted", file=sys.stderr)
         return 130
+    except (OSError, sqlite3.Error, UnicodeDecodeError) as exc:
+        if debug:
+            traceback.print_exc()
+        print(f"gpta {args.command}: error: {explain(exc)}", file=sys.stderr)
+        return 2
+    except Exception as exc:  # noqa: BLE001 - a bug, not bad input: one line, the traceback on request
+        if debug:
+            raise
+        first = (str(exc).strip().splitlines() or [""])[0]
+        print(f"gpta {args.command}: internal error: {type(exc).__name__}: {first} "
+              f"(rerun with --debug for the traceback, and please report it)", file=sys.stderr)
+        return 1
+    finally:
+        if previous is not None:
+            signal.signal(signal.SIGTERM, previous)

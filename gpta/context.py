@@ -7,12 +7,18 @@ data-exposure ledger, so every message any method sends is recorded the same way
 from __future__ import annotations
 
 import os
+import re
+import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from gpta.config import RunConfig
+from gpta.errors import LLMUnavailable, UserError
 from gpta.llm import LLM, make_llm
+
+PROBE_TIMEOUT_S = 10.0  # the identity call before any work: a host that never answers fails in ~10 s
 
 
 @dataclass
@@ -41,9 +47,22 @@ class RunContext:
         from gpta.llm.cache import open_cache
         from gpta.llm.ledger import Ledger
 
-        cache = open_cache(self.llm_cache_mode, self.llm_cache_file)
+        if self.llm_cache_mode == "readwrite":
+            cache: Any = LazyCache(self.llm_cache_file)  # the file appears with the first reply
+        else:
+            cache = open_cache(self.llm_cache_mode, self.llm_cache_file)
         llm = make_llm(self.cfg.llm, self.cfg.generation, cache=cache)
-        llm.hooks.append(Ledger(self.ledger_path, self.run_id, self.cfg.method).record)
+        ledger = Ledger(self.ledger_path, self.run_id, self.cfg.method)
+        send = llm.chat
+
+        def chat(messages, purpose=""):
+            # The ledger records a message once an LLM (or the cache) answered it: a run that
+            # never reached its LLM leaves no ledger listing messages as sent.
+            reply = send(messages, purpose)
+            ledger.record(messages, purpose)
+            return reply
+
+        llm.chat = chat  # type: ignore[method-assign]
         self._llms.append(llm)
         return llm
 
@@ -61,3 +80,173 @@ class RunContext:
     @staticmethod
     def default_data_dir() -> str | None:
         return os.environ.get("GPTA_DATA_DIR") or None
+
+
+class LazyCache:
+    """A read-write LLM cache that creates its SQLite file only when the first reply is stored.
+
+    Before that, lookups miss without touching the disk, so a run that fails before its LLM
+    answers leaves no cache file behind.
+    """
+
+    mode = "readwrite"
+
+    def __init__(self, path: Path):
+        self.path = Path(path)
+        self._cache: Any = None
+
+    def _open(self) -> Any:
+        if self._cache is None:
+            from gpta.llm.cache import open_cache
+
+            self._cache = open_cache("readwrite", self.path)
+        return self._cache
+
+    @staticmethod
+    def key(*args: Any) -> str:
+        from gpta.llm.cache import LLMCache
+
+        return LLMCache.key(*args)
+
+    def get(self, key: str) -> Any:
+        if self._cache is None and not self.path.exists():
+            return None
+        return self._open().get(key)
+
+    def put(self, *args: Any, **kwargs: Any) -> None:
+        self._open().put(*args, **kwargs)
+
+    def recorded_identity(self, described: dict[str, Any]) -> dict[str, Any] | None:
+        if self._cache is None and not self.path.exists():
+            return None
+        return self._open().recorded_identity(described)
+
+    def close(self) -> None:
+        if self._cache is not None:
+            self._cache.close()
+
+    def __getattr__(self, name: str) -> Any:  # hits, misses, stats ...: the real cache's
+        if name.startswith("_"):
+            raise AttributeError(name)
+        return getattr(self._open(), name)
+
+
+# -- checks before any work ------------------------------------------------------------------
+
+
+def check_out_dir(path: str | os.PathLike, flag: str = "--out") -> Path:
+    """Refuse an output folder that is a file, read-only or cannot be created; create nothing.
+
+    Runs in well under a second, before any data or model load, so a trained cell is never
+    thrown away at its final write. Probes by writing (and removing) a temp file in the folder,
+    or in its nearest existing parent, so it also holds for root and read-only file systems.
+    """
+    out = Path(path).expanduser()
+    probe_dir = out
+    while not probe_dir.exists():
+        if probe_dir.is_symlink():
+            raise UserError(f"{flag} {out}: {probe_dir} is a broken link; pass another {flag}")
+        parent = probe_dir.parent
+        if parent == probe_dir:
+            break
+        probe_dir = parent
+    if not probe_dir.is_dir():
+        what = "is a file" if probe_dir == out else f"cannot be created: {probe_dir} is a file"
+        raise UserError(f"{flag} {out}: {what}; pass a folder")
+    try:
+        fd, tmp = tempfile.mkstemp(prefix=".gpta-write-check-", dir=probe_dir)
+        os.close(fd)
+        os.unlink(tmp)
+    except OSError as exc:
+        where = (f"is not writable ({exc.strerror})" if probe_dir == out
+                 else f"cannot be created ({probe_dir} is not writable: {exc.strerror})")
+        raise UserError(f"{flag} {out}: {where}; make it writable or pass another {flag}") from None
+    return out
+
+
+def check_cache_path(path: str | os.PathLike | None, mode: str) -> None:
+    """``--llm-cache-path``: a folder or an unwritable place fails now, not at the first reply."""
+    if path is None or mode == "off":
+        return
+    p = Path(path).expanduser()
+    if p.is_dir():
+        raise UserError(f"LLM cache {p}: is a folder; pass a file path with --llm-cache-path "
+                        f"(e.g. {p / 'llm_cache.sqlite'})")
+    if mode == "readwrite" and not p.exists():
+        check_out_dir(p.parent, "--llm-cache-path")
+    if p.is_file():
+        with open(p, "rb") as f:
+            head = f.read(16)
+        if head and head != b"SQLite format 3\x00":
+            raise UserError(f"LLM cache {p}: not an SQLite file (damaged?); delete it or pass another "
+                            f"cache path (--llm-cache-path)")
+
+
+def check_ollama_host(host: str) -> str:
+    """A malformed OLLAMA_HOST is refused in one line (the client would guess something else)."""
+    text = host.strip()
+    if "://" not in text:
+        text = "http://" + text
+    try:
+        parts = urlsplit(text)
+        port = parts.port
+    except ValueError as exc:
+        raise UserError(f"OLLAMA_HOST {host!r}: not a valid URL ({exc}); e.g. http://127.0.0.1:11434") from None
+    if parts.scheme not in ("http", "https") or not parts.hostname or not re.fullmatch(
+            r"[A-Za-z0-9._-]+|[0-9A-Fa-f:.]+", parts.hostname) or (parts.path not in ("", "/")):
+        raise UserError(f"OLLAMA_HOST {host!r}: not a valid URL (need http://HOST:PORT), "
+                        f"e.g. http://127.0.0.1:11434")
+    return f"{parts.scheme}://{parts.hostname}:{port or (443 if parts.scheme == 'https' else 11434)}"
+
+
+def probe_llm(spec: str, timeout_s: float | None = None) -> None:
+    """Reach the LLM before any data or model load: one short identity call, nothing written.
+
+    embedded: the GGUF file exists and is a GGUF. ollama: the host is a well-formed URL, answers
+    ``/api/tags`` within ``PROBE_TIMEOUT_S`` with Ollama's JSON, and lists the model. openai: the
+    server lists the model and answers a 1-token probe within ``PROBE_TIMEOUT_S``, no retries.
+    """
+    kind, _, arg = spec.partition(":")
+    if kind == "embedded":
+        if arg:
+            path = Path(arg).expanduser()
+            if path.is_file():
+                with open(path, "rb") as f:
+                    magic = f.read(4)
+                if magic != b"GGUF":
+                    raise UserError(f"--llm {spec}: {path} is not a GGUF file (it does not start with 'GGUF'); "
+                                    f"pass a llama.cpp .gguf model")
+        return
+    if kind == "openai" and arg:  # the model list and a 1-token probe, no retries, short timeout
+        from gpta.llm.openai_backend import OpenAIBackend
+
+        limit = min(PROBE_TIMEOUT_S, timeout_s) if timeout_s else PROBE_TIMEOUT_S
+        OpenAIBackend(arg, timeout_s=limit, retries=0).identity()
+        return
+    if kind != "ollama" or not arg:
+        return
+    raw = os.environ.get("OLLAMA_HOST") or "http://127.0.0.1:11434"  # (the ollama client reads it at import)
+    host = check_ollama_host(raw)
+    import httpx
+    limit = min(PROBE_TIMEOUT_S, timeout_s) if timeout_s else PROBE_TIMEOUT_S
+    try:
+        resp = httpx.get(f"{host}/api/tags", timeout=httpx.Timeout(limit, connect=min(limit, 5.0)))
+    except httpx.ConnectError:
+        raise LLMUnavailable(f"ollama at {host}: connection refused (is `ollama serve` running there? "
+                             f"set OLLAMA_HOST) for model {arg!r}") from None
+    except httpx.TimeoutException:
+        raise LLMUnavailable(f"ollama at {host}: no answer within {limit:g} s to the model list "
+                             f"(the host accepts connections but does not reply); check OLLAMA_HOST") from None
+    except httpx.HTTPError as exc:
+        raise LLMUnavailable(f"ollama at {host}: {type(exc).__name__}: {exc}; check OLLAMA_HOST") from None
+    try:
+        listing = resp.json() if resp.status_code == 200 else None
+    except ValueError:
+        listing = None
+    if not isinstance(listing, dict) or not isinstance(listing.get("models"), list):
+        raise LLMUnavailable(f"not an Ollama server at {host} (GET /api/tags: HTTP {resp.status_code}, "
+                             f"{'no Ollama JSON' if resp.status_code == 200 else 'no model list'}); "
+                             f"check OLLAMA_HOST")
+    names = {m.get("model") or m.get("name") for m in listing["models"] if isinstance(m, dict)}
+    if arg not in names and f"{arg}:latest" not in names:
+        raise LLMUnavailable(f"ollama at {host}: model {arg!r} not found; run `ollama pull {arg}`")

@@ -119,7 +119,7 @@ def load_results(results_dir: str | Path) -> list[dict[str, Any]]:
             continue
         try:
             obj = json.loads(p.read_text(encoding="utf-8"))
-        except (OSError, json.JSONDecodeError):
+        except (OSError, json.JSONDecodeError, UnicodeDecodeError):  # damaged: `gpta report` names it
             continue
         if isinstance(obj, dict) and "run_id" in obj and "config" in obj and obj.get("status") != "failed":
             obj["_path"] = str(p)

@@ -137,7 +137,7 @@ CLI_CASES = {
     "missing column": "no column 'sentence'",
     "one class": "has only one class ('pos')",
     "undecodable": "byte 0xef at offset",
-    "missing data dir": "dataset 'yelp' is local only",
+    "missing data dir": "no data for dataset yelp",
     "bad fraction": "--fraction 0.01 gives 0 training examples of 18 for 2 classes",
 }
 

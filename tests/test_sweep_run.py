@@ -124,11 +124,14 @@ def test_ray_executor_gives_the_local_executors_results(suite_file, reference, t
     assert [e["event"] for e in journal(out) if e.get("run_id") == run_id] == ["submit", "ok"]
 
 
-def test_failed_cells_are_recorded_and_retried_in_worker_processes(suite_file, reference, tmp_path, dead_host,
+def test_failed_cells_are_recorded_and_retried_in_worker_processes(suite_file, reference, tmp_path, ollama_server,
                                                                     monkeypatch):
-    """gpta with an LLM server that is not there fails; finetune beside it still finishes (2 workers)."""
-    monkeypatch.setenv("OLLAMA_HOST", dead_host)
-    suite = write_suite(tmp_path / "s.yaml", seeds=[13], methods=["gpta", "finetune"], llm="ollama:absent-model",
+    """gpta with an LLM server that answers the identity call (checked before the sweep), then fails
+    every chat with HTTP 500: the cell fails; finetune beside it still finishes (2 workers)."""
+    from tests.fixtures.ollama_server import DEFAULT_MODEL_NAME
+
+    ollama_server.set_faults(fail_next=10_000, fail_status=500)
+    suite = write_suite(tmp_path / "s.yaml", seeds=[13], methods=["gpta", "finetune"], llm=f"ollama:{DEFAULT_MODEL_NAME}",
                         settings={**TINY_SETTINGS, "generation.retries": 0, "generation.timeout_s": 5})
     out = tmp_path / "out"
     assert main(["sweep", str(suite), "--out", str(out), "--workers", "2", "--no-progress"]) == 1

@@ -7,7 +7,13 @@ import json
 
 
 def cmd_audit(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
     from gpta.audit import audit_dir, render
+    from gpta.errors import UserError
+
+    if not Path(args.results_dir).is_dir():
+        raise UserError(f"results directory {args.results_dir}: not a directory")
 
     audits = audit_dir(args.results_dir, data_dir=args.data_dir, n=args.ngram)
     if args.json:
@@ -28,7 +34,9 @@ def register(sub) -> None:
     p = sub.add_parser("audit", help="check every run's LLM ledger against its dataset for leaked text")
     p.add_argument("results_dir", metavar="RESULTS_DIR")
     p.add_argument("--data-dir", default=None, help="local benchmark files (default: $GPTA_DATA_DIR)")
-    p.add_argument("--ngram", type=int, default=8, help="shared run of this many words counts as a leak")
+    from gpta.cli import positive_int
+
+    p.add_argument("--ngram", type=positive_int, default=8, help="shared run of this many words counts as a leak")
     p.add_argument("-v", "--verbose", action="store_true", help="show where each leak is (up to 5 per run)")
     p.add_argument("--json", action="store_true", help="machine-readable output")
     p.set_defaults(func=cmd_audit)

@@ -160,8 +160,10 @@ def register(sub) -> None:
     c.add_argument("--llm", default=DEFAULT_LLM,
                    help="embedded | embedded:PATH.gguf | ollama:MODEL | openai:MODEL")
     add_endpoint_args(c)
-    c.add_argument("--max-tokens", type=int, default=32)
-    c.add_argument("--timeout", type=float, default=LLMConfig.timeout_s, help="seconds per request")
+    from gpta.cli import positive_float, positive_int
+
+    c.add_argument("--max-tokens", type=positive_int, default=32)
+    c.add_argument("--timeout", type=positive_float, default=LLMConfig.timeout_s, help="seconds per request")
     c.add_argument("--json", action="store_true")
     c.set_defaults(func=cmd_check)
     s = llm_sub.add_parser("serve", help="serve the embedded GGUF over llama.cpp's OpenAI-compatible HTTP server")

@@ -5,16 +5,29 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from pathlib import Path
 
 from gpta.config import DEFAULT_LLM, DEFAULT_MODEL, RunConfig, apply_overrides, parse_set_args
+from gpta.errors import UserError
+
+
+def seed_arg(text: str) -> int:
+    """A seed: a whole number in [0, 2**32) (numpy's and torch's range)."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r}: a seed is a whole number in [0, 2**32)") from None
+    if not 0 <= value < 2**32:
+        raise argparse.ArgumentTypeError(f"{text}: a seed must be in [0, 2**32)")
+    return value
 
 
 def add_cell_args(p: argparse.ArgumentParser, with_method: bool = True) -> None:
     """Arguments shared by `run` and `transfer`."""
     p.add_argument("--dataset", required=True, help="registered name, csv:PATH, tsv:PATH, jsonl:PATH or a card file")
     p.add_argument("--fraction", type=float, default=0.05, help="share of the train pool, in (0, 1]")
-    p.add_argument("--seed", type=int, default=13, help="train seed (and data seed unless --data-seed)")
-    p.add_argument("--data-seed", type=int, default=None, help="seed of the low-resource sample")
+    p.add_argument("--seed", type=seed_arg, default=13, help="train seed (and data seed unless --data-seed)")
+    p.add_argument("--data-seed", type=seed_arg, default=None, help="seed of the low-resource sample")
     if with_method:
         p.add_argument("--method", default="gpta", help="see `gpta list methods`")
     p.add_argument("--llm", default=DEFAULT_LLM, help="embedded | embedded:PATH.gguf | ollama:MODEL | openai:MODEL")
@@ -33,6 +46,50 @@ def add_cell_args(p: argparse.ArgumentParser, with_method: bool = True) -> None:
     g.add_argument("--label-col")
     g.add_argument("--description", help="text, or a file holding the dataset description for the LLM")
     g.add_argument("--encoding")
+
+
+DATASET_OPTION_FLAGS = {"text_col": "--text-col", "label_col": "--label-col", "description": "--description",
+                        "encoding": "--encoding"}
+
+
+def check_dataset_options(dataset: str, options: dict) -> None:
+    """Options for a user's file are refused with a registered dataset (they would be recorded,
+    hashed into the cell id and ignored); a --description that looks like a path must exist."""
+    from gpta.data import REGISTRY
+
+    if options and dataset in REGISTRY and not REGISTRY[dataset].source_hint.startswith("card "):
+        flag = DATASET_OPTION_FLAGS[next(iter(options))]
+        raise UserError(f"{flag} is for your own data (--dataset csv:PATH, tsv:PATH, jsonl:PATH or a card); "
+                        f"{dataset!r} is a registered dataset: drop {flag}")
+    desc = options.get("description")
+    if desc and looks_like_path(desc) and not Path(desc).expanduser().is_file():
+        raise UserError(f"--description {desc}: no such file (give the description text itself, or an existing file)")
+
+
+def looks_like_path(text: str) -> bool:
+    """One word with a path separator or a file extension, e.g. desc.txt or docs/about.md."""
+    t = text.strip()
+    if not t or any(c.isspace() for c in t) or len(t) > 255:
+        return False
+    return "/" in t or "\\" in t or Path(t).suffix.lower() in (".txt", ".md", ".text", ".json", ".yaml", ".yml")
+
+
+def preflight(cfg: RunConfig, out: str, llm_cache: str, llm_cache_path: str | None,
+              data_dir: str | None = None) -> None:
+    """Checks that need no data or model, before anything is loaded or written: the output folder,
+    the dataset options, the cache path, and the LLM itself (one short identity call)."""
+    from gpta.context import check_cache_path, check_out_dir, probe_llm
+    from gpta.methods import get_method
+
+    check_out_dir(out)
+    check_dataset_options(cfg.dataset, cfg.dataset_options)
+    from gpta.data.manifest import require_benchmarks
+
+    require_benchmarks([cfg.dataset], data_dir, "--dataset")
+    check_cache_path(llm_cache_path or Path(out) / "llm_cache.sqlite", llm_cache)
+    method = get_method(cfg.method)
+    if method.uses_llm and llm_cache != "read":  # a read-only replay must work with the server off
+        probe_llm(cfg.llm, cfg.generation.timeout_s)
 
 
 def config_from_args(args: argparse.Namespace, method: str) -> RunConfig:
@@ -59,6 +116,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     cfg = config_from_args(args, args.method)  # every setting checked here, before torch is imported
     from gpta.runner import execute
 
+    preflight(cfg, args.out, args.llm_cache, args.llm_cache_path, args.data_dir)
     path, result = execute(cfg, args.out, data_dir=args.data_dir, llm_cache=args.llm_cache,
                            llm_cache_path=args.llm_cache_path)
     print(summary_line(path, result))

@@ -19,8 +19,44 @@ def _csv(kind: type):
     return parse
 
 
+def _seeds(text: str) -> list[int]:
+    from gpta.commands.run import seed_arg
+
+    return [seed_arg(t) for t in _csv(str)(text)]
+
+
 def _flatten(values: list[list] | None) -> list | None:
     return [v for group in values for v in group] if values else None
+
+
+def check_suite_file(name_or_path: str) -> None:
+    """A suite file that is not UTF-8 is named with the byte and its line, not a decoding traceback."""
+    path = Path(name_or_path)
+    if not path.is_file():
+        return
+    raw = path.read_bytes()
+    try:
+        raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = raw[: exc.start].count(b"\n") + 1
+        raise UserError(f"{path} line {line}: byte 0x{raw[exc.start]:02x} is not UTF-8; save the suite "
+                        f"file as UTF-8") from None
+
+
+def preflight_llms(suite, llm_cache: str) -> None:
+    """Reach every LLM the suite's cells use (one short identity call each) before any cell runs."""
+    from gpta.context import probe_llm
+    from gpta.methods import get_method
+
+    if llm_cache == "read":  # a read-only replay must work with the server off
+        return
+    seen = set()
+    for stage in suite.stages:
+        methods = list(stage.methods) + (list(stage.source_methods) if stage.is_transfer else [])
+        if stage.llm in seen or not any(get_method(m).uses_llm for m in methods):
+            continue
+        seen.add(stage.llm)
+        probe_llm(stage.llm)
 
 
 def cmd_sweep(args: argparse.Namespace) -> int:
@@ -31,16 +67,24 @@ def cmd_sweep(args: argparse.Namespace) -> int:
         os.environ["GPTA_DATA_DIR"] = args.data_dir
     from gpta.config import parse_set_args
     from gpta.commands.llm import apply_endpoint_args
+    from gpta.context import check_cache_path, check_out_dir
+    from gpta.data.manifest import require_benchmarks
     from gpta.sweep.suite import Overrides, check_suite, load_suite
 
     apply_endpoint_args(args)  # openai:MODEL cells (and their worker processes) read these
+    if args.workers is not None and args.workers < 1:
+        raise UserError(f"--workers {args.workers}: must be at least 1")
+    if args.address and args.executor != "ray":
+        raise UserError("--address is for --executor ray")
     overrides = Overrides(datasets=_flatten(args.datasets), methods=_flatten(args.methods),
                           seeds=_flatten(args.seeds), fractions=_flatten(args.fractions), llm=args.llm,
                           model=args.model, settings=parse_set_args(args.set))
+    check_suite_file(args.suite)
     suite = load_suite(args.suite, overrides)
     out = Path(args.out or Path("results") / suite.name)
-    if args.workers is not None and args.workers < 1:
-        raise UserError(f"--workers {args.workers}: must be at least 1")
+    check_out_dir(out)
+    if args.report is not None:
+        check_out_dir(args.report or out / "report", "--report")
 
     if args.dry_run:
         from gpta.sweep.dryrun import dry_run
@@ -55,6 +99,10 @@ def cmd_sweep(args: argparse.Namespace) -> int:
 
     from gpta.sweep.runner import SweepOptions, run_sweep
 
+    require_benchmarks(sorted({d for s in suite.stages for d in s.datasets}), args.data_dir, str(suite.path))
+    check_suite(suite, args.data_dir)  # (again in run_sweep; cheap) names and settings, before the LLM check
+    check_cache_path(args.llm_cache_path or out / "llm_cache.sqlite", args.llm_cache)
+    preflight_llms(suite, args.llm_cache)
     opts = SweepOptions(out=out, data_dir=args.data_dir, llm_cache=args.llm_cache, llm_cache_path=args.llm_cache_path,
                         retry_failed=args.retry_failed, executor=args.executor, workers=args.workers,
                         address=args.address, progress=not args.no_progress)
@@ -69,7 +117,12 @@ def cmd_sweep(args: argparse.Namespace) -> int:
     if report.failed:
         print(f"sweep {suite.name}: see {out}/*.failed.json for each error and traceback; "
               f"rerun with --retry-failed", file=sys.stderr)
-    if report.complete:
+    if args.report is not None:  # the report is written whatever happened to the cells
+        from gpta.commands.report import cmd_report
+
+        report_args = argparse.Namespace(results_dir=str(out), out=args.report or None)
+        cmd_report(report_args)
+    elif report.complete:
         for step in suite.after:
             print(f"next: {step.format(out=out)}")
     return 0 if report.complete else 1
@@ -90,7 +143,7 @@ def register(sub) -> None:
     p.add_argument("--retry-failed", action="store_true", help="run again the cells that failed before")
     p.add_argument("--datasets", type=_csv(str), action="append", help="replace the suite's datasets (a,b,c)")
     p.add_argument("--methods", type=_csv(str), action="append", help="replace the suite's methods")
-    p.add_argument("--seeds", type=_csv(int), action="append", help="replace the suite's seeds")
+    p.add_argument("--seeds", type=_seeds, action="append", help="replace the suite's seeds")
     p.add_argument("--fractions", type=_csv(float), action="append", help="replace the suite's fractions")
     p.add_argument("--llm", default=None, help="replace the suite's LLM (embedded | ollama:MODEL ...)")
     p.add_argument("--model", default=None, help="replace the suite's encoder")
@@ -102,4 +155,7 @@ def register(sub) -> None:
 
     add_endpoint_args(p)
     p.add_argument("--no-progress", action="store_true", help="no progress bar (one line per finished cell)")
+    p.add_argument("--report", nargs="?", const="", default=None, metavar="DIR",
+                   help="then build the report (default DIR: OUT/report), even when cells failed; the exit "
+                        "status is still the sweep's (1 if a cell failed)")
     p.set_defaults(func=cmd_sweep)

@@ -28,8 +28,11 @@ def cmd_transfer(args: argparse.Namespace) -> int:
     from gpta.data.spec import get_dataset
     from gpta.runner import execute
 
+    from gpta.commands.run import preflight
+
     source = read_source(args.from_path)
     cfg = transfer_config(args, source)
+    preflight(cfg, args.out, args.llm_cache, args.llm_cache_path, args.data_dir)
     target = get_dataset(cfg.dataset, **cfg.dataset_options)
     src_domain = source["source"]["domain"]
     if src_domain and src_domain != target.domain:

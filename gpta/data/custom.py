@@ -39,6 +39,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from gpta.data.embedded import dedupe
 from gpta.data.files import read_text
 from gpta.data.sampling import SPLIT_SEED, stratified_split
 from gpta.data.spec import REGISTRY, SCHEME_RESOLVERS, DatasetSpec, Example, Splits, register
@@ -75,20 +76,38 @@ def _delimited_rows(path: Path, text: str, fmt: str, text_col: str, label_col: s
     # TSV files are rarely quoted, and a stray quote would swallow lines: read tabs literally.
     reader = csv.reader(io.StringIO(text, newline=""), delimiter="\t" if fmt == "tsv" else ",",
                         quoting=csv.QUOTE_NONE if fmt == "tsv" else csv.QUOTE_MINIMAL, strict=True)
+    start = 1  # the line where the record being read starts (an open quote spans lines)
     try:
         header = [h.strip() for h in next(reader)]
+        if fmt == "csv" and len(header) == 1 and "\t" in header[0]:
+            raise UserError(f"{path}: the header has tabs and no commas: the file is tab-separated; "
+                            f"use tsv:{path}")
         for col, flag in ((text_col, "--text-col"), (label_col, "--label-col")):
             if col not in header:
                 raise UserError(f"{path}: no column {col!r} (columns: {', '.join(header)}); pass {flag}")
         ti, li = header.index(text_col), header.index(label_col)
         rows = []
-        for fields in reader:
+        while True:
+            start = reader.line_num + 1
+            try:
+                fields = next(reader)
+            except StopIteration:
+                break
             if not any(f.strip() for f in fields):
                 continue  # a blank line is not a row
             if len(fields) != len(header):
                 raise UserError(f"{path} line {reader.line_num}: {len(fields)} fields, the header has {len(header)}")
-            rows.append(Row(reader.line_num, fields[ti], fields[li]))
+            rows.append(Row(start, fields[ti], fields[li]))
     except csv.Error as exc:
+        msg = str(exc)
+        if "field larger than field limit" in msg:
+            raise UserError(
+                f"{path} line {start}: a field longer than {csv.field_size_limit():,} characters starts in this "
+                f"record: an unclosed quote (\") or a huge cell; close the quote, or shorten the cell (the model "
+                f"reads only the first train.max_text_tokens tokens)") from None
+        if "unexpected end of data" in msg or (reader.line_num > start and '"' in msg):
+            raise UserError(f"{path} line {start}: a quote (\") opened in this record is never closed; "
+                            f"close it or escape it as \"\"") from None
         raise UserError(f"{path} line {reader.line_num}: cannot parse as {fmt} ({exc})") from None
     return rows
 
@@ -107,10 +126,29 @@ def _jsonl_rows(path: Path, text: str, text_col: str, label_col: str) -> list[Ro
         for col, flag in ((text_col, "--text-col"), (label_col, "--label-col")):
             if col not in obj:
                 raise UserError(f"{path} line {lineno}: no key {col!r} (keys: {', '.join(obj)}); pass {flag}")
-        value = obj[label_col]
-        label = "" if value is None else value if isinstance(value, str) else json.dumps(value)
+        label = _json_label(obj[label_col])
         rows.append(Row(lineno, "" if obj[text_col] is None else str(obj[text_col]), label))
     return rows
+
+
+def _json_label(value: Any) -> str:
+    """1, "1" and 1.0 are one label; null and NaN are missing ("")."""
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return json.dumps(value)
+    if isinstance(value, float):
+        if value != value:  # NaN
+            return ""
+        if value.is_integer():
+            return str(int(value))
+        return repr(value)
+    if isinstance(value, int):
+        return str(value)
+    return value if isinstance(value, str) else json.dumps(value, sort_keys=True)
+
+
+MISSING_LABELS = {"", "nan", "null"}  # what pandas and JSON write for "no label"; never a class
 
 
 # -- rows -> examples -> splits -------------------------------------------------------------
@@ -132,8 +170,9 @@ def to_examples(rows: list[Row], path: Path, label_col: str, labels: list[str] |
     if not kept:
         raise UserError(f"{path}: no rows with text" + (f" ({skipped} rows had empty text)" if skipped else ""))
     for r in kept:
-        if not r.label.strip():
-            raise UserError(f"{path} line {r.lineno}: empty label in column {label_col!r}")
+        if r.label.strip().lower() in MISSING_LABELS:
+            what = f"missing label ({r.label.strip()!r})" if r.label.strip() else "empty label"
+            raise UserError(f"{path} line {r.lineno}: {what} in column {label_col!r}; fill it in or drop the row")
     found = {r.label.strip() for r in kept}
     if labels is None:
         labels = label_order(found)
@@ -211,12 +250,16 @@ def build_spec(*, name: str, fmt: str, files: dict[str, Path], text_col: str, la
     """Read and check every file now, so a bad file stops the run before anything is written."""
     if fmt not in FORMATS:
         raise UserError(f"dataset {name!r}: format {fmt!r} is not one of {', '.join(FORMATS)}")
+    if text_col == label_col:
+        raise UserError(f"dataset {name!r}: the text column and the label column are both {text_col!r} "
+                        f"(the model would read its answer); pass --text-col and --label-col")
     rows = {split: read_rows(path, fmt, text_col, label_col, encoding) for split, path in files.items()}
     for split, path in files.items():
         if not rows[split]:
             what = "the file" if split == "all" else f"split {split}"
             raise UserError(f"{path}: {what} has no data rows")
-    found = {r.label.strip() for rs in rows.values() for r in rs if r.text.strip() and r.label.strip()}
+    found = {r.label.strip() for rs in rows.values() for r in rs
+             if r.text.strip() and r.label.strip().lower() not in MISSING_LABELS}
     if labels is None:
         labels = label_order(found)
     extra: dict[str, Any] = {"files": {k: str(p.resolve()) for k, p in files.items()},
@@ -226,23 +269,32 @@ def build_spec(*, name: str, fmt: str, files: dict[str, Path], text_col: str, la
     if set(files) == {"all"}:
         path = files["all"]
         examples, labels, skipped = to_examples(rows["all"], path, label_col, labels)
+        examples, duplicates = dedupe(examples)
         check_classes(examples, labels, str(path), label_col, MIN_PER_CLASS)
         pool, dev, test = split_one_file(examples, dev_size, test_size, str(path))
         source = str(path.resolve())
         protocol = (f"user file ({fmt}); labels read as strings and mapped {dict(zip(labels, range(len(labels))))}; "
-                    f"rows with empty text skipped ({skipped}); stratified test {len(test)}, dev {len(dev)}, "
+                    f"rows with empty text skipped ({skipped}); exact duplicate texts kept once and texts "
+                    f"seen with two labels dropped ({duplicates} rows) before splitting; stratified test {len(test)}, dev {len(dev)}, "
                     f"rest pool (split seed {SPLIT_SEED})")
     else:
         parts = {}
-        for split in ("pool", "dev", "test"):
+        duplicates = 0
+        for split in ("pool", "dev", "test"):  # the user's splits are kept; duplicates within one are dropped
             parts[split], _, n = to_examples(rows[split], files[split], label_col, labels)
             skipped += n
+            parts[split], d = dedupe(parts[split])
+            duplicates += d
+        test_texts = {e.text for e in parts["test"]}
+        extra["pool_texts_also_in_test"] = sum(e.text in test_texts for e in parts["pool"])  # reported, kept
         check_classes(parts["pool"], labels, f"{files['pool']} (pool)", label_col, 1)
         pool, dev, test = parts["pool"], parts["dev"], parts["test"]
         source = ", ".join(f"{k}={p.resolve()}" for k, p in files.items())
         protocol = (f"user files ({fmt}), one per split; labels read as strings and mapped "
-                    f"{dict(zip(labels, range(len(labels))))}; rows with empty text skipped ({skipped})")
-    extra.update(label_mapping={n: i for i, n in enumerate(labels)}, skipped_empty_text=skipped)
+                    f"{dict(zip(labels, range(len(labels))))}; rows with empty text skipped ({skipped}); "
+                    f"duplicate texts within a split dropped ({duplicates} rows)")
+    extra.update(label_mapping={n: i for i, n in enumerate(labels)}, skipped_empty_text=skipped,
+                 duplicate_texts_dropped=duplicates)
     splits = Splits(pool, dev, test, source=source, protocol=protocol, extra=extra)
     return DatasetSpec(
         name=name, task="classification", domain=domain, label_names=labels,

@@ -45,9 +45,19 @@ def read_text(path: str | os.PathLike, encoding: str = "utf-8") -> str:
     try:
         return raw[skip:].decode(codec.name)
     except UnicodeDecodeError as exc:
+        if codec.name != "utf-16" and _looks_utf16(raw):
+            raise UserError(f"{path}: the file is UTF-16 (a byte-order mark or a NUL every other byte), not "
+                            f"{encoding}; pass --encoding utf-16, or save it as UTF-8") from None
         offset = skip + exc.start
         raise UserError(
             f"{path}: byte 0x{raw[offset]:02x} at offset {offset} is not valid {encoding}; "
             f"pass the file's encoding (--encoding latin-1, cp1252, ...)"
         ) from None
 
+
+
+def _looks_utf16(raw: bytes) -> bool:
+    if raw[:2] in (codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE):
+        return True
+    head = raw[:4000]
+    return len(head) >= 8 and (head[1::2].count(0) > 0.4 * len(head) / 2 or head[0::2].count(0) > 0.4 * len(head) / 2)

@@ -57,7 +57,14 @@ class InProcessExecutor:
         pass
 
 
-def _init_worker(threads: int) -> None:
+def _init_worker(threads: int, parent_pid: int | None = None) -> None:
+    import signal
+
+    from gpta.sweep.lock import die_with_parent
+
+    if parent_pid is not None:
+        die_with_parent(parent_pid)  # a killed driver takes its workers with it
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the driver's to handle (it stops the workers)
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
     set_threads(threads)
 
@@ -74,7 +81,7 @@ class LocalPoolExecutor:
 
     def _new_pool(self) -> ProcessPoolExecutor:
         return ProcessPoolExecutor(max_workers=self.slots, mp_context=multiprocessing.get_context("spawn"),
-                                   initializer=_init_worker, initargs=(self.threads,))
+                                   initializer=_init_worker, initargs=(self.threads, os.getpid()))
 
     def run(self, jobs: list[Job], on_done: OnDone) -> None:
         queue = list(reversed(jobs))
@@ -106,6 +113,18 @@ class LocalPoolExecutor:
         if self._pool is not None:
             self._pool.shutdown(wait=True, cancel_futures=True)
             self._pool = None
+
+    def terminate(self) -> None:
+        """Stop at once (Ctrl-C, SIGTERM): kill the workers; their running cells write nothing."""
+        pool, self._pool = self._pool, None
+        if pool is None:
+            return
+        procs = list((getattr(pool, "_processes", None) or {}).values())
+        for proc in procs:
+            proc.kill()
+        for proc in procs:
+            proc.join(5)
+        pool.shutdown(wait=False, cancel_futures=True)
 
 
 def _crashed(job: Job, why: str) -> dict[str, Any]:

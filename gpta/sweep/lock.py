@@ -47,3 +47,34 @@ def _owner(out_dir: Path) -> str:
         return f"pid {info['pid']} on {info['host']} since {info['since']}"
     except (OSError, ValueError, KeyError):
         return "lock held"
+
+
+def die_with_parent(parent_pid: int, poll_s: float = 1.0) -> None:
+    """In a worker process: exit as soon as the driver (``parent_pid``) dies, even by SIGKILL.
+
+    Linux: the kernel sends SIGKILL at the parent's death (PR_SET_PDEATHSIG); everywhere, a
+    daemon thread also polls the parent and exits. So a killed sweep leaves no worker running a
+    cell and no result written after its driver (and its lock) are gone.
+    """
+    import signal
+    import sys
+    import threading
+
+    if sys.platform.startswith("linux"):
+        try:
+            import ctypes
+
+            libc = ctypes.CDLL(None, use_errno=True)
+            libc.prctl(1, int(signal.SIGKILL), 0, 0, 0)  # PR_SET_PDEATHSIG = 1
+        except (OSError, AttributeError):  # pragma: no cover - no libc prctl
+            pass
+    if os.getppid() != parent_pid:  # the driver died before the line above took effect
+        os._exit(1)
+
+    def watch() -> None:
+        while True:
+            time.sleep(poll_s)
+            if os.getppid() != parent_pid:
+                os._exit(1)
+
+    threading.Thread(target=watch, name="gpta-parent-watch", daemon=True).start()

@@ -103,6 +103,14 @@ class Sweep:
             print(f"note: {note}", file=sys.stderr)
         with sweep_lock(self.out):
             remove_stale_temp_files(self.out)
+            from gpta.commands.report import damaged_files
+
+            damaged = damaged_files(self.out)
+            if damaged:  # a truncated or wrong-typed result: named (a truncated one's cell runs again)
+                print(f"note: {len(damaged)} damaged file{'s' if len(damaged) > 1 else ''} in {self.out} "
+                      f"(not read as results; delete them to rerun their cells): "
+                      + "; ".join(f"{n} ({why})" for n, why in damaged[:5]) + (" ..." if len(damaged) > 5 else ""),
+                      file=sys.stderr)
             records = read_records(self.out)  # read every result once: the table, resume and the ETA use it
             self.table = ResultsTable(self.out, records)
             self.estimator = Estimator()
@@ -118,6 +126,9 @@ class Sweep:
                     cells_by_stage[stage.name] = cells
                     self.report.waiting.extend(waiting)
                     self._run_stage(stage.name, cells, executor)
+            except BaseException:  # Ctrl-C, SIGTERM, a bug: stop the workers now, not after their cells
+                getattr(executor, "terminate", lambda: None)()
+                raise
             finally:
                 executor.close()
                 self.table.write()
@@ -144,6 +155,7 @@ class Sweep:
                 self.report.skipped_failed += 1
             else:
                 todo.append(cell)
+        todo = self._inject_failures(todo, stage)
         if not todo:
             return
         cache_path = Path(self.opts.llm_cache_path or self.out / "llm_cache.sqlite").resolve()
@@ -158,6 +170,25 @@ class Sweep:
             executor.run(jobs, self._on_done)
         finally:
             self._progress.close()
+
+    def _inject_failures(self, todo: list[Cell], stage: str) -> list[Cell]:
+        """``GPTA_FAIL_CELLS=METHOD[,METHOD|CELL_ID...]``: those cells fail without running, recorded
+        like any failure. A deliberate failure, to check what a failed cell does to a job (e.g.
+        ``GPTA_FAIL_CELLS=gpta tox -e quick`` must still write the report and exit non-zero)."""
+        names = {n.strip() for n in os.environ.get("GPTA_FAIL_CELLS", "").split(",") if n.strip()}
+        if not names:
+            return todo
+        fail = [c for c in todo if c.cfg.method in names or c.id in names]
+        if fail:
+            self._progress = Progress(stage, [], self.estimator, 1, False)
+            for c in fail:
+                job = Job(cfg=c.cfg, run_id=c.id, stage=stage, out_dir=str(self.out), data_dir=self.opts.data_dir,
+                          llm_cache=self.opts.llm_cache, llm_cache_path="", threads=0)
+                self._on_done(job, {"run_id": c.id, "status": "failed", "seconds": 0.0, "host": platform.node(),
+                                    "error": {"type": "InjectedFailure", "message": "GPTA_FAIL_CELLS asked this cell "
+                                              "to fail (a deliberate test of failure handling)", "traceback": ""}})
+            self._progress.close()
+        return [c for c in todo if c not in fail]
 
     def _on_done(self, job: Job, outcome: dict[str, Any]) -> None:
         """In the driver, for every finished cell: files, journal, table, progress."""

@@ -36,7 +36,7 @@ def read_records(results_dir: str | Path) -> dict[str, dict[str, Any]]:
     for p in sorted(Path(results_dir).glob("*.failed.json")):
         try:
             rec = json.loads(p.read_text(encoding="utf-8"))
-        except (OSError, json.JSONDecodeError):
+        except (OSError, json.JSONDecodeError, UnicodeDecodeError):
             continue
         if isinstance(rec, dict) and rec.get("run_id"):
             records[rec["run_id"]] = rec
