@@ -6,8 +6,7 @@ stderr, no traceback, and nothing left in ``--out``. Rows run in this process th
 exit code. No row may reach the tokenizer or the model: both are replaced by a tripwire, so a
 check that only fires after loading fails here instead of costing a training run.
 
-Rows of item 1 (setting validation) belong to issue 12; until that lands they are xfail
-(strict=False): flip them by deleting ``ISSUE12``.
+Rows of item 1 (setting validation) exercise gpta/config.py and gpta/sweep/suite.py (issue 12).
 """
 
 from __future__ import annotations
@@ -27,7 +26,6 @@ import pytest
 from gpta.cli import main
 
 REPO = Path(__file__).resolve().parent.parent
-ISSUE12 = pytest.mark.xfail(reason="settings validation lands with issue-12", strict=False)
 SUBPROCESS = "subprocess"
 
 
@@ -159,33 +157,33 @@ CSV = ["run", "--method", "finetune", "--out", "{out}", "--dataset"]
 
 ROWS = [
     # 1. settings (issue 12's validation; the CLI flags are ours)
-    ("epochs 0", RUN + ["--set", "train.epochs=0"], 2, ["train.epochs"], {"marks": [ISSUE12]}),
-    ("rounds 0", GPTA + ["--set", "gpta.rounds=0"], 2, ["gpta.rounds"], {"marks": [ISSUE12]}),
-    ("batch 0", RUN + ["--set", "train.batch_size=0"], 2, ["train.batch_size"], {"marks": [ISSUE12]}),
-    ("lr negative", RUN + ["--set", "train.learning_rate=-1"], 2, ["learning_rate"], {"marks": [ISSUE12]}),
-    ("lr nan", RUN + ["--set", "train.learning_rate=nan"], 2, ["learning_rate"], {"marks": [ISSUE12]}),
-    ("lr inf", RUN + ["--set", "train.learning_rate=inf"], 2, ["learning_rate"], {"marks": [ISSUE12]}),
-    ("enum weights", GPTA + ["--set", "gpta.weights=sideways"], 2, ["gpta.weights", "sideways"], {"marks": [ISSUE12]}),
-    ("enum precision", RUN + ["--set", "train.precision=fp8"], 2, ["train.precision", "fp8"], {"marks": [ISSUE12]}),
-    ("enum history", GPTA + ["--set", "gpta.history=some"], 2, ["gpta.history"], {"marks": [ISSUE12]}),
+    ("epochs 0", RUN + ["--set", "train.epochs=0"], 2, ["train.epochs"], {}),
+    ("rounds 0", GPTA + ["--set", "gpta.rounds=0"], 2, ["gpta.rounds"], {}),
+    ("batch 0", RUN + ["--set", "train.batch_size=0"], 2, ["train.batch_size"], {}),
+    ("lr negative", RUN + ["--set", "train.learning_rate=-1"], 2, ["learning_rate"], {}),
+    ("lr nan", RUN + ["--set", "train.learning_rate=nan"], 2, ["learning_rate"], {}),
+    ("lr inf", RUN + ["--set", "train.learning_rate=inf"], 2, ["learning_rate"], {}),
+    ("enum weights", GPTA + ["--set", "gpta.weights=sideways"], 2, ["gpta.weights", "sideways"], {}),
+    ("enum precision", RUN + ["--set", "train.precision=fp8"], 2, ["train.precision", "fp8"], {}),
+    ("enum history", GPTA + ["--set", "gpta.history=some"], 2, ["gpta.history"], {}),
     ("seed negative", RUN + ["--seed", "-1"], 2, ["--seed", "2**32"], {}),
     ("seed 2^70", RUN + ["--seed", str(2**70)], 2, ["--seed", "2**32"], {}),
     ("data seed negative", RUN + ["--data-seed", "-5"], 2, ["--data-seed"], {}),
     ("sweep seeds flag", ["sweep", "{f}/suite_ok.yaml", "--out", "{out}", "--seeds", "1,-2"], 2, ["--seeds"], {}),
     ("suite seed negative", ["sweep", "{f}/suite_seed_neg.yaml", "--out", "{out}"], 2, ["seed", "-1"],
-     {"marks": [ISSUE12]}),
-    ("suite seed 2^70", ["sweep", "{f}/suite_seed_huge.yaml", "--out", "{out}"], 2, ["seed"], {"marks": [ISSUE12]}),
-    ("suite seed 13.7", ["sweep", "{f}/suite_seed_float.yaml", "--out", "{out}"], 2, ["13.7"], {"marks": [ISSUE12]}),
-    ("suite seed true", ["sweep", "{f}/suite_seed_bool.yaml", "--out", "{out}"], 2, ["True"], {"marks": [ISSUE12]}),
+     {}),
+    ("suite seed 2^70", ["sweep", "{f}/suite_seed_huge.yaml", "--out", "{out}"], 2, ["seed"], {}),
+    ("suite seed 13.7", ["sweep", "{f}/suite_seed_float.yaml", "--out", "{out}"], 2, ["13.7"], {}),
+    ("suite seed true", ["sweep", "{f}/suite_seed_bool.yaml", "--out", "{out}"], 2, ["True"], {}),
     ("suite duplicate key", ["sweep", "{f}/suite_dup_key.yaml", "--out", "{out}"], 2, ["seeds", "duplicate"],
-     {"marks": [ISSUE12]}),
+     {}),
     ("suite per_dataset unknown", ["sweep", "{f}/suite_per_dataset.yaml", "--out", "{out}"], 2, ["no-such-dataset"],
-     {"marks": [ISSUE12]}),
+     {}),
     ("suite per_method unknown", ["sweep", "{f}/suite_per_method.yaml", "--out", "{out}"], 2, ["no-such-method"],
-     {"marks": [ISSUE12]}),
-    ("suite epochs 0", ["sweep", "{f}/suite_epochs0.yaml", "--out", "{out}"], 2, ["train.epochs"], {"marks": [ISSUE12]}),
+     {}),
+    ("suite epochs 0", ["sweep", "{f}/suite_epochs0.yaml", "--out", "{out}"], 2, ["train.epochs"], {}),
     ("sweep --set rounds 0", ["sweep", "{f}/suite_ok.yaml", "--out", "{out}", "--set", "gpta.rounds=0"], 2,
-     ["gpta.rounds"], {"marks": [ISSUE12]}),
+     ["gpta.rounds"], {}),
     ("audit ngram 0", ["audit", "{f}", "--ngram", "0"], 2, ["--ngram", "> 0"], {}),
     ("audit ngram negative", ["audit", "{f}", "--ngram", "-3"], 2, ["--ngram"], {}),
     ("llm check max-tokens 0", ["llm", "check", "--max-tokens", "0"], 2, ["--max-tokens"], {}),
