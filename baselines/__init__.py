@@ -1,5 +1,5 @@
 """Comparison methods, one module each (``run(cfg, ctx) -> result``).
 
-They are registered in one table, ``gpta.methods.METHODS``, which names each module so that it is
+They are registered in one table, ``gpta.registry.METHODS``, which names each module so that it is
 imported only when its method runs.
 """

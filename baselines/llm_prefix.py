@@ -1,6 +1,6 @@
 """llm-prefix: GPTA's first prefix only, kept fixed for the whole epoch budget.
 
-Same first prompt, same cleaning and fallback (``gpta.method.accept``) as GPTA's round 0, exactly
+Same first prompt, same cleaning and fallback (``gpta.gpta_loop.accept``) as GPTA's round 0, exactly
 one LLM call, no feedback rounds. Against ``gpta`` it isolates the dialogue gradient.
 """
 
@@ -12,7 +12,7 @@ from baselines.finetune import train_with_fixed_prefix
 from gpta import prompts
 from gpta.config import RunConfig
 from gpta.context import RunContext
-from gpta.method import accept, ask
+from gpta.gpta_loop import accept, ask
 from gpta.pipeline import Setup
 
 

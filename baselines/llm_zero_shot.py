@@ -42,7 +42,7 @@ from gpta.config import RunConfig
 from gpta.context import RunContext
 from gpta.errors import UserError
 from gpta.llm.embedded import SCORE_TOP_K
-from gpta.methods import LLMZeroShotOptions, method_options
+from gpta.registry import LLMZeroShotOptions, method_options
 from gpta.pipeline import Setup, _subset
 
 DEFAULT_MAX_EVAL = LLMZeroShotOptions.max_eval  # 0 = the same test set as the other methods
@@ -138,7 +138,7 @@ def run(cfg: RunConfig, ctx: RunContext) -> dict[str, Any]:
     spec = setup.spec
     if spec.task != "classification":
         raise UserError(f"llm-zero-shot labels classification inputs; {spec.name!r} is {spec.task}")
-    opts = method_options(cfg)  # typed and checked: gpta.methods.LLMZeroShotOptions
+    opts = method_options(cfg)  # typed and checked: gpta.registry.LLMZeroShotOptions
     max_eval, label_tokens, scoring = opts.max_eval, opts.label_max_tokens, opts.scoring
     # the same inputs as every other method (train.test_max already applied), optionally capped
     examples = _subset(setup.enc["test"].examples, max_eval, 0)

@@ -1,5 +1,5 @@
 """prefix-tuning: PEFT prefix tuning does not run on this suite's BERT encoder, so it is listed in
-``gpta.methods.UNAVAILABLE``; ``--method prefix-tuning`` exits with ``reason()`` instead.
+``gpta.registry.UNAVAILABLE``; ``--method prefix-tuning`` exits with ``reason()`` instead.
 
 Why (peft 0.21.2, transformers 5.x): prefix tuning injects trained key/value vectors into every
 attention layer through ``past_key_values``. PEFT's sequence-classification wrapper passes them

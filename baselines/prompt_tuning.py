@@ -25,7 +25,7 @@ import torch
 
 from gpta.config import RunConfig
 from gpta.context import RunContext
-from gpta.methods import PromptTuningOptions, method_options
+from gpta.registry import PromptTuningOptions, method_options
 from gpta.model import load_model, resolve_model_path
 from gpta.pipeline import Setup
 from gpta.train import Trainer, set_seed
@@ -80,7 +80,7 @@ def backbone_weights(model: Any) -> torch.Tensor:
 def options(cfg: RunConfig, setup: Setup) -> dict[str, Any]:
     init_text = setup.spec.manual_prefix
     default_n = min(len(setup.task.tokenizer(init_text)["input_ids"]), cfg.train.max_prefix_tokens)
-    o = method_options(cfg)  # typed and checked: gpta.methods.PromptTuningOptions
+    o = method_options(cfg)  # typed and checked: gpta.registry.PromptTuningOptions
     n = default_n if o.virtual_tokens is None else o.virtual_tokens
     return {"virtual_tokens": n, "init_text": init_text, "prompt_lr": o.prompt_lr,
             "freeze_backbone": o.freeze_backbone}

@@ -23,7 +23,7 @@ from baselines.finetune import train_with_fixed_prefix
 from gpta.config import RunConfig
 from gpta.context import RunContext
 from gpta.errors import UserError
-from gpta.methods import method_options
+from gpta.registry import method_options
 from gpta.pipeline import Setup
 
 DEFAULT_TOKENS = 12

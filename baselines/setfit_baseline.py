@@ -31,19 +31,19 @@ import torch
 from gpta.config import RunConfig
 from gpta.context import RunContext
 from gpta.errors import UserError
-from gpta.methods import method_options
+from gpta.registry import method_options
 from gpta.model import resolve_model_path
 from gpta.pipeline import Setup
 
 # setfit 1.x TrainingArguments defaults (embedding phase): documented at
 # https://huggingface.co/docs/setfit/reference/trainer#setfit.TrainingArguments; the typed options
-# (gpta.methods.SetFitOptions) default to them.
+# (gpta.registry.SetFitOptions) default to them.
 DEFAULTS = {"num_iterations": None, "max_steps": -1, "body_lr": 2e-5, "batch_size": 16, "num_epochs": 1,
             "sampling_strategy": "oversampling", "select": "dev"}
 
 
 def setfit_options(cfg: RunConfig, spec: Any) -> dict[str, Any]:
-    """The typed options (gpta.methods.SetFitOptions), checked, as setfit's arguments."""
+    """The typed options (gpta.registry.SetFitOptions), checked, as setfit's arguments."""
     o = method_options(cfg)
     opts = {"num_iterations": o.num_iterations, "max_steps": o.max_steps, "body_lr": o.body_lr,
             "batch_size": o.batch_size, "num_epochs": DEFAULTS["num_epochs"]}

@@ -1,6 +1,6 @@
 """textual-gradient: a ProTeGi/TextGrad-style prefix optimiser that shows the LLM training data.
 
-The GPTA loop (``gpta/method.py``) with one change: each feedback message also quotes a few
+The GPTA loop (``gpta/gpta_loop.py``) with one change: each feedback message also quotes a few
 *training* examples the classifier got wrong with the current prefix (text, gold label,
 predicted label), the "textual gradient" of ProTeGi (Pryzant et al. 2023) and TextGrad. Same
 first prompt, rounds, epoch split, cleaning/fallback and best-dev selection as GPTA, so against
@@ -18,12 +18,12 @@ from typing import Any
 
 import numpy as np
 
-from gpta import method as gpta_method
+from gpta import gpta_loop as gpta_method
 from gpta.config import RunConfig
 from gpta.context import RunContext
 from gpta.errors import UserError
-from gpta.method import RoundReport, aggregate_feedback
-from gpta.methods import TextualGradientOptions, method_options
+from gpta.gpta_loop import RoundReport, aggregate_feedback
+from gpta.registry import TextualGradientOptions, method_options
 from gpta.pipeline import Setup
 
 DEFAULT_EXAMPLES = TextualGradientOptions.n_examples
@@ -57,8 +57,8 @@ def error_examples(setup: Setup, train_eval: dict[str, Any], k: int, seed: int) 
 
 
 def run(cfg: RunConfig, ctx: RunContext) -> dict[str, Any]:
-    """GPTA's loop (gpta.method.run) with example-quoting feedback; everything else is identical."""
-    k = method_options(cfg).n_examples  # typed and checked: gpta.methods.TextualGradientOptions
+    """GPTA's loop (gpta.gpta_loop.run) with example-quoting feedback; everything else is identical."""
+    k = method_options(cfg).n_examples  # typed and checked: gpta.registry.TextualGradientOptions
     shown: list[int] = []
 
     def feedback(setup: Setup, rep: RoundReport) -> str:

@@ -14,7 +14,7 @@ from typing import Any
 
 from gpta.config import RunConfig
 from gpta.errors import UserError
-from gpta.methods import method_options
+from gpta.registry import method_options
 
 
 def read_source(path: str | Path) -> dict[str, Any]:

@@ -34,7 +34,7 @@ def main(argv: list[str] | None = None) -> int:
     import torch
 
     from gpta.config import RunConfig, apply_overrides, parse_set_args
-    from gpta.runner import execute
+    from gpta.cell import execute
 
     if args.threads:
         torch.set_num_threads(args.threads)

@@ -27,7 +27,7 @@ COST_KEYS = ("llm_calls", "llm_backend_calls", "prompt_tokens", "completion_toke
 
 
 def registered(method: str) -> bool:
-    from gpta.methods import all_methods
+    from gpta.registry import all_methods
 
     return method in all_methods()
 

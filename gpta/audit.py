@@ -87,7 +87,7 @@ def method_exposure(name: str) -> str:
     """The registry's promise, ``MethodInfo.exposure`` ("none" or what the LLM sees).
 
     A method this build does not know (a result from another build) promises nothing we can check."""
-    from gpta.methods import all_methods
+    from gpta.registry import all_methods
 
     methods = all_methods()
     if name in methods:

@@ -62,7 +62,7 @@ class GPTAConfig:
     history: str = "full"  # full: one running conversation | last: system + first + last exchange
     reject_partial_labels: bool = True  # a prefix naming some but not all labels asserts a label
     reject_off_task: bool = True  # a prefix mostly about training rather than the task
-    # The dialogue gradient's search (issue 14; gpta/method.py). Defaults = the paper: one reply
+    # The dialogue gradient's search (issue 14; gpta/gpta_loop.py). Defaults = the paper: one reply
     # per round, always taken. candidates=K asks K replies per round (reply 1 with the generation
     # options, replies 2..K at candidate_temperature with seed generation.seed + k), scores every
     # new one on dev with the same weights as the incumbent, and adopt=if-better keeps the
@@ -100,7 +100,7 @@ class RunConfig:
     train: TrainConfig = field(default_factory=TrainConfig)
     gpta: GPTAConfig = field(default_factory=GPTAConfig)
     generation: LLMConfig = field(default_factory=LLMConfig)
-    options: dict[str, Any] = field(default_factory=dict)  # method-specific knobs (gpta.methods: typed)
+    options: dict[str, Any] = field(default_factory=dict)  # method-specific knobs (gpta.registry: typed)
     # Values this cell takes from another method's result of the same cell (MethodInfo.needs), with
     # the source run id: e.g. {"prefix_tokens": 9, "prefix_tokens_from": "<gpta run id>"}. Part of
     # the cell's identity; set by the sweep (or `gpta run`) before the cell runs, never by a user.
@@ -257,7 +257,7 @@ def check_config(cfg: RunConfig) -> RunConfig:
     """Every setting of a cell: seeds, fraction, ranges, enum values and the method's typed options.
 
     Imports nothing heavy (no torch), so a bad value fails in well under a second, before any
-    data or model loads. Unknown methods are left to ``gpta.methods.get_method``.
+    data or model loads. Unknown methods are left to ``gpta.registry.get_method``.
     """
     check_seed("seed", cfg.seed)
     if cfg.data_seed is not None:
@@ -270,7 +270,7 @@ def check_config(cfg: RunConfig) -> RunConfig:
         defaults = cls()
         for f in dataclasses.fields(obj):
             check_value(f"{section}.{f.name}", getattr(obj, f.name), _kind(getattr(defaults, f.name)))
-    from gpta.methods import METHODS, method_options
+    from gpta.registry import METHODS, method_options
 
     if cfg.method in METHODS:
         typed = method_options(cfg)  # unknown option or bad value: one line naming the allowed ones

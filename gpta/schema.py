@@ -23,7 +23,7 @@ RESULT_KEYS: dict[str, str] = {
     "schema_version": "int: version of this schema (SCHEMA_VERSION)",
     "run_id": "str: the cell id: dataset__method__f<fraction>__s<seed>__<hash of the config>",
     "status": "'ok' (a failure is a separate <run_id>.failed.json written by the sweep)",
-    "method": "str: the registry name of the method (gpta/methods.py)",
+    "method": "str: the registry name of the method (gpta/registry.py)",
     "config": "dict: the resolved RunConfig (RunConfig.to_dict): every setting, option and input",
     "seeds": "dict: data_seed (the sample), train_seed (init, order, dropout), split_seed",
     "dataset": "dict: name, task, domain, metric, labels, source, protocol, sizes (with *_evaluated), "
@@ -126,7 +126,7 @@ def flatten(result: dict[str, Any]) -> dict[str, Any]:
     source = options.get("source")
     history = result.get("prefix_history") or []
     revisions = history[1:]  # rounds whose prefix came from a revision (feedback + reply)
-    dialogue = result.get("dialogue") if isinstance(result.get("dialogue"), dict) else {}  # gpta/method.py
+    dialogue = result.get("dialogue") if isinstance(result.get("dialogue"), dict) else {}  # gpta/gpta_loop.py
     proposals = [p for h in history if isinstance(h, dict) for p in (h.get("proposals") or [])]
     error = result.get("error")
 

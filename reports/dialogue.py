@@ -5,7 +5,7 @@ that were genuinely new, the share adopted, "LLM accuracy" (share of new proposa
 incumbent on the same weights), the mean same-weights dev gain of adopted proposals with a 95%
 t-interval (unit: one adopted proposal), LLM accuracy's rank correlation with GPTA's test gain over
 finetune (per dataset, unit: one run), and the prefixes themselves. Keys read are documented in
-``gpta/method.py`` (``DIALOGUE_KEYS`` and the ``prefix_history`` comment).
+``gpta/gpta_loop.py`` (``DIALOGUE_KEYS`` and the ``prefix_history`` comment).
 """
 
 from __future__ import annotations

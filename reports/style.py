@@ -2,7 +2,7 @@
 
 Colours are seaborn's "colorblind" palette (Okabe-Ito-like), plus black for ``transfer`` because
 that palette has ten colours and the suite has eleven methods. Each method's colour, marker and
-legend order live in the registry (``MethodInfo.style``, gpta/methods.py), so a method has the
+legend order live in the registry (``MethodInfo.style``, gpta/registry.py), so a method has the
 same look in every figure of every report, and a new method brings its own.
 """
 
@@ -18,9 +18,9 @@ matplotlib.use("Agg")  # reports run headless (CI, sweeps over SSH)
 import matplotlib.pyplot as plt  # noqa: E402
 import seaborn as sns  # noqa: E402
 
-from gpta.methods import styled_methods  # noqa: E402
+from gpta.registry import styled_methods  # noqa: E402
 
-# Derived from the method registry (``MethodInfo.style`` in gpta/methods.py), the one place a
+# Derived from the method registry (``MethodInfo.style`` in gpta/registry.py), the one place a
 # method's colour, marker and legend order live. Order is the legend order.
 _STYLED = styled_methods()
 METHOD_ORDER = list(_STYLED)

@@ -50,7 +50,7 @@ def test_list_methods_shows_every_baseline_with_its_llm_use_and_exposure(capsys)
     # prefix-tuning cannot run on this encoder: it is listed with the reason, not hidden
     row = next(line for line in out.splitlines() if line.startswith("prefix-tuning "))
     assert "unavailable: PEFT prefix tuning needs" in row and "past_key_values" in row
-    from gpta.methods import all_methods
+    from gpta.registry import all_methods
 
     methods = all_methods()
     exposing = {n for n, m in methods.items() if m.exposes_data}
@@ -64,13 +64,13 @@ def test_registry_names_importable_implementations_without_loading_torch():
     import subprocess
     import sys
 
-    code = ("import sys; from gpta.methods import all_methods, get_method; "
+    code = ("import sys; from gpta.registry import all_methods, get_method; "
             "[get_method(m) for m in all_methods()]; "
             "print(sorted(m for m in ('torch', 'transformers') if m in sys.modules))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "[]"
     from baselines.llm_zero_shot import DEFAULT_MAX_EVAL
-    from gpta.methods import all_methods
+    from gpta.registry import all_methods
 
     for info in all_methods().values():
         assert callable(info.run), info.name
@@ -79,7 +79,7 @@ def test_registry_names_importable_implementations_without_loading_torch():
 
 
 def test_prefix_tuning_is_refused_with_the_reason(tmp_path):
-    from gpta.runner import execute
+    from gpta.cell import execute
 
     with pytest.raises(UserError, match=r"prefix-tuning.*not available.*past_key_values.*prompt-tuning"):
         execute(tiny_cfg("prefix-tuning"), tmp_path)
@@ -101,7 +101,7 @@ def test_peft_prefix_tuning_really_fails_on_the_encoder():
 
 
 def test_zero_shot_and_textual_gradient_refuse_qa(tmp_path):
-    from gpta.runner import execute
+    from gpta.cell import execute
 
     for method in ("llm-zero-shot", "textual-gradient", "setfit", "prompt-tuning"):
         cfg = RunConfig(dataset="squad", fraction=0.01, seed=1, method=method)
@@ -110,7 +110,7 @@ def test_zero_shot_and_textual_gradient_refuse_qa(tmp_path):
 
 
 def test_transfer_without_a_prefix_is_refused(tmp_path):
-    from gpta.runner import execute
+    from gpta.cell import execute
 
     with pytest.raises(UserError, match="options.prefix"):
         execute(tiny_cfg("transfer"), tmp_path)
@@ -196,7 +196,7 @@ def test_prompt_tuning_backbone_flag(freeze):
 @pytest.fixture(scope="module")
 def cells(tmp_path_factory):
     """A results directory holding one tiny GPTA cell; runs more cells there on request."""
-    from gpta.runner import execute
+    from gpta.cell import execute
 
     out = tmp_path_factory.mktemp("baselines")
 

@@ -22,7 +22,7 @@ DATA_DIR = Path(os.environ.get("GPTA_DATA_DIR") or Path(__file__).resolve().pare
 @pytest.mark.slow  # 120 optimiser steps on 48 questions plus evaluation (~1-2 min on 2 cores)
 @pytest.mark.skipif(not (DATA_DIR / "trec").is_dir(), reason=f"trec not found under GPTA_DATA_DIR={DATA_DIR}")
 def test_finetune_on_trec_at_8_per_class_is_not_stuck_at_the_majority_class(tmp_path):
-    from gpta.runner import execute
+    from gpta.cell import execute
 
     cfg = RunConfig(dataset="trec", fraction=48 / 4928, seed=13, method="finetune")  # pool: 4,928 after dedup
     cfg.train.dev_max = 200

@@ -13,13 +13,13 @@ from pathlib import Path
 
 import pytest
 
-from gpta import method as gpta_method
+from gpta import gpta_loop as gpta_method
 from gpta.config import LLMConfig
 from gpta.context import RunContext
 from gpta.llm.base import LLM, Backend, Reply
 from gpta.llm.ledger import Ledger
-from gpta.method import decide
-from gpta.runner import execute
+from gpta.gpta_loop import decide
+from gpta.cell import execute
 from gpta.results import cell_id
 from tests.helpers import tiny_config
 

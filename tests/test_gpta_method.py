@@ -8,7 +8,7 @@ import re
 import pytest
 
 from gpta.data import get_dataset, load_splits
-from gpta.runner import execute
+from gpta.cell import execute
 from tests.helpers import tiny_config
 
 pytestmark = pytest.mark.slow

@@ -113,7 +113,7 @@ def test_true_few_shot_dev_is_drawn_from_the_pool_disjoint_and_as_large_as_the_s
 
 @pytest.fixture(scope="module")
 def runs(tmp_path_factory):
-    from gpta.runner import execute
+    from gpta.cell import execute
 
     out = tmp_path_factory.mktemp("protocol")
     results = {}

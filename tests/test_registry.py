@@ -1,4 +1,4 @@
-"""One battery over the method registry (gpta/methods.py), and the dependencies it declares.
+"""One battery over the method registry (gpta/registry.py), and the dependencies it declares.
 
 Fast tests: every fact about a method lives in its registry row and everything else reads it
 (cost model, report style, audit promise, ``gpta list``, options); a method added with one
@@ -23,7 +23,7 @@ import yaml
 from gpta.cli import main
 from gpta.config import RunConfig, apply_overrides
 from gpta.errors import UserError
-from gpta.methods import METHODS, UNAVAILABLE, Cost, MethodInfo, Need, Style, parse_options
+from gpta.registry import METHODS, UNAVAILABLE, Cost, MethodInfo, Need, Style, parse_options
 from gpta.schema import METHOD_KEYS, RESULT_KEYS
 
 TINY = {"train.epochs": 1, "train.min_steps_per_epoch": 2, "train.max_text_tokens": 32,
@@ -112,9 +112,9 @@ def test_a_need_cycle_is_refused(monkeypatch):
 
 def test_gpta_run_takes_the_value_from_the_same_cell_only(tmp_path):
     """`gpta run --method random-prefix` reads the gpta result of exactly its cell, by its id."""
-    from gpta.methods import source_config
+    from gpta.registry import source_config
     from gpta.results import write_json_atomic
-    from gpta.runner import give_inputs_from_dir, result_path
+    from gpta.cell import give_inputs_from_dir, result_path
 
     def cfg(method, **changes):
         c = apply_overrides(RunConfig("tweets", 0.005, 13, method), dict(TINY))

@@ -44,7 +44,7 @@ def _cfg(fraction, seed, method, options=None):
 
 
 def _run(cfg, out: Path) -> Path:
-    from gpta.runner import execute, result_path
+    from gpta.cell import execute, result_path
 
     path = result_path(out, cfg)
     if not path.is_file():

@@ -17,7 +17,7 @@ import yaml
 from gpta.cli import main
 from gpta.config import RunConfig, apply_overrides
 from gpta.errors import UserError
-from gpta.methods import METHODS, parse_options
+from gpta.registry import METHODS, parse_options
 
 REPO = Path(__file__).resolve().parent.parent
 RUN = ["run", "--dataset", "tweets", "--fraction", "0.005", "--seed", "13", "--method"]

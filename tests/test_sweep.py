@@ -46,7 +46,7 @@ def run_cli(args, capsys):
 
 def test_paper_dry_run_prints_cell_count_and_estimate(capsys, monkeypatch):
     from gpta.data.spec import get_dataset
-    from gpta.methods import all_methods
+    from gpta.registry import all_methods
 
     paper = yaml.safe_load((REPO / "suites" / "paper.yaml").read_text())
     missing = sorted(set(paper["methods"]) - set(all_methods()))
@@ -87,7 +87,7 @@ def test_quick_suite_cells_and_ids_are_stable(capsys, tmp_path):
 
 
 def _registered(methods) -> bool:
-    from gpta.methods import all_methods
+    from gpta.registry import all_methods
 
     return set(methods) <= set(all_methods())
 

@@ -58,7 +58,7 @@ def cmd_list(args: argparse.Namespace) -> int:
         print(_table(rows, ["name", "domain", "task", "classes", "pool", "dev", "test", "duplicates removed",
                             "truncated (test)", "source"]))
     else:
-        from gpta.methods import UNAVAILABLE, all_methods, unavailable_reason
+        from gpta.registry import UNAVAILABLE, all_methods, unavailable_reason
 
         rows = [{"name": m.name, "isolates": m.isolates, "llm use": m.llm_use, "data exposure": m.exposure}
                 for m in sorted(all_methods().values(), key=lambda m: m.name)]

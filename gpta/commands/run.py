@@ -79,7 +79,7 @@ def preflight(cfg: RunConfig, out: str, llm_cache: str, llm_cache_path: str | No
     """Checks that need no data or model, before anything is loaded or written: the output folder,
     the dataset options, the cache path, and the LLM itself (one short identity call)."""
     from gpta.context import check_cache_path, check_out_dir, probe_llm
-    from gpta.methods import get_method
+    from gpta.registry import get_method
 
     check_out_dir(out)
     check_dataset_options(cfg.dataset, cfg.dataset_options)
@@ -114,7 +114,7 @@ def summary_line(path, result) -> str:
 
 def cmd_run(args: argparse.Namespace) -> int:
     cfg = config_from_args(args, args.method)  # every setting checked here, before torch is imported
-    from gpta.runner import execute
+    from gpta.cell import execute
 
     preflight(cfg, args.out, args.llm_cache, args.llm_cache_path, args.data_dir)
     path, result = execute(cfg, args.out, data_dir=args.data_dir, llm_cache=args.llm_cache,

@@ -46,7 +46,7 @@ def check_suite_file(name_or_path: str) -> None:
 def preflight_llms(suite, llm_cache: str) -> None:
     """Reach every LLM the suite's cells use (one short identity call each) before any cell runs."""
     from gpta.context import probe_llm
-    from gpta.methods import get_method
+    from gpta.registry import get_method
 
     if llm_cache == "read":  # a read-only replay must work with the server off
         return
@@ -97,7 +97,7 @@ def cmd_sweep(args: argparse.Namespace) -> int:
         dry_run(suite, out, workers, what, sys.stdout, list_all=args.list)
         return 0
 
-    from gpta.sweep.runner import SweepOptions, run_sweep
+    from gpta.sweep.driver import SweepOptions, run_sweep
 
     require_benchmarks(sorted({d for s in suite.stages for d in s.datasets}), args.data_dir, str(suite.path))
     check_suite(suite, args.data_dir)  # (again in run_sweep; cheap) names and settings, before the LLM check

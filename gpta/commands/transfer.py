@@ -26,7 +26,7 @@ def transfer_config(args: argparse.Namespace, source: dict[str, Any]) -> RunConf
 
 def cmd_transfer(args: argparse.Namespace) -> int:
     from gpta.data.spec import get_dataset
-    from gpta.runner import execute
+    from gpta.cell import execute
 
     from gpta.commands.run import preflight
 

@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import TextIO
 
 from gpta.sweep.estimate import Estimator, human
-from gpta.sweep.runner import failed_path, is_done
+from gpta.sweep.driver import failed_path, is_done
 from gpta.results import read_result
 from gpta.sweep.suite import (Cell, Suite, dependency_waves, expand_stage, give_stage_inputs, make_config,
                               planned_transfer_count, transfer_targets)
@@ -21,7 +21,7 @@ LIST_LIMIT = 60  # list every cell up to this many (or with --list)
 
 
 def _llm_of(cell: Cell) -> str:
-    from gpta.methods import get_method
+    from gpta.registry import get_method
 
     return cell.cfg.llm if get_method(cell.cfg.method).uses_llm else "no LLM"
 

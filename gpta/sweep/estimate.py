@@ -14,7 +14,7 @@ The model (seconds, for one cell on the whole machine):
 bound: batches are padded to their longest input only). ``n`` is ``fraction`` x the dataset's
 train pool (sizes below, as the registry's split protocols give them). Each method says how many
 LLM calls it makes and how much training it does relative to ``finetune`` (``MethodInfo.cost`` in
-the registry, ``gpta/methods.py``).
+the registry, ``gpta/registry.py``).
 
 The constants are priors for MiniLM-L6 on 2 CPU cores with the embedded SmolLM2-135M
 (~90 generated tokens/s). Real machines differ (and a shared one differs from hour to hour), so
@@ -31,7 +31,7 @@ import statistics
 from typing import Any, Iterable
 
 from gpta.config import RunConfig
-from gpta.methods import Cost, all_methods
+from gpta.registry import Cost, all_methods
 
 STARTUP_S = 8.0
 TRAIN_S_PER_TOKEN = 2.5e-4

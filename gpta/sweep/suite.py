@@ -300,7 +300,7 @@ def check_suite(suite: Suite, data_dir: str | None, need_data: bool = True) -> s
     directory is an error when ``need_data``; otherwise (a dry run) its message is returned.
     """
     from gpta.data.spec import get_dataset
-    from gpta.methods import get_method
+    from gpta.registry import get_method
 
     datasets = sorted({d for s in suite.stages for d in s.datasets})
     methods = sorted({m for s in suite.stages for m in s.methods} | {m for s in suite.stages if s.is_transfer
@@ -322,7 +322,7 @@ def check_suite(suite: Suite, data_dir: str | None, need_data: bool = True) -> s
             check_spec(llm)
         except UserError as exc:
             raise UserError(f"{suite.path}: {exc}") from None
-    from gpta.methods import needs_of
+    from gpta.registry import needs_of
 
     for stage in suite.stages:
         for m in stage.methods if not stage.is_transfer else []:
@@ -393,7 +393,7 @@ def expand_stage(stage: Stage, notes: list[str] | None = None) -> list[Cell]:
     cells that need another method's result of the same cell (``MethodInfo.needs``) come after
     every cell they may need, whatever order the suite lists the methods in."""
     from gpta.data.spec import get_dataset
-    from gpta.methods import get_method
+    from gpta.registry import get_method
 
     cells: list[Cell] = []
     seen: set[str] = set()
@@ -431,7 +431,7 @@ def expand_stage(stage: Stage, notes: list[str] | None = None) -> list[Cell]:
 
 def need_depth(method: str, _seen: tuple[str, ...] = ()) -> int:
     """0 for a method that needs nothing; else 1 + the depth of what it needs."""
-    from gpta.methods import needs_of
+    from gpta.registry import needs_of
 
     if method in _seen:
         raise UserError(f"method {method!r}: its declared needs form a cycle ({' -> '.join(_seen + (method,))})")
@@ -449,7 +449,7 @@ def dependency_waves(cells: list[Cell]) -> list[list[Cell]]:
 def _same_cell_key(cfg: RunConfig) -> str:
     import json
 
-    from gpta.methods import SAME_CELL_KEYS
+    from gpta.registry import SAME_CELL_KEYS
 
     d = cfg.to_dict()
     return json.dumps([d.get(k) for k in SAME_CELL_KEYS], sort_keys=True, default=str)
@@ -477,7 +477,7 @@ def give_stage_inputs(wave: list[Cell], cells: list[Cell], read_result: Any) -> 
     its exact id (an earlier sweep's result in the same directory), else the method's fallback
     applies, recorded as ``inputs[<value>_from] = None``.
     """
-    from gpta.methods import give_inputs, needs_of, source_config
+    from gpta.registry import give_inputs, needs_of, source_config
 
     by_method: dict[str, list[Cell]] = {}
     for c in cells:

@@ -1,7 +1,7 @@
 """One cell, in whatever process an executor gives it. Never raises for a failing cell.
 
 ``run_job`` executes a cell into the results directory (the result JSON is written atomically by
-``gpta.runner.execute``) and returns an *outcome*: a small dict the driver turns into a journal
+``gpta.cell.execute``) and returns an *outcome*: a small dict the driver turns into a journal
 line, a progress tick and, for a failure, a failure record. ``run_job_detached`` is the Ray
 variant: it runs into a scratch directory on the worker node and returns the result JSON and the
 run's ledger, so the driver writes them into the results directory (no shared filesystem needed
@@ -59,7 +59,7 @@ def set_threads(threads: int) -> None:
 
 def run_job(job: Job, out_dir: str | None = None, log: bool = True) -> dict[str, Any]:
     """Run one cell into ``out_dir`` (default: the job's). Returns its outcome."""
-    from gpta.runner import execute
+    from gpta.cell import execute
 
     out = out_dir or job.out_dir
     if log:

@@ -194,7 +194,7 @@ _CB = ['#0173b2', '#de8f05', '#029e73', '#d55e00', '#cc78bc', '#ca9161', '#fbafe
        '#56b4e9']  # seaborn.color_palette("colorblind").as_hex(): ten colours; transfer gets black
 
 METHODS: dict[str, MethodInfo] = {m.name: m for m in [
-    MethodInfo("gpta", "gpta.method:run",
+    MethodInfo("gpta", "gpta.gpta_loop:run",
                isolates="the full method: LLM-written prefix revised by the dialogue gradient",
                llm_use="rounds calls (1 + one revision per later round)", exposure="none", uses_llm=True,
                cost=Cost(calls="rounds"), style=Style(_CB[3], "o", 0)),  # vermillion: stands out

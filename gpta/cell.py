@@ -15,7 +15,7 @@ from gpta.data.spec import get_dataset
 from gpta.errors import UserError
 from gpta.llm import make_backend
 from gpta.llm.cache import require_cache_file
-from gpta.methods import get_method, give_inputs, needs_of, source_config
+from gpta.registry import get_method, give_inputs, needs_of, source_config
 from gpta.results import cell_id, read_result, write_json_atomic
 
 
