@@ -125,3 +125,37 @@ def load_results(results_dir: str | Path) -> list[dict[str, Any]]:
             obj["_path"] = str(p)
             out.append(obj)
     return out
+
+
+# -- damaged files: what a results folder holds that cannot be read as a result -------------------
+
+RESULT_TYPES = {"run_id": str, "config": dict, "metrics": dict, "method": str}
+
+
+def damaged_files(results_dir: Path) -> list[tuple[str, str]]:
+    """(file, why) for every *.json that cannot be a result or failure record: unreadable, not
+    UTF-8, truncated or invalid JSON, or a result whose fields have the wrong types."""
+    out = []
+    for p in sorted(results_dir.glob("*.json")):
+        try:
+            obj: Any = json.loads(p.read_bytes().decode("utf-8"))
+        except OSError as exc:
+            out.append((p.name, f"unreadable ({exc.strerror})"))
+            continue
+        except UnicodeDecodeError as exc:
+            out.append((p.name, f"not UTF-8 (byte at offset {exc.start})"))
+            continue
+        except json.JSONDecodeError as exc:
+            truncated = exc.pos >= len(exc.doc.rstrip()) - 1
+            out.append((p.name, "truncated JSON" if truncated else f"not JSON ({exc.msg}, line {exc.lineno})"))
+            continue
+        if not isinstance(obj, dict):
+            out.append((p.name, f"top level is a {type(obj).__name__}, not an object"))
+            continue
+        if p.name.endswith(".failed.json") or obj.get("status") == "failed":
+            continue
+        bad = [f"{k} is {type(obj.get(k)).__name__}, not {t.__name__}" for k, t in RESULT_TYPES.items()
+               if k in obj and not isinstance(obj[k], t)]
+        if bad:
+            out.append((p.name, "wrong types: " + "; ".join(bad)))
+    return out

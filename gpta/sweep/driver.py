@@ -103,7 +103,7 @@ class Sweep:
             print(f"note: {note}", file=sys.stderr)
         with sweep_lock(self.out):
             remove_stale_temp_files(self.out)
-            from gpta.commands.report import damaged_files
+            from gpta.results import damaged_files
 
             damaged = damaged_files(self.out)
             if damaged:  # a truncated or wrong-typed result: named (a truncated one's cell runs again)
