@@ -53,16 +53,23 @@ class RunContext:
             cache = open_cache(self.llm_cache_mode, self.llm_cache_file)
         llm = make_llm(self.cfg.llm, self.cfg.generation, cache=cache)
         ledger = Ledger(self.ledger_path, self.run_id, self.cfg.method)
-        send = llm.chat
+        send, score = llm.chat, llm.score_labels
 
-        def chat(messages, purpose=""):
-            # The ledger records a message once an LLM (or the cache) answered it: a run that
-            # never reached its LLM leaves no ledger listing messages as sent.
-            reply = send(messages, purpose)
+        # The ledger records a message once an LLM (or the cache) answered it: a run that never
+        # reached its LLM leaves no ledger listing messages as sent. Label scoring sends messages
+        # too (llm-zero-shot's test inputs), so it is recorded the same way.
+        def chat(messages, purpose="", **kwargs):
+            reply = send(messages, purpose, **kwargs)
             ledger.record(messages, purpose)
             return reply
 
+        def score_labels(messages, labels, purpose="", **kwargs):
+            scores = score(messages, labels, purpose, **kwargs)
+            ledger.record(messages, purpose)
+            return scores
+
         llm.chat = chat  # type: ignore[method-assign]
+        llm.score_labels = score_labels  # type: ignore[method-assign]
         self._llms.append(llm)
         return llm
 

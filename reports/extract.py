@@ -32,11 +32,19 @@ def _history(result: dict[str, Any]) -> list[dict[str, Any]]:
 def revision_kinds(result: dict[str, Any]) -> dict[str, int]:
     """Counts over the LLM's revisions (rounds after the first): new text, echo, fallback."""
     hist = _history(result)
-    out = {"revisions": 0, "new": 0, "echo": 0, "fallback": 0, "unchanged": 0}
+    out = {"revisions": 0, "new": 0, "echo": 0, "fallback": 0, "unchanged": 0, "kept": 0}
     seen: list[str] = []
     for i, e in enumerate(hist):
         text = str(e.get("prefix") or "")
-        if i > 0:
+        rev = K.get(e, K.ENTRY_REVISION)
+        if i > 0 and rev is not None:  # recorded by the loop: first | changed | echo | kept | fallback
+            out["revisions"] += 1
+            kind = {"changed": "new", "echo": "echo", "fallback": "fallback", "kept": "kept"}.get(str(rev))
+            if kind:
+                out[kind] += 1
+            if text == str(hist[i - 1].get("prefix") or ""):
+                out["unchanged"] += 1
+        elif i > 0:
             out["revisions"] += 1
             src = str(K.get(e, K.ENTRY_SOURCE) or "")
             echo_flag = K.get(e, K.ENTRY_ECHO)
@@ -71,6 +79,8 @@ def llm_accuracy(result: dict[str, Any]) -> tuple[float, str]:
     v = K.num(result, K.LLM_ACCURACY)
     if not math.isnan(v):
         return v, "recorded"
+    if isinstance(K.get(result, K.DIALOGUE), dict):  # recorded, and nothing new was proposed: no credit
+        return math.nan, "no new proposal (no credit)"
     hist = _history(result)
     if len(hist) < 2:
         return math.nan, "no revision"

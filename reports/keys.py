@@ -25,27 +25,28 @@ LLM_CONFIG = ("config.llm",)  # the configured LLM spec: the fallback label
 
 # -- Cold cost (issue-13 item 1): what the run would cost with an empty cache ---------------
 COLD_LLM_SECONDS = ("costs.cold.llm_seconds", "costs.llm_seconds_cold", "costs.cold_llm_seconds")
-COLD_PROMPT_TOKENS = ("costs.cold.prompt_tokens", "costs.prompt_tokens_cold", "costs.cold_prompt_tokens")
-COLD_COMPLETION_TOKENS = ("costs.cold.completion_tokens", "costs.completion_tokens_cold",
-                          "costs.cold_completion_tokens")
-COLD_LLM_CALLS = ("costs.cold.llm_calls", "costs.llm_calls_cold", "costs.cold_llm_calls")
-# What this run paid (always recorded today): the fallback for tokens and calls, which a cache
-# hit records anyway; NOT a fallback for seconds (a cache hit records 0 seconds).
-PAID_PROMPT_TOKENS = ("costs.prompt_tokens",)
-PAID_COMPLETION_TOKENS = ("costs.completion_tokens",)
+# gpta/llm/base.py (CallLog.summary): costs.llm_seconds == costs.llm_seconds_cold is the cold cost
+# (a cache hit counts the original call's seconds); tokens and calls are counted for hits too, so
+# costs.prompt_tokens / completion_tokens / llm_calls are cold as well. What the run itself paid:
+# costs.llm_seconds_paid, costs.prompt_tokens_paid, costs.completion_tokens_paid.
+COLD_PROMPT_TOKENS = ("costs.prompt_tokens",)
+COLD_COMPLETION_TOKENS = ("costs.completion_tokens",)
+COLD_LLM_CALLS = ("costs.llm_calls",)
+PAID_PROMPT_TOKENS = ("costs.prompt_tokens_paid", "costs.prompt_tokens")
+PAID_COMPLETION_TOKENS = ("costs.completion_tokens_paid", "costs.completion_tokens")
 PAID_LLM_CALLS = ("costs.llm_calls",)
-PAID_LLM_SECONDS = ("costs.llm_seconds",)
+# NOT a fallback for cold seconds in results without llm_seconds_cold (there a hit recorded 0 s)
+PAID_LLM_SECONDS = ("costs.llm_seconds_paid", "costs.llm_seconds")
 
 # -- Losses of the selected checkpoint (overfitting, issue-13 item 4) ----------------------
 TRAIN_LOSS = ("metrics.train.loss",)
 DEV_LOSS = ("metrics.dev.loss",)
 SELECTED_DEV = ("selected.dev_metric",)  # best dev metric (the checkpoint kept)
-LAST_DEV = ("metrics.dev_last",)  # explicit "last epoch dev metric" if a run records it; else curves[-1]
+LAST_DEV = ("overfitting.last_dev_accuracy", "overfitting.last_dev_f1", "metrics.dev_last",)  # explicit "last epoch dev metric" if a run records it; else curves[-1]
 
 # -- Majority reference (issue-13 item 9) ---------------------------------------------------
 # The training sample's majority class scored on the evaluated test set.
-TRAIN_MAJORITY_ON_TEST = ("dataset.train_majority_test_rate", "dataset.majority.train_majority_on_test",
-                          "metrics.majority.test")
+TRAIN_MAJORITY_ON_TEST = ("dataset.train_majority.test_accuracy",)  # gpta/data/record.py: train_majority
 TEST_MAJORITY = ("dataset.test_majority_rate",)  # the test set's own majority rate (not a baseline)
 TRAIN_PER_CLASS = ("dataset.n_train_per_class",)
 
@@ -58,6 +59,7 @@ DEV_EVALUATED = ("dataset.sizes.dev_evaluated", "dataset.sizes.dev")
 # -- Dialogue (issue-14 / issue-13 item 5) --------------------------------------------------
 HISTORY = ("prefix_history",)
 # per history entry (relative to the entry):
+ENTRY_REVISION = ("revision",)  # gpta/gpta_loop.py: first | changed | echo | kept | fallback
 ENTRY_SOURCE = ("source",)  # "llm" | "echo" | "fallback" (echo may also be a flag, below)
 ENTRY_ECHO = ("echo", "is_echo", "echo_of")
 ENTRY_CHANGED = ("changed", "text_changed")
@@ -65,7 +67,8 @@ ENTRY_SAME_WEIGHTS_DEV = ("same_weights_dev", "dev_same_weights", "proposal_dev"
 ENTRY_SAME_WEIGHTS_PREV = ("same_weights_dev_previous", "dev_same_weights_previous", "previous_dev_same_weights")
 ENTRY_IMPROVED = ("improved_over_previous",)  # round-to-round, confounded with training
 PROPOSALS = ("proposals", "dialogue.proposals")  # per-round list of candidate prefixes, if recorded
-LLM_ACCURACY = ("llm_accuracy", "dialogue.llm_accuracy", "metrics.llm_accuracy")
+LLM_ACCURACY = ("dialogue.llm_accuracy",)  # share of new proposals beating the incumbent on the same weights
+DIALOGUE = ("dialogue",)  # present: the run recorded the same-weights A/B (null accuracy = nothing new, no credit)
 
 # -- Protocol ---------------------------------------------------------------------------------
 DEV_PROTOCOL = ("config.train.dev_protocol", "config.protocol.dev", "dataset.dev_protocol")
