@@ -160,30 +160,31 @@ def test_real_llm_candidates_are_recorded_and_cached(tmp_path):
 
 
 @pytest.mark.slow
-def test_setfit_gpta_listed_before_gpta_still_gets_gptas_prefix(tmp_path):
-    """setfit-gpta in an empty directory runs the same cell's gpta first and trains with its prefix;
-    the gpta cell a sweep runs afterwards is that very result (same id, same prefix); setfit-manual
-    uses the manual prefix. Both write the common schema."""
+def test_setfit_gpta_takes_the_same_cells_gpta_prefix_and_never_runs_gpta_itself(tmp_path):
+    """A single setfit-gpta run reads the same cell's gpta result at its exact path (the sweep
+    passes the value in instead: tests/test_registry.py's battery lists setfit-gpta before gpta);
+    without it, one clear line and nothing trained. setfit-manual uses the manual prefix. Both
+    write the common schema."""
     from gpta.data import get_dataset
+    from gpta.errors import UserError
 
     over = {"gpta.candidates": 2, "gpta.adopt": "if-better"}
     cfg = tiny_config("setfit-gpta", **over)
     cfg.options = {"max_steps": 2, "num_iterations": 1}
+    with pytest.raises(UserError, match="needs the same cell's gpta result"):
+        execute(cfg, tmp_path, progress=False)
+    gcfg = tiny_config("gpta", **over)
+    _, g = execute(gcfg, tmp_path, progress=False)
+    cfg = tiny_config("setfit-gpta", **over)
+    cfg.options = {"max_steps": 2, "num_iterations": 1}
     _, s = execute(cfg, tmp_path, progress=False)
     dep = s["prefix_from"]
-    assert dep["ran_here"] and dep["method"] == "gpta"
-    gcfg = tiny_config("gpta", **over)
-    gpath = tmp_path / f"{cell_id(gcfg.to_dict())}.json"
-    assert gpath.is_file() and dep["run_id"] == cell_id(gcfg.to_dict())
-    g = json.loads(gpath.read_text())
+    assert dep["method"] == "gpta" and dep["run_id"] == g["run_id"] == cell_id(gcfg.to_dict())
     assert s["prefix"] == g["prefix"] == dep["prefix"]
+    assert s["config"]["inputs"] == {"prefix": g["prefix"], "prefix_from": g["run_id"]}
     assert s["config"]["method"] == "setfit-gpta" and s["config"]["options"] == cfg.options
     for key in ("metrics", "costs", "env", "dataset", "seeds"):
         assert key in s
-    # a second setfit-gpta run finds the gpta result instead of running it again
-    (tmp_path / f"{s['run_id']}.json").unlink()
-    _, again = execute(cfg, tmp_path, progress=False)
-    assert not again["prefix_from"]["ran_here"] and again["prefix"] == s["prefix"]
     mcfg = tiny_config("setfit-manual", **over)
     mcfg.options = {"max_steps": 2, "num_iterations": 1}
     _, m = execute(mcfg, tmp_path, progress=False)

@@ -24,12 +24,12 @@ def test_llms_suite_runs_each_llm_method_once_per_llm_and_the_rest_once(capsys):
     for c in cells:
         by.setdefault((c.cfg.method, c.cfg.llm), []).append(c)
     assert len(by[("gpta", "embedded")]) == len(by[("gpta", "openai:smollm2")]) == 6
-    assert len(by[("llm-zero-shot", "openai:smollm2")]) == 6
+    assert len(by[("llm-zero-shot", "openai:smollm2")]) == 3  # once per dataset and LLM
     assert [k for k in by if k[0] == "finetune"] == [("finetune", "embedded")]  # no LLM: once
-    assert len({c.id for c in cells}) == len(cells) == 12 + 3 * 6 * 2
+    assert len({c.id for c in cells}) == len(cells) == 12 + (6 + 6 + 3) * 2
     assert main(["sweep", "llms", "--dry-run", "--out", "/nonexistent/llms"]) == 0
     out = capsys.readouterr().out
-    assert "by LLM: no LLM: 12 cells; embedded: 18 cells; openai:smollm2: 18 cells" in out
+    assert "by LLM: no LLM: 12 cells; embedded: 15 cells; openai:smollm2: 15 cells" in out
     # --llm replaces the list; a malformed spec fails the whole suite up front
     [one] = load_suite("llms", Overrides(llm="embedded")).stages
     assert one.llms == [] and {c.cfg.llm for c in expand_stage(one)} == {"embedded"}

@@ -29,12 +29,13 @@ def cfg_for(method: str, dataset: str = "tweets", fraction: float = 0.005, **set
 @needs_data
 def test_majority_line_is_the_training_majority_scored_on_test():
     from gpta.data import get_dataset, load_splits
-    from gpta.pipeline import dataset_record, sample_train
+    from gpta.data.record import dataset_record
+    from gpta.pipeline import sample_train
 
     spec = get_dataset("trec")
     splits = load_splits(spec, str(DATA_DIR))
     cfg = cfg_for("finetune", "trec", 0.02)
-    rec = dataset_record(spec, splits, sample_train(spec, splits, cfg), splits.test)
+    rec = dataset_record(spec, splits, sample_train(spec, splits, cfg), test=splits.test)
     # TREC's training majority is "entity" (94 of 500 test questions), not the test set's own
     # majority "description" (138 of 500)
     assert rec["train_majority"]["class"] == "entity"

@@ -44,19 +44,35 @@ def check_suite_file(name_or_path: str) -> None:
 
 
 def preflight_llms(suite, llm_cache: str) -> None:
-    """Reach every LLM the suite's cells use (one short identity call each) before any cell runs."""
+    """Reach every LLM the suite's cells use (one short identity call each) before any cell runs.
+
+    A suite with one LLM that cannot be reached stops here, in one line. A suite that lists
+    several LLMs (``llms:``) goes on when at least one answers: the cells of an unreachable LLM
+    fail with its reason (recorded as failed cells) and every other cell runs; each unreachable
+    LLM is named in a note first.
+    """
     from gpta.context import probe_llm
+    from gpta.errors import UserError
     from gpta.registry import get_method
 
     if llm_cache == "read":  # a read-only replay must work with the server off
         return
-    seen = set()
+    specs: list[str] = []
     for stage in suite.stages:
         methods = list(stage.methods) + (list(stage.source_methods) if stage.is_transfer else [])
-        if stage.llm in seen or not any(get_method(m).uses_llm for m in methods):
+        if not any(get_method(m).uses_llm for m in methods):
             continue
-        seen.add(stage.llm)
-        probe_llm(stage.llm)
+        specs += [x for x in (getattr(stage, "llms", None) or [stage.llm]) if x not in specs]
+    failed: list[UserError] = []
+    for spec in specs:
+        try:
+            probe_llm(spec)
+        except UserError as exc:
+            failed.append(exc)
+    if failed and len(failed) == len(specs):
+        raise failed[0]
+    for exc in failed:
+        print(f"note: {exc}; the cells of that LLM will fail with this reason, the others run", file=sys.stderr)
 
 
 def cmd_sweep(args: argparse.Namespace) -> int:
