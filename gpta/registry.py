@@ -190,6 +190,9 @@ def _resolve(impl: str) -> Any:
 
 
 CLASSIFICATION = ("classification",)
+# SetFit at its documented defaults pairs every example with many others: the battery's smallest
+# real run caps it (a few contrastive steps still exercise the whole method)
+SETFIT_SMOKE = (("max_steps", 4), ("num_iterations", 1))
 _CB = ['#0173b2', '#de8f05', '#029e73', '#d55e00', '#cc78bc', '#ca9161', '#fbafe4', '#949494', '#ece133',
        '#56b4e9']  # seaborn.color_palette("colorblind").as_hex(): ten colours; transfer gets black
 
@@ -234,7 +237,7 @@ METHODS: dict[str, MethodInfo] = {m.name: m for m in [
                         "encoder, no LLM",
                llm_use="none", exposure="none", tasks=CLASSIFICATION, options=SetFitOptions,
                # contrastive pairs: about twice the forward/backward work of finetune
-               cost=Cost(train=2.0, prefix=False), style=Style(_CB[6], "h", 8)),
+               cost=Cost(train=2.0, prefix=False), smoke_options=SETFIT_SMOKE, style=Style(_CB[6], "h", 8)),
     MethodInfo("textual-gradient", "baselines.textual_gradient:run",
                isolates="showing the LLM misclassified training data (ProTeGi/TextGrad) vs GPTA's "
                         "aggregate-only feedback",
@@ -249,11 +252,11 @@ METHODS: dict[str, MethodInfo] = {m.name: m for m in [
                         "selected prefix of the same cell (control: setfit-manual)",
                llm_use="none itself (takes the same cell's gpta prefix)", exposure="none", tasks=CLASSIFICATION,
                options=SetFitOptions, needs=(Need("gpta", "prefix"),),
-               cost=Cost(train=2.0, prefix=True), style=Style("#117733", "H", 11)),
+               cost=Cost(train=2.0, prefix=True), smoke_options=SETFIT_SMOKE, style=Style("#117733", "H", 11)),
     MethodInfo("setfit-manual", "baselines.setfit_gpta:run_manual",
                isolates="setfit-gpta's control: the same SetFit with the dataset's hand-written prefix",
                llm_use="none", exposure="none", tasks=CLASSIFICATION, options=SetFitOptions,
-               cost=Cost(train=2.0, prefix=True), style=Style("#882255", "d", 12)),
+               cost=Cost(train=2.0, prefix=True), smoke_options=SETFIT_SMOKE, style=Style("#882255", "d", 12)),
     MethodInfo("transfer", "baselines.transfer:run",
                isolates="whether a prefix learned on one dataset helps another (the paper's transfer claim)",
                llm_use="none (reuses a learned prefix)", exposure="none", options=TransferOptions,
