@@ -36,7 +36,8 @@ def _control(runs: pd.DataFrame) -> str | None:
 def llm_quality(runs: pd.DataFrame) -> dict[str, Any]:
     """Points, correlation and verdict (also the report summary's ``llm_quality``)."""
     if runs.empty or "llm" not in runs:
-        return {"llms": [], "points": [], "n": 0, "control": None, "correlation": None,
+        return {"llms": [], "points": [], "n": 0, "control": None, "not_points": [], "correlation": None,
+                "correlation_text": "not computable (no finished runs)", "same_results": [],
                 "verdict": "No verdict: no finished runs."}
     control = _control(runs)
     llms = sorted({str(x) for x in runs.loc[runs["method"].isin([GPTA, ZERO_SHOT]), "llm"].dropna()})
