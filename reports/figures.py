@@ -446,7 +446,8 @@ def llm_accuracy_vs_gain(runs: pd.DataFrame) -> FigureOut:
     d = runs[(runs["method"] == "gpta") & runs[x].notna() & runs["gain"].notna()]
     out = FigureOut("llm_accuracy_vs_gain", "dialogue", "LLM accuracy vs GPTA's gain over finetune")
     if d.empty:
-        out.skipped = "no GPTA run with at least one revision and a paired finetune run (same dataset, fraction, seed)"
+        out.skipped = ("no GPTA run with an LLM accuracy (a run whose LLM proposed nothing new gets no credit: n/a) "
+                       "and a paired finetune run (same dataset, fraction, seed)")
         return out
     corr = correlate(d[x], d["gain"])
     with paper_style():
