@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any, Callable
 
 from gpta.config import LLMConfig
-from gpta.errors import UserError
+from gpta.errors import LLMUnavailable, UserError
 
 Message = dict[str, str]  # {"role": "system"|"user"|"assistant", "content": str}
 
@@ -126,8 +126,20 @@ def label_logprobs(top: list[tuple[str, float]], labels: list[str]) -> list[floa
     return out
 
 
+class RetryableError(Exception):
+    """A failure worth another attempt (timeout, dropped connection, HTTP 429 or 5xx)."""
+
+
+MAX_BACKOFF_S = 30.0  # the longest wait between two attempts
+
+
 class Backend:
-    """A chat model. Subclasses set ``name`` and implement ``complete``, ``identity``, ``describe``."""
+    """A chat model. Subclasses set ``name`` and implement ``complete``, ``identity``, ``describe``.
+
+    HTTP backends set ``retries``, ``backoff_s`` and ``model``, and implement ``_classify`` (run a
+    call; raise ``RetryableError`` for a failure worth another attempt, a clear error otherwise)
+    and ``_where`` (the server, for messages); ``_with_retries`` is the one retry loop.
+    """
 
     name = "backend"
     # Backends that expose the first reply token's top log-probabilities set this and implement
@@ -151,6 +163,38 @@ class Backend:
 
     def close(self) -> None:
         pass
+
+    # -- the one retry loop (HTTP backends) ----------------------------------------------------
+    retries = 0
+    backoff_s = 1.0
+    attempts = 0  # HTTP attempts made for inference, retries included (for tests and checks)
+    retried = 0  # retries of the last call
+
+    def _where(self) -> str:
+        return self.name
+
+    def _classify(self, call: Callable[[], Any]) -> Any:
+        return call()
+
+    def _with_retries(self, what: str, call: Callable[[], Any]) -> Any:
+        """``call`` with up to ``retries`` more attempts after a ``RetryableError``, waiting
+        ``backoff_s``, doubling, at most ``MAX_BACKOFF_S``; then one clear line."""
+        last = ""
+        self.retried = 0
+        for attempt in range(self.retries + 1):
+            if attempt:
+                self.retried += 1
+                time.sleep(min(self.backoff_s * 2 ** (attempt - 1), MAX_BACKOFF_S))
+            if what == "chat":
+                self.attempts += 1
+            try:
+                return self._classify(call)
+            except RetryableError as exc:
+                last = str(exc)
+        raise LLMUnavailable(
+            f"{self._where()}, model {getattr(self, 'model', '?')!r}: {what} failed {self.retries + 1} times "
+            f"(last: {last}); check the server, or raise generation.timeout_s / generation.retries"
+        )
 
 
 # A hook sees every message list before it is sent (the ledger uses it to record exposure).

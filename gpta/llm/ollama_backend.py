@@ -19,15 +19,11 @@ import ollama
 
 from gpta.config import LLMConfig
 from gpta.errors import LLMUnavailable
-from gpta.llm.base import Backend, Message, Reply
+from gpta.llm.base import Backend, Message, Reply, RetryableError
 
 DEFAULT_HOST = "http://127.0.0.1:11434"
-MAX_BACKOFF_S = 30.0
 T = TypeVar("T")
 
-
-class _Retryable(Exception):
-    """A failure worth another attempt (timeout, dropped connection, HTTP 5xx)."""
 
 
 class OllamaBackend(Backend):
@@ -88,21 +84,8 @@ class OllamaBackend(Backend):
             f"ollama at {self.host}: model {self.model!r} not found; run `ollama pull {self.model}`"
         )
 
-    def _with_retries(self, what: str, call: Callable[[], T]) -> T:
-        last = ""
-        for attempt in range(self.retries + 1):
-            if attempt:
-                time.sleep(min(self.backoff_s * 2 ** (attempt - 1), MAX_BACKOFF_S))
-            if what == "chat":
-                self.attempts += 1
-            try:
-                return self._classify(call)
-            except _Retryable as exc:
-                last = str(exc)
-        raise LLMUnavailable(
-            f"ollama at {self.host}, model {self.model!r}: {what} failed {self.retries + 1} times "
-            f"(last: {last}); check the server, or raise generation.timeout_s / generation.retries"
-        )
+    def _where(self) -> str:
+        return f"ollama at {self.host}"
 
     def _classify(self, call: Callable[[], T]) -> T:
         """Run ``call``; turn each failure into a clear error or a retry."""
@@ -117,14 +100,14 @@ class OllamaBackend(Backend):
             if exc.status_code == 404:
                 raise self._missing_model() from None
             if exc.status_code >= 500 or exc.status_code == 429:
-                raise _Retryable(f"HTTP {exc.status_code}: {exc.error}") from None
+                raise RetryableError(f"HTTP {exc.status_code}: {exc.error}") from None
             raise LLMUnavailable(
                 f"ollama at {self.host}, model {self.model!r}: HTTP {exc.status_code}: {exc.error}"
             ) from None
         except httpx.TimeoutException:
-            raise _Retryable(f"no reply within {self.timeout_s:g} s") from None
+            raise RetryableError(f"no reply within {self.timeout_s:g} s") from None
         except httpx.TransportError as exc:  # dropped connection, protocol error
-            raise _Retryable(f"{type(exc).__name__}: {exc}") from None
+            raise RetryableError(f"{type(exc).__name__}: {exc}") from None
 
     def close(self) -> None:
         self.client.close()

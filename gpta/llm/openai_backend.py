@@ -36,18 +36,14 @@ import openai
 
 from gpta.config import LLMConfig
 from gpta.errors import LLMUnavailable, UserError
-from gpta.llm.base import Backend, Message, Reply
+from gpta.llm.base import Backend, Message, Reply, RetryableError
 
 DEFAULT_BASE_URL = "https://api.openai.com/v1"
-MAX_BACKOFF_S = 30.0
 # Fingerprints that name a server family, not the weights it serves.
 GENERIC_FINGERPRINTS = {"fp_ollama"}
 PROBE = [{"role": "user", "content": "Hi"}]
 T = TypeVar("T")
 
-
-class _Retryable(Exception):
-    """A failure worth another attempt (timeout, dropped connection, HTTP 429 or 5xx)."""
 
 
 def _truthy(value: str | None) -> bool:
@@ -142,24 +138,8 @@ class OpenAIBackend(Backend):
                      seconds=seconds, retries=self.retried)
 
     # -- failures ------------------------------------------------------------------------------
-    def _with_retries(self, what: str, call: Callable[[], T]) -> T:
-        last = ""
-        self.retried = 0
-        for attempt in range(self.retries + 1):
-            if attempt:
-                self.retried += 1
-                time.sleep(min(self.backoff_s * 2 ** (attempt - 1), MAX_BACKOFF_S))
-            if what == "chat":
-                self.attempts += 1
-            try:
-                return self._classify(call)
-            except _Retryable as exc:
-                last = str(exc)
-        raise LLMUnavailable(
-            f"openai-compatible server at {self.base_url}, model {self.model!r}: {what} failed "
-            f"{self.retries + 1} times (last: {last}); check the server, or raise generation.timeout_s / "
-            f"generation.retries"
-        )
+    def _where(self) -> str:
+        return f"openai-compatible server at {self.base_url}"
 
     def _classify(self, call: Callable[[], T]) -> T:
         """Run ``call``; turn each failure into a clear error or a retry."""
@@ -167,16 +147,16 @@ class OpenAIBackend(Backend):
         try:
             return call()
         except openai.APITimeoutError:
-            raise _Retryable(f"no reply within {self.timeout_s:g} s") from None
+            raise RetryableError(f"no reply within {self.timeout_s:g} s") from None
         except openai.APIConnectionError as exc:
             if _refused(exc):
                 raise LLMUnavailable(f"{where}: connection refused (is the server running? set --llm-base-url "
                                      f"or OPENAI_BASE_URL) for model {self.model!r}") from None
-            raise _Retryable(f"connection lost: {exc.__cause__ or exc}") from None
+            raise RetryableError(f"connection lost: {exc.__cause__ or exc}") from None
         except openai.APIStatusError as exc:
             status = exc.status_code
             if status == 429 or status >= 500:
-                raise _Retryable(f"HTTP {status}: {_message(exc)}") from None
+                raise RetryableError(f"HTTP {status}: {_message(exc)}") from None
             if status == 404:
                 raise LLMUnavailable(f"{where}: model {self.model!r} not found (HTTP 404: {_message(exc)})") from None
             if status in (401, 403):
