@@ -70,6 +70,12 @@ class GPTAConfig:
     candidates: int = 1  # proposals per round (K)
     adopt: str = "always"  # always (paper: take reply 1) | if-better (best new candidate if it beats the incumbent)
     candidate_temperature: float = 0.8  # sampling temperature of candidates 2..K
+    # Which line of a revision reply is the proposal (ours; the request is the same either way).
+    # first-new: the first line that passes the cleaning rules and differs from every earlier
+    # prefix and candidate (the feedback asks for an instruction "different from all of the
+    # above"; a small LLM often repeats the old one on line 1 and writes a new one below it).
+    # first: the first usable line only, whatever it repeats (before issue 14's follow-up).
+    reply_line: str = "first-new"
 
 
 @dataclass
@@ -198,6 +204,7 @@ CHOICES: dict[str, tuple[str, ...]] = {
     "train.precision": ("auto", "fp32", "bf16"),
     "gpta.weights": ("continue", "restart"),
     "gpta.history": ("full", "last"),
+    "gpta.reply_line": ("first-new", "first"),
 }
 # Numeric settings: (lowest allowed, whether the lowest is excluded, highest allowed or None).
 RANGES: dict[str, tuple[float, bool, float | None]] = {

@@ -10,6 +10,8 @@
    aggregate numbers and the (prefix, same-weights dev score) trajectory, never an example. It
    answers with K candidate prefixes (``gpta.candidates``), each cleaned and checked, and the
    new ones are scored on the same weights.
+   ``gpta.reply_line=first-new`` (ours): a candidate is the reply's first usable line that is not
+   a repeat, since a small LLM often copies the old instruction on line 1 and writes below it.
 5. ``gpta.adopt``: ``always`` (the paper) takes reply 1; ``if-better`` takes the best new
    candidate only if it beats the incumbent on the same weights.
 6. Keep the checkpoint and prefix with the best dev metric; evaluate test once with them.
@@ -53,13 +55,13 @@ MAX_CANDIDATES = 16
 #     metric minus the incumbent's on those weights.
 #   incumbent_dev: {metric, loss} of the round's prefix on those same weights (= dev_metric).
 #   trajectory: every distinct prefix so far on those weights, best first (what the LLM is shown).
-# Top level, ``dialogue``: candidates, adopt, candidate_temperature, rounds_with_proposals,
+# Top level, ``dialogue``: candidates, adopt, candidate_temperature, reply_line, rounds_with_proposals,
 #   proposals, new, echo, duplicate, fallback, beat_incumbent, adopted, share_new (new /
 #   proposals), share_adopted (adopted / proposals), llm_accuracy (beat_incumbent / new; null when
 #   nothing new was proposed: no credit), adopted_gains (same-weights gain of each adopted
 #   proposal), extra_dev_passes and extra_dev_examples (forward passes over dev added by the A/B,
 #   i.e. beyond the per-epoch dev evaluation every method does).
-DIALOGUE_KEYS = ("candidates", "adopt", "candidate_temperature", "rounds_with_proposals", "proposals", "new",
+DIALOGUE_KEYS = ("candidates", "adopt", "candidate_temperature", "reply_line", "rounds_with_proposals", "proposals", "new",
                  "echo", "duplicate", "fallback", "beat_incumbent", "adopted", "share_new", "share_adopted",
                  "llm_accuracy", "adopted_gains", "extra_dev_passes", "extra_dev_examples")
 
@@ -92,13 +94,15 @@ def ask(llm: LLM, conversation: list[dict[str, str]], history: str, purpose: str
     return reply.text
 
 
-def accept(setup: Setup, reply: str, previous: str | None) -> dict[str, Any]:
-    """Clean the reply into a prefix; fall back to the previous one (or a template) if unusable."""
+def accept(setup: Setup, reply: str, previous: str | None,
+           skip: Callable[[str], bool] | None = None) -> dict[str, Any]:
+    """Clean the reply into a prefix; fall back to the previous one (or a template) if unusable.
+    ``skip``: texts a later line of the reply is preferred to (``gpta.reply_line=first-new``)."""
     cfg, spec = setup.cfg, setup.spec
     tokenizer = setup.task.tokenizer
     verdict = clean_prefix(
         reply, spec.label_names, lambda s: len(tokenizer(s, add_special_tokens=False)["input_ids"]),
-        cfg.train.max_prefix_tokens, cfg.gpta.reject_partial_labels, cfg.gpta.reject_off_task,
+        cfg.train.max_prefix_tokens, cfg.gpta.reject_partial_labels, cfg.gpta.reject_off_task, skip=skip,
     )
     if verdict.prefix is not None:
         return {"prefix": verdict.prefix, "source": "llm", "note": verdict.reason, "reply": reply}
@@ -251,11 +255,15 @@ def run(cfg: RunConfig, ctx: RunContext, feedback: Feedback = aggregate_feedback
         conversation.append({"role": "user", "content": feedback(setup, report)})
         proposals = []
         round_seen: dict[str, int] = {}
+
+        def repeat(text: str) -> bool:  # an earlier prefix or an earlier candidate of this round
+            return _norm(text) in seen or _norm(text) in round_seen
+
         for k in range(1, g.candidates + 1):
             opts = candidate_options(cfg, k)
             purpose = f"revise-{r + 1}" + (f"-c{k}" if k > 1 else "")
             reply = ask(llm, conversation, g.history, purpose, options=opts, record=False)
-            verdict = accept(setup, reply, previous=None)
+            verdict = accept(setup, reply, previous=None, skip=repeat if g.reply_line == "first-new" else None)
             p = {"candidate": k, "seed": opts.seed, "temperature": opts.temperature, "reply": reply,
                  "prefix": None, "note": verdict["note"], "status": "fallback", "echo_of": None,
                  "prefix_tokens": None, "dev_metric": None, "dev_loss": None, "beats_incumbent": False,
@@ -316,6 +324,7 @@ def dialogue_summary(g: GPTAConfig, history: list[dict[str, Any]], extra_passes:
     n = len(props)
     out = {
         "candidates": g.candidates, "adopt": g.adopt, "candidate_temperature": g.candidate_temperature,
+        "reply_line": g.reply_line,
         "rounds_with_proposals": sum("proposals" in h for h in history), "proposals": n, **count,
         "beat_incumbent": beat, "adopted": len(adopted),
         "share_new": count["new"] / n if n else None,

@@ -47,23 +47,46 @@ def _strip(line: str) -> str:
     return re.sub(r"\s+", " ", line)
 
 
+def usable_lines(text: str) -> list[str]:
+    """The lines with letters once lead-ins ("Sure! Here is the prefix:") are stripped."""
+    return [line for line in map(_strip, text.splitlines()) if re.search(r"[A-Za-z]", line)]
+
+
 def first_usable_line(text: str) -> str:
-    """The first line with letters once lead-ins ("Sure! Here is the prefix:") are stripped."""
-    for raw in text.splitlines():
-        line = _strip(raw)
-        if re.search(r"[A-Za-z]", line):
-            return line
-    return ""
+    """The first line with letters once lead-ins are stripped ("" if none)."""
+    lines = usable_lines(text)
+    return lines[0] if lines else ""
 
 
 def clean_prefix(text: str, label_names: list[str], count_tokens: Callable[[str], int],
                  max_tokens: int, reject_partial_labels: bool = True,
-                 reject_off_task: bool = True) -> PrefixVerdict:
+                 reject_off_task: bool = True, skip: Callable[[str], bool] | None = None) -> PrefixVerdict:
+    """The first usable line of a reply as a prefix, or why not.
+
+    ``skip`` (a revision with ``gpta.reply_line=first-new``): take the first line that passes the
+    rules and for which ``skip(prefix)`` is false (not a repeat of an earlier prefix); if there is
+    none, the verdict on the first line (a repeat or a rejection), so an echo stays an echo.
+    """
+    lines = usable_lines(text)
+    if not lines:
+        return PrefixVerdict(None, "empty reply or no letters")
+    first = clean_line(lines[0], label_names, count_tokens, max_tokens, reject_partial_labels, reject_off_task)
+    if skip is None or (first.prefix is not None and not skip(first.prefix)):
+        return first
+    for i, line in enumerate(lines[1:], start=2):
+        v = clean_line(line, label_names, count_tokens, max_tokens, reject_partial_labels, reject_off_task)
+        if v.prefix is not None and not skip(v.prefix):
+            why = "repeats an earlier prefix" if first.prefix is not None else f"rejected: {first.reason}"
+            v.reason = f"line {i} of the reply (line 1 {why})" + (f"; {v.reason}" if v.reason else "")
+            return v
+    return first
+
+
+def clean_line(line: str, label_names: list[str], count_tokens: Callable[[str], int],
+               max_tokens: int, reject_partial_labels: bool = True,
+               reject_off_task: bool = True) -> PrefixVerdict:
     """The order matters: cap first (at a sentence, else a word boundary), then check the text
     that will actually be used, so a cap can never cut a label off a prefix that passed."""
-    line = first_usable_line(text)
-    if not line:
-        return PrefixVerdict(None, "empty reply or no letters")
     reason = ""
     if count_tokens(line) > max_tokens:
         line = cap_at_boundary(line, count_tokens, max_tokens)

@@ -129,6 +129,22 @@ def test_a_round_with_a_better_candidate_adopts_it(tmp_path):
     assert result["conversation"][-1] == {"role": "assistant", "content": best["prefix"]}
 
 
+def test_a_new_line_below_an_echoed_first_line_is_the_proposal(tmp_path):
+    """gpta.reply_line: with first-new (default) the reply's new second line is a new proposal;
+    with first the same reply is an echo (line 1 repeats p0)."""
+    reply = f"{P0}\nDecide whether this tweet is negative or positive."
+    common = {"gpta.candidates": 1, "gpta.adopt": "always", "gpta.rounds": 2}
+    result, _ = run_scripted(tmp_path / "new", lambda n, o: reply, **common)
+    (p,) = result["prefix_history"][0]["proposals"]
+    assert p["status"] == "new" and p["prefix"] == "Decide whether this tweet is negative or positive."
+    assert "line 2 of the reply" in p["note"] and p["adopted"]
+    assert result["prefix_history"][1]["prefix"] == p["prefix"] and result["dialogue"]["reply_line"] == "first-new"
+    result, _ = run_scripted(tmp_path / "first", lambda n, o: reply, **common, **{"gpta.reply_line": "first"})
+    (p,) = result["prefix_history"][0]["proposals"]
+    assert p["status"] == "echo" and result["dialogue"]["new"] == 0
+    assert [h["revision"] for h in result["prefix_history"]] == ["first", "echo"]
+
+
 def test_bad_adopt_value_is_refused_before_data_loads(tmp_path):
     from gpta.errors import UserError
 

@@ -91,3 +91,23 @@ def test_off_task_rule_accepts_an_instruction_that_names_every_label():
     # still rejected: training talk that does not state the task
     v = clean_prefix("Improve the model accuracy with a lower learning rate and more epochs.", LABELS, words, 32)
     assert v.prefix is None and "training" in v.reason
+
+
+def test_first_new_line_skips_a_repeated_first_line():
+    """gpta.reply_line=first-new: SmolLM2's revision replies copy the old instruction on line 1 and
+    write new lines below it (seen on tweets, 2%, seed 13): the first usable line that is not a
+    repeat is the proposal; without ``skip`` the first line is taken as before."""
+    old = "Task: classify tweet data into two categories: negative and positive."
+    reply = f"{old}\nThe possible labels are: negative and positive.\nThe"
+    seen = {old}
+    assert clean_prefix(reply, LABELS, words, 32).prefix == old
+    v = clean_prefix(reply, LABELS, words, 32, skip=seen.__contains__)
+    assert v.prefix == "The possible labels are: negative and positive."
+    assert "line 2 of the reply (line 1 repeats an earlier prefix)" in v.reason
+    # a rejected first line, then a usable new one: the new one, with the rejection recorded
+    v = clean_prefix("Sentiment: negative\nJudge this tweet: negative or positive.", LABELS, words, 32,
+                     skip=seen.__contains__)
+    assert v.prefix == "Judge this tweet: negative or positive." and "rejected: too short" in v.reason
+    # nothing new anywhere: the verdict on line 1, so an echo stays an echo and a rejection a rejection
+    assert clean_prefix(f"{old}\n{old}", LABELS, words, 32, skip=seen.__contains__).prefix == old
+    assert clean_prefix("Sentiment: negative\nok", LABELS, words, 32, skip=seen.__contains__).prefix is None
