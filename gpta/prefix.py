@@ -1,9 +1,9 @@
 """LLM output is untrusted: turn a reply into a usable prefix, or say why not.
 
 A small model (SmolLM2-135M) writes things like "Sure! Here is the prefix:", quotes, several
-lines, "Sentiment: negative" (asserts one label) or "To improve the performance, I will train a
-model..." (off task). We take the first usable line, strip wrappers, cap its token length at a
-sentence or word boundary, and only then reject degenerate, partial-label or off-task text (the
+lines, "Sentiment: negative" (asserts one label), "To improve the performance, I will train a
+model..." (off task) or a copy of a line of our own feedback ("Effect of the instruction: ...").
+We take the first usable line, strip wrappers, cap its token length at a sentence or word boundary, and only then reject degenerate, partial-label or off-task text (the
 checks see the text that will be used) with a recorded reason.
 """
 
@@ -12,6 +12,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from typing import Callable
+
+from gpta.prompts import FEEDBACK_OPENINGS
 
 _LEAD_INS = [  # stripped repeatedly from the start of a line
     re.compile(r"^(?:[-*#>]+|\d+[.)])\s*"),  # bullets, numbering
@@ -63,9 +65,10 @@ def clean_prefix(text: str, label_names: list[str], count_tokens: Callable[[str]
                  reject_off_task: bool = True, skip: Callable[[str], bool] | None = None) -> PrefixVerdict:
     """The first usable line of a reply as a prefix, or why not.
 
-    ``skip`` (a revision with ``gpta.reply_line=first-new``): take the first line that passes the
-    rules and for which ``skip(prefix)`` is false (not a repeat of an earlier prefix); if there is
-    none, the verdict on the first line (a repeat or a rejection), so an echo stays an echo.
+    ``skip`` (a revision with ``gpta.reply_line=first-new``): take the first line, or failing that
+    the first later sentence or line, that passes the rules and for which ``skip(prefix)`` is false
+    (not a repeat of an earlier prefix); if there is none, the verdict on the first line (a repeat
+    or a rejection), so an echo stays an echo.
     """
     lines = usable_lines(text)
     if not lines:
@@ -73,13 +76,31 @@ def clean_prefix(text: str, label_names: list[str], count_tokens: Callable[[str]
     first = clean_line(lines[0], label_names, count_tokens, max_tokens, reject_partial_labels, reject_off_task)
     if skip is None or (first.prefix is not None and not skip(first.prefix)):
         return first
-    for i, line in enumerate(lines[1:], start=2):
-        v = clean_line(line, label_names, count_tokens, max_tokens, reject_partial_labels, reject_off_task)
+    why = "repeats an earlier prefix" if first.prefix is not None else f"rejected: {first.reason}"
+    for where, unit in _later_units(lines):
+        v = clean_line(unit, label_names, count_tokens, max_tokens, reject_partial_labels, reject_off_task)
         if v.prefix is not None and not skip(v.prefix):
-            why = "repeats an earlier prefix" if first.prefix is not None else f"rejected: {first.reason}"
-            v.reason = f"line {i} of the reply (line 1 {why})" + (f"; {v.reason}" if v.reason else "")
+            v.reason = f"{where} of the reply (line 1 {why})" + (f"; {v.reason}" if v.reason else "")
             return v
     return first
+
+
+_SENTENCE_END = re.compile(r"[.?!](?=\s+[\"'A-Z])")
+
+
+def _later_units(lines: list[str]) -> list[tuple[str, str]]:
+    """After line 1 as a whole: where each later sentence of a line starts (a long first sentence
+    copied from the old instruction is cut off by the token cap, so the new text after it would
+    never be read), then the next line, and so on."""
+    units = []
+    for i, line in enumerate(lines, start=1):
+        if i > 1:
+            units.append((f"line {i}", line))
+        for j, m in enumerate(_SENTENCE_END.finditer(line), start=2):
+            rest = line[m.end():].strip()
+            if rest:
+                units.append((f"line {i}, sentence {j}", rest))
+    return units
 
 
 def clean_line(line: str, label_names: list[str], count_tokens: Callable[[str], int],
@@ -91,6 +112,9 @@ def clean_line(line: str, label_names: list[str], count_tokens: Callable[[str], 
     if count_tokens(line) > max_tokens:
         line = cap_at_boundary(line, count_tokens, max_tokens)
         reason = f"capped at {max_tokens} tokens"
+    copied = next((o for o in FEEDBACK_OPENINGS if line.lower().startswith(o)), None)
+    if copied:
+        return PrefixVerdict(None, f"copies the feedback message (a line beginning {copied!r})")
     words = _WORD.findall(line.lower())
     if len(words) < 3:
         return PrefixVerdict(None, f"too short ({len(words)} words)" + (f", {reason}" if reason else ""))

@@ -61,6 +61,11 @@ TRAINING_EFFECT = ("Effect of training (same instruction, before and after this 
 TRAINING_EFFECT_FRESH = ("Effect of training: the classifier started this round untrained (dev {metric} "
                          "{before:.3f} with the untrained head says nothing about your instruction) and reached "
                          "{after:.3f}; dev loss {loss_after:.3f}.\n")
+# How the feedback's own lines begin (lowercase). A reply line that begins the same way copies the
+# feedback ("Effect of the instruction: ...", SmolLM2 on bbc-news) and is not a proposal: the
+# prefix cleaning rejects it (gpta/prefix.py).
+FEEDBACK_OPENINGS = ("training round", "effect of training", "effect of the instruction", "train loss is",
+                     "dev recall per class", "write a new instruction sentence")
 TRAJECTORY_SHOWN = 8  # at most this many (instruction, score) lines: a small LLM's context is short
 REQUIREMENT = {
     "classification": "It must describe the task and list all the possible labels.",

@@ -25,7 +25,8 @@ MAX_PREFIX_RUNS = 6  # runs whose prefixes are listed per dataset and setting
 
 def _setting(result: dict[str, Any]) -> str:
     d = result.get("dialogue") or {}
-    return f"K={d.get('candidates', 1)}, adopt={d.get('adopt', 'always')}"
+    line = d.get("reply_line", "first")  # results from before gpta.reply_line read line 1 only
+    return f"K={d.get('candidates', 1)}, adopt={d.get('adopt', 'always')}" + ("" if line == "first-new" else f", line={line}")
 
 
 def _pct(x: float | None) -> str:

@@ -31,6 +31,8 @@ def test_takes_first_usable_line(reply, expected):
     ("The classifier will look for a negative sentiment in the input.", "names some labels"),
     ("To improve the performance, I will train a model on a dataset with a small batch size", "training"),
     ("good good good good good good good good", "degenerate"),
+    ("Effect of the instruction: This is a new instruction, which is a modification of", "copies the feedback"),
+    ("Effect of training (the instruction, before this round): 0.896", "copies the feedback"),
 ])
 def test_rejects_with_reason(reply, reason):
     v = clean_prefix(reply, LABELS, words, 32)
@@ -108,6 +110,12 @@ def test_first_new_line_skips_a_repeated_first_line():
     v = clean_prefix("Sentiment: negative\nJudge this tweet: negative or positive.", LABELS, words, 32,
                      skip=seen.__contains__)
     assert v.prefix == "Judge this tweet: negative or positive." and "rejected: too short" in v.reason
+    # a one-line reply whose first sentence repeats the old instruction: the next sentence
+    # (the cap, 14 words here, cuts the line back to its first sentence: the old instruction)
+    v = clean_prefix(f"{old} In this task, say whether the tweet is negative or positive.", LABELS, words, 14,
+                     skip=seen.__contains__)
+    assert v.prefix == "In this task, say whether the tweet is negative or positive."
+    assert v.reason.startswith("line 1, sentence 2 of the reply")
     # nothing new anywhere: the verdict on line 1, so an echo stays an echo and a rejection a rejection
     assert clean_prefix(f"{old}\n{old}", LABELS, words, 32, skip=seen.__contains__).prefix == old
     assert clean_prefix("Sentiment: negative\nok", LABELS, words, 32, skip=seen.__contains__).prefix is None

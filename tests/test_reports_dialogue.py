@@ -28,7 +28,7 @@ def _result(run_id, seed, proposals_per_round, adopt="if-better"):
     n = sum(counts.values())
     return {"run_id": run_id, "method": "gpta", "metric": "accuracy", "dataset": {"name": "tweets"},
             "config": {"fraction": 0.02, "seed": seed}, "prefix_history": history,
-            "dialogue": {"candidates": 2, "adopt": adopt, "rounds_with_proposals": len(proposals_per_round),
+            "dialogue": {"candidates": 2, "adopt": adopt, "reply_line": "first-new", "rounds_with_proposals": len(proposals_per_round),
                          "proposals": n, **counts, "beat_incumbent": beat, "adopted": adopted,
                          "adopted_gains": gains, "llm_accuracy": beat / counts["new"] if counts["new"] else None}}
 
@@ -44,6 +44,9 @@ def test_dialogue_rows_table_and_prefixes():
     }
     (row,) = dialogue.dialogue_rows(raw)
     assert row["setting"] == "K=2, adopt=if-better" and row["runs"] == 2 and row["rounds"] == 4
+    old = _result("c", 42, [[_p("echo")]])
+    del old["dialogue"]["reply_line"]  # a result from before gpta.reply_line: line 1 was read
+    assert dialogue._setting(old) == "K=2, adopt=if-better, line=first"
     assert row["proposals_per_round"] == 2 and row["share_new"] == 3 / 8 and row["share_adopted"] == 2 / 8
     assert row["llm_accuracy"] == 2 / 3
     assert row["gain"].n == 2 and row["gain"].mean == pytest.approx(0.03)
