@@ -157,6 +157,19 @@ def test_settings_precedence_and_grid(tmp_path):
     assert len({c.id for c in cells}) == len(cells)
 
 
+def test_a_stages_settings_add_to_the_suites(tmp_path):
+    """Suite settings, then the stage's: a stage that sets gpta.candidates keeps the suite's
+    shortened recipe (it once replaced it: the dialogue suite's stages ran the default recipe)."""
+    path = write_suite(tmp_path / "s.yaml", methods=["gpta"], seeds=[13],
+                       stages=[{"name": "paper"},
+                               {"name": "search", "settings": {"gpta.candidates": 4, "train.epochs": 2}}])
+    paper, search = (expand_stage(s) for s in load_suite(str(path)).stages)
+    assert [(c.cfg.train.epochs, c.cfg.train.dev_max, c.cfg.gpta.candidates) for c in paper] == [(1, 64, 1)]
+    assert [(c.cfg.train.epochs, c.cfg.train.dev_max, c.cfg.gpta.candidates) for c in search] == [(2, 64, 4)]
+    dialogue = load_suite("dialogue").stages
+    assert all(s.settings["train.epochs"] == 3 and s.settings["train.dev_max"] == 200 for s in dialogue)
+
+
 def test_transfer_stage_reads_source_prefixes_within_the_domain(tmp_path):
     """Stage 2's cells come from stage 1's results: the prefix, and the source's fraction and seed."""
     path = write_suite(tmp_path / "s.yaml", datasets=["tweets", "bbc-news"], methods=["gpta"], seeds=[13],

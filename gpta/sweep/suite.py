@@ -250,7 +250,9 @@ def _read_stage(path: Path, index: int, top: dict, raw: dict, ov: Overrides) -> 
         methods=_list(path, where, "methods", merged.get("methods", [TRANSFER_METHOD]), str),
         model=str(merged.get("model") or DEFAULT_MODEL),
         llm=str(merged.get("llm") or DEFAULT_LLM),
-        settings=flatten_settings(path, where, merged.get("settings")),
+        # settings add up (suite, then the stage's own): a stage's settings override, not replace
+        settings={**flatten_settings(path, "suite", top.get("settings")),
+                  **flatten_settings(path, where, raw.get("settings"))},
         grid=_read_grid(path, where, merged.get("grid")),
         per_dataset={str(k): dict(v) for k, v in per_dataset.items()},
         per_method={str(k): dict(v) for k, v in per_method.items()},
