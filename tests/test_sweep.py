@@ -49,7 +49,8 @@ def test_paper_dry_run_prints_cell_count_and_estimate(capsys, monkeypatch):
     from gpta.registry import all_methods
 
     paper = yaml.safe_load((REPO / "suites" / "paper.yaml").read_text())
-    missing = sorted(set(paper["methods"]) - set(all_methods()))
+    stages = [{**paper, **s} for s in paper.get("stages") or [paper]]  # a stage inherits the top level
+    missing = sorted({m for st in stages for m in st["methods"]} - set(all_methods()))
     if missing:
         pytest.skip(f"methods not registered yet: {', '.join(missing)}")
     monkeypatch.setenv("GPTA_DATA_DIR", str(DATA_DIR))
@@ -57,13 +58,14 @@ def test_paper_dry_run_prints_cell_count_and_estimate(capsys, monkeypatch):
     assert code == 0, err
     # The expected count, worked out here from the file: per-dataset fractions, task applicability.
     expected = 0
-    for d in paper["datasets"]:
-        fractions = paper.get("per_dataset", {}).get(d, {}).get("fractions", paper["fractions"])
-        applicable = [m for m in paper["methods"] if get_dataset(d).task in all_methods()[m].tasks]
-        once = [m for m in applicable if all_methods()[m].once_per_dataset]  # llm-zero-shot: one cell
-        grids = {m: ((paper.get("per_method") or {}).get(m) or {}).get("grid") or {} for m in applicable}
-        variants = sum(math.prod(len(v) for v in grids[m].values()) for m in applicable if m not in once)
-        expected += len(fractions) * len(paper["seeds"]) * variants + len(once)
+    for st in stages:
+        for d in st["datasets"]:
+            fractions = (st.get("per_dataset") or {}).get(d, {}).get("fractions", st["fractions"])
+            applicable = [m for m in st["methods"] if get_dataset(d).task in all_methods()[m].tasks]
+            once = [m for m in applicable if all_methods()[m].once_per_dataset]  # llm-zero-shot: one cell
+            grids = {m: ((st.get("per_method") or {}).get(m) or {}).get("grid") or {} for m in applicable}
+            variants = sum(math.prod(len(v) for v in grids[m].values()) for m in applicable if m not in once)
+            expected += len(fractions) * len(st["seeds"]) * variants + len(once)
     total = re.search(r"^total: (\d+) cells, (\d+) to run; estimate ~([\d.]+)([smhd])", out, re.M)
     assert total, out
     assert int(total.group(1)) == expected and int(total.group(2)) == expected

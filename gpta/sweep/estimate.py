@@ -7,6 +7,7 @@ The model (seconds, for one cell on the whole machine):
     eval     = examples * seq * EVAL_S_PER_TOKEN             examples = per epoch (train_eval + dev)
                                                              + once at the end (test; the best
                                                              epoch's train_eval/dev are reused)
+                                                             + GPTA's same-weights A/B passes over dev
     llm      = calls * (PROMPT_S_PER_CALL + max_tokens / LLM_TOKENS_PER_S)
                (llm-zero-shot: one call per test input, SCORE_S_PER_CALL each with label scoring)
 
@@ -87,6 +88,9 @@ def prior_seconds(cfg: RunConfig) -> float:
     train = cost.train * steps * t.batch_size * seq * TRAIN_S_PER_TOKEN
     # the best checkpoint's train/dev metrics are reused from selection: only test is evaluated again
     eval_examples = (t.epochs * (train_eval + dev) + test) if cost.train else 0
+    if cost.calls == "rounds":  # GPTA's same-weights A/B: at most K new candidates + the earlier prefixes per boundary
+        boundaries = max(0, min(cfg.gpta.rounds, t.epochs) - 1)
+        eval_examples += dev * (boundaries * cfg.gpta.candidates + boundaries * (boundaries - 1) // 2)
     evaluate = eval_examples * seq * EVAL_S_PER_TOKEN
     llm = llm_calls(cfg) * (PROMPT_S_PER_CALL + cfg.generation.max_tokens / LLM_TOKENS_PER_S)
     if cost.calls == "test":  # a label is a few tokens, not max_tokens
