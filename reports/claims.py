@@ -299,35 +299,43 @@ def claim_cost(runs: pd.DataFrame) -> list[Claim]:
     return out
 
 
+LLM_ACCURACY_DEF = ("LLM accuracy = share of a run's genuinely new proposals (text differing from every earlier "
+                    "prefix) that beat the incumbent prefix on dev with the same weights")
+
+
 def claim_llm_accuracy(runs: pd.DataFrame) -> list[Claim]:
+    """Per dataset (never pooled across datasets and their metrics), per LLM; unit = one GPTA run."""
     title = "\"LLM accuracy\" correlates with the gain"
-    test = ("Spearman rank correlation over GPTA runs between LLM accuracy (share of revisions whose prefix beat "
-            f"the previous one on dev) and the run's test gain over finetune (same dataset, fraction, seed); "
-            f"{HOLM}-corrected over LLMs")
+    test = (f"{LLM_ACCURACY_DEF}; Spearman rank correlation, per dataset, between it and the run's test gain over "
+            f"finetune (same dataset, fraction, seed); unit = one GPTA run; {HOLM}-corrected over datasets and LLMs")
     d = runs[(runs["method"] == "gpta") & runs["llm_acc"].notna() & runs["gain"].notna()]
     if d.empty:
-        return [Claim(5, title, test, "no GPTA run with a revision and a paired finetune run", "0", NOT_MEASURED,
+        return [Claim(5, title, test, "no GPTA run with a new proposal and a paired finetune run", "0", NOT_MEASURED,
                       "gpta sweep paper, with gpta.rounds of 2 or more")]
     llms = sorted(d["llm_label"].dropna().unique()) or [None]
     res = []
     for llm in llms:
-        g = d[d["llm_label"] == llm] if llm else d
-        c = correlate(g["llm_acc"], g["gain"])
-        res.append((llm, g, c))
-    adj = adjust([c.spearman_p for _, _, c in res])
+        for ds, g in (d[d["llm_label"] == llm] if llm else d).groupby("dataset"):
+            res.append((llm, ds, g, correlate(g["llm_acc"], g["gain"])))
+    adj = adjust([c.spearman_p for *_, c in res])
     out = []
-    for (llm, g, c), a in zip(res, adj):
-        hows = sorted(g["llm_acc_how"].unique())
+    for llm in llms:
+        mine = [(ds, g, c, a) for (l_, ds, g, c), a in zip(res, adj) if l_ == llm]
+        hows = sorted({h for _, g, _, _ in mine for h in g["llm_acc_how"].unique()})
+        bits, signs = [], []
+        for ds, g, c, a in mine:
+            if math.isnan(c.spearman):
+                bits.append(f"{ds}: undefined ({c.n} runs; needs 3+ with varying values)")
+                continue
+            bits.append(f"{ds}: Spearman rho = {_num(c.spearman, '.2f')} (p = {_p(c.spearman_p)}, corrected {_p(a)}, "
+                        f"n = {c.n} runs)")
+            if a < ALPHA:
+                signs.append(c.spearman > 0)
+        verdict = (SUPPORTED if signs and all(signs) else CONTRADICTED if signs and not any(signs) else NOT_SIG)
         label = title + (f" (LLM {llm})" if len(llms) > 1 else "")
-        if math.isnan(c.spearman):
-            out.append(Claim(5, label, test, f"correlation undefined: {c.n} runs, LLM accuracy values "
-                             f"{sorted(set(np.round(g['llm_acc'], 2)))} (needs 3+ runs with varying x and y). "
-                             f"LLM accuracy measured as: {'; '.join(hows)}", f"{c.n} runs", NOT_SIG))
-            continue
-        verdict = (SUPPORTED if a < ALPHA and c.spearman > 0 else CONTRADICTED if a < ALPHA and c.spearman < 0
-                   else NOT_SIG)
-        out.append(Claim(5, label, test, f"Spearman rho = {_num(c.spearman, '.2f')} (p = {_p(c.spearman_p)}, corrected "
-                         f"{_p(a)}), Pearson r = {_num(c.pearson, '.2f')}; LLM accuracy measured as: {'; '.join(hows)}", f"{c.n} runs", verdict))
+        n_runs = sum(len(g) for _, g, _, _ in mine)
+        out.append(Claim(5, label, test, "; ".join(bits) + f". LLM accuracy measured as: {'; '.join(hows)}",
+                         f"{n_runs} runs over {len(mine)} dataset(s)", verdict))
     return out
 
 

@@ -442,6 +442,7 @@ def dialogue_rounds(runs: pd.DataFrame, raw: dict[str, dict], dataset: str) -> F
 
 
 def llm_accuracy_vs_gain(runs: pd.DataFrame) -> FigureOut:
+    """One point per GPTA run; the correlations are per dataset (a dataset has one metric), never pooled."""
     x = "llm_acc" if "llm_acc" in runs else "llm_accuracy"
     d = runs[(runs["method"] == "gpta") & runs[x].notna() & runs["gain"].notna()]
     out = FigureOut("llm_accuracy_vs_gain", "dialogue", "LLM accuracy vs GPTA's gain over finetune")
@@ -449,46 +450,51 @@ def llm_accuracy_vs_gain(runs: pd.DataFrame) -> FigureOut:
         out.skipped = ("no GPTA run with an LLM accuracy (a run whose LLM proposed nothing new gets no credit: n/a) "
                        "and a paired finetune run (same dataset, fraction, seed)")
         return out
-    corr = correlate(d[x], d["gain"])
+    corr = correlate(d[x], d["gain"])  # pooled: kept in the data for the summary, never drawn or claimed
+    datasets = sorted(d["dataset"].unique())
+    per_dataset = {ds: correlate(g[x], g["gain"]) for ds, g in d.groupby("dataset")}
     with paper_style():
         fig, ax = new_figure(2.5)
         llms = sorted(d["llm_label"].dropna().unique()) if "llm_label" in d else []
         per_llm = {}
-        if len(llms) > 1:  # several LLMs: one series (and one correlation) per LLM
-            for k, llm in enumerate(llms):
-                g = d[d["llm_label"] == llm]
-                per_llm[llm] = correlate(g[x], g["gain"])
-                ax.scatter(g[x], 100 * g["gain"], s=14, color=method_color("gpta"), alpha=0.7,
-                           marker="osD^v<>"[k % 7], edgecolor="#333333", linewidth=0.3,
-                           label=f"GPTA run, {llm}").set_gid(f"points:{llm}")
-        pts = ax.scatter(d[x], 100 * d["gain"], s=14, color=method_color("gpta"),
-                         marker=method_marker("gpta"), alpha=0.7 if len(llms) <= 1 else 0.0,
-                         edgecolor="#333333", linewidth=0.3, label="GPTA run" if len(llms) <= 1 else "_nolegend_")
-        pts.set_gid("points")
-        if not math.isnan(corr.pearson):
-            slope, icept = np.polyfit(d[x], 100 * d["gain"], 1)
-            xs = np.array([d[x].min(), d[x].max()])
-            ax.plot(xs, icept + slope * xs, color="#333333", linewidth=0.8, label="least-squares line")
+        for k, llm in enumerate(llms if len(llms) > 1 else []):  # several LLMs: a marker per LLM
+            per_llm[llm] = correlate(d[d["llm_label"] == llm][x], d[d["llm_label"] == llm]["gain"])
+        import seaborn as sns
+
+        palette = sns.color_palette("colorblind", max(3, len(datasets)))
+        for i, ds in enumerate(datasets):
+            g = d[d["dataset"] == ds]
+            markers = ([("osD^v<>"[llms.index(v) % 7]) for v in g["llm_label"]] if per_llm else None)
+            if markers is None:
+                ax.scatter(g[x], 100 * g["gain"], s=14, color=palette[i], alpha=0.8, edgecolor="#333333",
+                           linewidth=0.3, label=f"{ds} (n = {len(g)})").set_gid(f"points:{ds}")
+            else:
+                for mk in sorted(set(markers)):
+                    sel = [m == mk for m in markers]
+                    ax.scatter(g[x][sel], 100 * g["gain"][sel], s=14, color=palette[i], marker=mk, alpha=0.8,
+                               edgecolor="#333333", linewidth=0.3,
+                               label=f"{ds} (n = {len(g)})" if mk == min(markers) else "_nolegend_")
         ax.axhline(0, color="#999999", linewidth=0.6)
-        ax.set_xlabel("LLM accuracy (share of revisions that beat the previous prefix on dev)")
+        ax.set_xlabel("LLM accuracy (share of new proposals beating the incumbent on the same weights)")
         ax.set_ylabel("test gain over finetune (points)")
-        ax.set_title(corr.text().replace("Spearman", "\nSpearman") if not math.isnan(corr.pearson)
-                     else f"correlation undefined (n = {corr.n})")
+        ax.set_title(f"{len(d)} GPTA runs over {len(datasets)} dataset(s); correlations per dataset in the caption")
         ax.set_xlim(-0.05, 1.05)
+        ax.legend(fontsize=6, loc="best")
     out.fig = fig
-    out.data = {"n": len(d), "pearson": corr.pearson, "spearman": corr.spearman, "corr": corr, "per_llm": per_llm}
+    out.data = {"n": len(d), "pearson": corr.pearson, "spearman": corr.spearman, "corr": corr, "per_llm": per_llm,
+                "per_dataset": per_dataset}
+    how = "; ".join(sorted(d["llm_acc_how"].unique())) if "llm_acc_how" in d else "recorded"
     out.caption = (
-        f"Each point is one GPTA run: x = share of its revised prefixes that beat the previous prefix on dev, measured "
-        f"as: {'; '.join(sorted(d['llm_acc_how'].unique())) if 'llm_acc_how' in d else 'round to round'}; "
-        f"y = its test {metric_name(d['metric'].iloc[0])} minus that of finetune on the same dataset, fraction and "
-        f"seed. {corr.text()}. The paper reports a correlation between the two; "
-        + (f"here it is {'positive' if corr.pearson > 0 else 'not positive'} and "
-           f"{'significant' if corr.pearson_p < 0.05 else 'not significant'} at p < 0.05."
-           if not math.isnan(corr.pearson) else "here it cannot be computed from these runs.")
-        + ("".join(f" LLM {llm}: {c.text()}." for llm, c in per_llm.items())
-           + " The pooled line and correlation mix LLMs; read the per-LLM ones." if per_llm else "")
+        f"Each point is one GPTA run (the unit): x = its LLM accuracy, the share of its genuinely new proposals "
+        f"that beat the incumbent prefix on dev with the same weights (measured as: {how}); y = its test metric "
+        f"minus that of finetune on the same dataset, fraction and seed, in points. Colour = dataset. A dataset has "
+        f"one metric, so correlations are per dataset and never pooled: "
+        + "; ".join(f"{ds}: {c.text()}" if not math.isnan(c.pearson) else f"{ds}: undefined (n = {c.n})"
+                    for ds, c in per_dataset.items())
+        + ". The paper reports a correlation between the two; the scorecard tests it per dataset with Holm correction."
+        + ("".join(f" LLM {llm}: {c.text()}." for llm, c in per_llm.items()) if per_llm else "")
         + (" With few rounds per run the x values are coarse (e.g. 0 or 1 with one revision)."
-           if d["revisions"].max() <= 2 else "")
+           if "revisions" in d and d["revisions"].max() <= 2 else "")
     )
     return out
 

@@ -369,7 +369,8 @@ def dialogue_table(runs: pd.DataFrame) -> Table | None:
                         "it returned an earlier prefix; fallback: its reply was unusable and the previous prefix (or a "
                         "template) was kept. Unchanged: the prefix text did not change (echo of the previous round or "
                         "fallback). A run whose revisions are all unchanged trained with a fixed prefix. LLM accuracy: "
-                        "share of revisions that beat the previous prefix on dev, mean [95% CI] over runs, measured as: "
+                        "share of the run's genuinely new proposals that beat the incumbent prefix on dev with the "
+                        "same weights (n/a: nothing new proposed, no credit), mean [95% CI] over runs, measured as: "
                         + "; ".join(hows) + "."])
 
 

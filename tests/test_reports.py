@@ -197,9 +197,13 @@ def test_llm_accuracy_scatter_and_its_correlation(report, results):
         assert f.fig is None and "no credit" in f.skipped
         return
     assert f.fig is not None, f.skipped
-    pts = next(c for c in f.fig.axes[0].collections if c.get_gid() == "points")
-    assert len(pts.get_offsets()) == len(xs)
-    assert sorted(map(tuple, np.round(pts.get_offsets(), 9))) == sorted(zip(np.round(xs, 9), np.round(np.multiply(ys, 100), 9)))
+    drawn = np.concatenate([c.get_offsets() for c in f.fig.axes[0].collections
+                            if (c.get_gid() or "").startswith("points:")])  # one series per dataset
+    assert len(drawn) == len(xs)
+    assert sorted(map(tuple, np.round(drawn, 9))) == sorted(zip(np.round(xs, 9), np.round(np.multiply(ys, 100), 9)))
+    assert "never pooled" in f.caption
+    assert set(f.data["per_dataset"]) == {r["dataset"]["name"] for r in results
+                                          if r["method"] == "gpta" and r["dialogue"]["llm_accuracy"] is not None}
     corr = f.data["corr"]
     assert corr.n == len(xs)
     if np.ptp(xs) > 0 and np.ptp(ys) > 0:
