@@ -34,7 +34,10 @@ def main(argv: list[str] | None = None) -> int:
     import torch
 
     from gpta.config import RunConfig, apply_overrides, parse_set_args
-    from gpta.cell import execute
+    try:
+        from gpta.cell import execute
+    except ImportError:  # the issue-17 base revision (9c91dc5) ran a cell from gpta.runner (renamed in issue 12)
+        from gpta.runner import execute
 
     if args.threads:
         torch.set_num_threads(args.threads)

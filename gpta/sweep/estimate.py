@@ -17,8 +17,11 @@ train pool (sizes below, as the registry's split protocols give them). Each meth
 LLM calls it makes and how much training it does relative to ``finetune`` (``MethodInfo.cost`` in
 the registry, ``gpta/registry.py``).
 
-The constants are priors for MiniLM-L6 on 2 CPU cores with the embedded SmolLM2-135M
-(~90 generated tokens/s). Real machines differ (and a shared one differs from hour to hour), so
+The constants are priors for MiniLM-L6 on 2 CPU cores, fp32, with the embedded SmolLM2-135M
+(~90 generated tokens/s). Checked 2026-11-30 on a quiet 2-core machine against measured fp32
+cells: measured / prior wall time 0.93 (sst2), 0.95 (trec), 1.0-1.1 (tweets) for GPTA at 2% with
+the default recipe, and 1.0 for the 12 cells of `quick`; 1.2-1.6 on bbc-news, whose articles
+fill every one of the 64 text tokens (the model's ``seq`` is an upper bound). Real machines differ (and a shared one differs from hour to hour), so
 every estimate is multiplied by a correction learned from finished results: the median ratio of
 measured ``wall_seconds`` to the model's prediction over the results already in the directory,
 and where a (method, dataset) pair has finished cells, their own median ratio. The sweep's ETA
@@ -37,7 +40,9 @@ from gpta.registry import Cost, all_methods
 STARTUP_S = 8.0
 TRAIN_S_PER_TOKEN = 2.5e-4
 EVAL_S_PER_TOKEN = 6e-5
-PROMPT_S_PER_CALL = 1.5
+# Measured 2026-11-30 (quiet, 2 cores, embedded SmolLM2): 3.4-5.4 LLM seconds per GPTA call with
+# 400-700-token prompts and ~50 generated tokens (docs/DIALOGUE.md); was 1.5, a guess.
+PROMPT_S_PER_CALL = 3.5
 LLM_TOKENS_PER_S = 90.0
 # llm-zero-shot by label scoring (embedded llama.cpp, issue 17): one prompt evaluation per input
 # that re-evaluates only the text and what follows it (34-65 tokens on tweets, llama.cpp's own
