@@ -64,6 +64,9 @@ def side_ratio(group: str, baseline: dict, candidate: dict) -> dict[str, Any]:
     met = ratio is not None and (target is None or ratio >= target)
     if "accuracy" in cx and "accuracy" in bx:
         out.update({"baseline_accuracy": bx["accuracy"], "candidate_accuracy": cx["accuracy"]})
+        for k in ("macro_f1", "majority_share"):
+            if k in cx and k in bx:
+                out[f"baseline_{k}"], out[f"candidate_{k}"] = bx[k], cx[k]
         out["accuracy_ok"] = cx["accuracy"] >= bx["accuracy"]
         met = met and out["accuracy_ok"]
     out["target_met"] = met if target is not None else None
@@ -83,11 +86,24 @@ def choose_threads(setting: str) -> int:
     """
     if setting != "auto":
         return max(1, int(setting))
+    return 1 if running_elsewhere() >= (os.cpu_count() or 1) else torch.get_num_threads()
+
+
+def running_elsewhere() -> int:
+    """Runnable tasks on the machine now, this process excluded (/proc/loadavg's 4th field).
+
+    Instantaneous, unlike the 1-minute load average, which stays above the core count for a
+    minute or two after a heavy job has ended and so made a quiet machine look busy (2026-11-30:
+    a whole benchmark run went single-threaded that way). Not Linux: the load average.
+    """
     try:
-        busy = os.getloadavg()[0] >= (os.cpu_count() or 1)
-    except OSError:
-        busy = False
-    return 1 if busy else torch.get_num_threads()
+        with open("/proc/loadavg", encoding="ascii") as f:
+            return max(0, int(f.read().split()[3].split("/")[0]) - 1)
+    except (OSError, ValueError, IndexError):
+        try:
+            return int(os.getloadavg()[0])
+        except OSError:
+            return 0
 
 
 def machine() -> dict[str, Any]:

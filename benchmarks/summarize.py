@@ -76,6 +76,9 @@ def comparison_lines(comps: list[dict[str, Any]]) -> list[str]:
         if "candidate_accuracy" in c:
             detail += (f"; accuracy {c['baseline_accuracy']:.3f} -> {c['candidate_accuracy']:.3f} "
                        f"(equal or better: {_fmt(c['accuracy_ok'])})")
+            if "candidate_macro_f1" in c:
+                detail += (f", macro-F1 {c['baseline_macro_f1']:.3f} -> {c['candidate_macro_f1']:.3f}; "
+                           f"majority class share {c['candidate_majority_share']:.3f} (a constant guess scores that)")
         lines.append(f"| {c['group']} | {c['baseline']} -> {c['candidate']} | {_ratio(c)} | {target} | "
                      f"{_fmt(c.get('target_met'))} | {detail} |")
     for c in comps:

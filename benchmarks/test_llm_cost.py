@@ -20,7 +20,9 @@ import torch
 ROOT = Path(__file__).resolve().parent.parent
 TOKEN_BUDGET = 4000  # per cell, for GPTA
 TINY = ["train.epochs=2", "gpta.rounds=2", "train.min_steps_per_epoch=2", "train.dev_max=64",
-        "train.test_max=64", "train.eval_train_max=64", "options.max_eval=64"]
+        "train.test_max=64", "train.eval_train_max=64"]
+# Method options are typed per method (gpta/registry.py): a method refuses another's options.
+OPTIONS = {"llm-zero-shot": ["options.max_eval=64"]}
 METHODS = ["gpta", "llm-prefix", "textual-gradient", "llm-zero-shot"]
 COST_KEYS = ("llm_calls", "llm_backend_calls", "prompt_tokens", "completion_tokens", "llm_seconds",
              "train_steps", "train_seconds", "eval_seconds")
@@ -35,7 +37,7 @@ def registered(method: str) -> bool:
 def run_cell(method: str, out: Path, extra_sets: list[str] = ()) -> dict:
     cmd = [sys.executable, "-m", "benchmarks.cell_probe", "--method", method, "--out", str(out),
            "--threads", str(torch.get_num_threads())]
-    for s in [*TINY, *extra_sets]:
+    for s in [*TINY, *OPTIONS.get(method, []), *extra_sets]:
         cmd += ["--set", s]
     env = {**os.environ, "HF_HUB_OFFLINE": "1", "TOKENIZERS_PARALLELISM": "false"}
     proc = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True, timeout=1200)

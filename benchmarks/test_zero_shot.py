@@ -1,17 +1,20 @@
 """Benchmark 7: llm-zero-shot label scoring vs generation + parsing, on the same test inputs.
 
 Same embedded LLM (SmolLM2-135M in-process), same prompt (baselines.llm_zero_shot.messages_for),
-the first N tweets of the test split. Baseline: a generated reply (up to ``label_max_tokens``)
+a seeded random sample of N tweets of the test split (seed 0; the class mix is recorded with the
+majority share: the first 100 test tweets are all negative, so on them a classifier that always
+says "negative" scored 0.98, which is why a sample is drawn). Baseline: a generated reply (up to ``label_max_tokens``)
 parsed to a label, as the method did before issue 17. Candidate: one prompt evaluation per
 input, the label whose name the first reply token most probably starts. Each side is its own
 benchmark in group ``zero-shot-labels``; a round labels all N inputs, so the ratio of medians
-(conftest) is the ratio of LLM seconds per input. Accuracy of each side is in its extra_info
-and the candidate must be at least as accurate. No LLM cache on either side.
+(conftest) is the ratio of LLM seconds per input. Accuracy and macro-F1 of each side are in its
+extra_info beside the majority share; the candidate must be at least as accurate. No LLM cache.
 """
 
 from __future__ import annotations
 
 import os
+from collections import Counter
 
 import pytest
 
@@ -27,8 +30,11 @@ def inputs():
     from gpta.data import load_splits
     from gpta.data.spec import get_dataset
 
+    import random
+
     spec = get_dataset("tweets")
-    examples = load_splits(spec).test[:N]
+    test = load_splits(spec).test
+    examples = random.Random(0).sample(list(test), min(N, len(test)))
     labels = prompts.labels_phrase(spec.label_names)
     return spec, [(messages_for(spec, labels, e.text), e.label) for e in examples]
 
@@ -60,4 +66,16 @@ def test_zero_shot_labels(benchmark, inputs, side):
         "side": "candidate" if side == "logprob" else "baseline", "n_inputs": len(items),
         "per": f"{len(items)} test tweets (ratio = LLM seconds per input)", "target": TARGET,
         "accuracy": round(right / len(items), 4), "unlabelled": sum(p is None for p in predictions),
+        "macro_f1": round(_macro_f1([gold for _, gold in items], predictions, len(spec.label_names)), 4),
+        "majority_share": round(max(Counter(gold for _, gold in items).values()) / len(items), 4),
+        "class_counts": dict(sorted(Counter(gold for _, gold in items).items())),
+        "predicted_counts": {str(k): v for k, v in sorted(Counter(predictions).items(), key=str)},
         "llm": llm.identity().get("model")})
+
+
+def _macro_f1(gold: list[int], predicted: list, n_classes: int) -> float:
+    """Macro-F1 over the classes; an unlabelled reply (None) counts as wrong for every class."""
+    from sklearn.metrics import f1_score
+
+    pred = [-1 if p is None else p for p in predicted]
+    return float(f1_score(gold, pred, labels=list(range(n_classes)), average="macro", zero_division=0))

@@ -63,3 +63,16 @@ def test_bench_commands_write_json_and_summary_into_a_fresh_folder(tmp_path):
     assert summ.returncode == 0, summ.stderr
     text = (out / "SUMMARY.md").read_text(encoding="utf-8")
     assert "test_prefix_update[1k]" in text
+
+
+def test_every_benchmark_cell_config_is_valid_for_its_method(bench):
+    """The settings a benchmark passes to a cell pass the run's own checks (typed per-method options
+    refuse another method's: options.max_eval once made every LLM-cost benchmark error at setup)."""
+    from gpta.config import RunConfig, apply_overrides, parse_set_args
+
+    llm_cost = bench["test_llm_cost"]
+    for method in llm_cost.METHODS:
+        sets = [*llm_cost.TINY, *llm_cost.OPTIONS.get(method, [])]
+        apply_overrides(RunConfig(dataset="tweets", fraction=0.002, seed=13, method=method), parse_set_args(sets))
+    apply_overrides(RunConfig(dataset="tweets", fraction=0.02, seed=13, method="gpta"),
+                    parse_set_args(bench["test_default_cell"].SETS))
