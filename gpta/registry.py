@@ -145,6 +145,7 @@ class Cost:
     train: float = 1.0  # training work relative to finetune (0 = no encoder training)
     prefix: bool = True  # adds a prefix to every input (longer sequences)
     calls: str = "0"  # LLM calls: "0", "1", "rounds", "2*rounds", "test" (one per test input)
+    contrastive: bool = False  # SetFit: trains on sentence pairs, whose number grows with n squared
 
 
 @dataclass(frozen=True)
@@ -236,8 +237,8 @@ METHODS: dict[str, MethodInfo] = {m.name: m for m in [
                isolates="what a practitioner would pick for few-shot classification: SetFit on the same "
                         "encoder, no LLM",
                llm_use="none", exposure="none", tasks=CLASSIFICATION, options=SetFitOptions,
-               # contrastive pairs: about twice the forward/backward work of finetune
-               cost=Cost(train=2.0, prefix=False), smoke_options=SETFIT_SMOKE, style=Style(_CB[6], "h", 8)),
+               # contrastive pairs: two sentences per pair, pairs ~ n^2 by setfit's default (estimate.py)
+               cost=Cost(prefix=False, contrastive=True), smoke_options=SETFIT_SMOKE, style=Style(_CB[6], "h", 8)),
     MethodInfo("textual-gradient", "baselines.textual_gradient:run",
                isolates="showing the LLM misclassified training data (ProTeGi/TextGrad) vs GPTA's "
                         "aggregate-only feedback",
@@ -252,11 +253,11 @@ METHODS: dict[str, MethodInfo] = {m.name: m for m in [
                         "selected prefix of the same cell (control: setfit-manual)",
                llm_use="none itself (takes the same cell's gpta prefix)", exposure="none", tasks=CLASSIFICATION,
                options=SetFitOptions, needs=(Need("gpta", "prefix"),),
-               cost=Cost(train=2.0, prefix=True), smoke_options=SETFIT_SMOKE, style=Style("#117733", "H", 11)),
+               cost=Cost(prefix=True, contrastive=True), smoke_options=SETFIT_SMOKE, style=Style("#117733", "H", 11)),
     MethodInfo("setfit-manual", "baselines.setfit_gpta:run_manual",
                isolates="setfit-gpta's control: the same SetFit with the dataset's hand-written prefix",
                llm_use="none", exposure="none", tasks=CLASSIFICATION, options=SetFitOptions,
-               cost=Cost(train=2.0, prefix=True), smoke_options=SETFIT_SMOKE, style=Style("#882255", "d", 12)),
+               cost=Cost(prefix=True, contrastive=True), smoke_options=SETFIT_SMOKE, style=Style("#882255", "d", 12)),
     MethodInfo("transfer", "baselines.transfer:run",
                isolates="whether a prefix learned on one dataset helps another (the paper's transfer claim)",
                llm_use="none (reuses a learned prefix)", exposure="none", options=TransferOptions,

@@ -457,7 +457,7 @@ def llm_accuracy_vs_gain(runs: pd.DataFrame) -> FigureOut:
         fig, ax = new_figure(2.5)
         llms = sorted(d["llm_label"].dropna().unique()) if "llm_label" in d else []
         per_llm = {}
-        for k, llm in enumerate(llms if len(llms) > 1 else []):  # several LLMs: a marker per LLM
+        for llm in (llms if len(llms) > 1 else []):  # several LLMs: a marker per LLM
             per_llm[llm] = correlate(d[d["llm_label"] == llm][x], d[d["llm_label"] == llm]["gain"])
         import seaborn as sns
 

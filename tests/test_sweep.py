@@ -241,3 +241,22 @@ def test_lock_is_released_after_a_sweep(tmp_path):
         pass
     with sweep_lock(out):  # a finished sweep leaves the directory free
         assert json.loads((out / ".sweep.owner").read_text())["pid"] == os.getpid()
+
+
+def test_setfit_cost_follows_its_pair_count():
+    """SetFit trains on pairs: setfit 1.x's default (all pairs) grows with n^2, the SetFit paper's
+    num_iterations=R with 2Rn. The old model priced SetFit as 2x finetune at every n, so the paper
+    grid's estimate hid ~5 days of SetFit at 20%."""
+    from gpta.sweep.estimate import contrastive_pairs
+
+    assert contrastive_pairs(396, 2, 20) == 15840  # setfit printed "Num unique pairs = 15840" (tweets 2%)
+    assert abs(contrastive_pairs(396, 2) - 91286) / 91286 < 0.15  # setfit printed 91,286 (70/30 classes)
+
+    def secs(fraction, **opts):
+        cfg = apply_overrides(RunConfig(dataset="sst2", fraction=fraction, seed=13, method="setfit"),
+                              {"train.precision": "fp32", **{f"options.{k}": v for k, v in opts.items()}})
+        return prior_seconds(cfg)
+
+    small, big = secs(0.02), secs(0.2)
+    assert big / small > 50  # ~n^2: 10x the data, ~100x the pairs
+    assert 5 < secs(0.2, num_iterations=20) / secs(0.02, num_iterations=20) < 12  # ~n
