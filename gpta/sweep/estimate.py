@@ -48,7 +48,11 @@ LLM_TOKENS_PER_S = 90.0
 # that re-evaluates only the text and what follows it (34-65 tokens on tweets, llama.cpp's own
 # prompt_n) at llama.cpp's measured ~180 prompt tokens/s on one thread, plus the call.
 SCORE_S_PER_CALL = 0.3
-SCORING_BACKENDS = ("embedded",)  # backends with label scoring; others generate + parse
+SCORING_BACKENDS = ("embedded",)
+# SetFit's sentence-transformers loop per sentence vs ours: setfit-manual on tweets at 2% with
+# num_iterations=20 (990 steps of 16 pairs) measured 1,184 s of training on 2 quiet cores
+# (2026-11-30), 1.45x what TRAIN_S_PER_TOKEN prices for the same sentences.
+SETFIT_STEP_FACTOR = 1.45  # backends with label scoring; others generate + parse
 
 # pool, dev, test sizes (gpta list datasets); other datasets use DEFAULT_SIZES.
 DATASET_SIZES = {
@@ -110,7 +114,7 @@ def prior_seconds(cfg: RunConfig) -> float:
         max_steps = int(cfg.options.get("max_steps") or -1)
         steps = math.ceil(contrastive_pairs(n, CLASSES.get(cfg.dataset, 2), cfg.options.get("num_iterations")) / bs)
         steps = min(steps, max_steps) if max_steps > 0 else steps
-        train = steps * 2 * bs * seq * TRAIN_S_PER_TOKEN
+        train = steps * 2 * bs * seq * TRAIN_S_PER_TOKEN * SETFIT_STEP_FACTOR
     # the best checkpoint's train/dev metrics are reused from selection: only test is evaluated again
     eval_examples = (t.epochs * (train_eval + dev) + test) if cost.train else 0
     if cost.calls == "rounds":  # GPTA's same-weights A/B: at most K new candidates + the earlier prefixes per boundary
