@@ -246,7 +246,7 @@ def test_lock_is_released_after_a_sweep(tmp_path):
 def test_setfit_cost_follows_its_pair_count():
     """SetFit trains on pairs: setfit 1.x's default (all pairs) grows with n^2, the SetFit paper's
     num_iterations=R with 2Rn. The old model priced SetFit as 2x finetune at every n, so the paper
-    grid's estimate hid ~5 days of SetFit at 20%."""
+    grid's estimate hid ~6 days of SetFit (most of it at 20%)."""
     from gpta.sweep.estimate import contrastive_pairs
 
     assert contrastive_pairs(396, 2, 20) == 15840  # setfit printed "Num unique pairs = 15840" (tweets 2%)

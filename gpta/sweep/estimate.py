@@ -61,7 +61,6 @@ DATASET_SIZES = {
     "tweets": (19805, 1000, 2000), "bbc-news": (1125, 500, 500),
 }
 DEFAULT_SIZES = (5000, 500, 1000)
-CLASSES = {"sst2": 2, "twitter": 2, "yelp": 2, "ag_news": 4, "trec": 6, "tweets": 2, "bbc-news": 5}
 # squad: one question is one or more 256-token windows of question + context (gpta/qa.py), ~1.3
 # windows a question on SQuAD v1.1 dev: its text budget is ~330 tokens, whatever max_text_tokens.
 TEXT_TOKENS = {"squad": 330}
@@ -78,6 +77,17 @@ def contrastive_pairs(n: int, classes: int, num_iterations: Any = None) -> float
         return 2.0 * int(num_iterations) * n
     k = max(2, classes)
     return n * n * max(1.0 / k, (k - 1.0) / k)
+
+
+def n_classes(dataset: str) -> int:
+    """The registry's label count (no data is read); 2 for a dataset it does not know."""
+    from gpta.data.spec import get_dataset
+    from gpta.errors import UserError
+
+    try:
+        return len(get_dataset(dataset).label_names) or 2
+    except UserError:  # an unknown name or an unreadable csv:PATH: the estimate is only a guide
+        return 2
 
 
 def method_cost(method: str) -> Cost:
@@ -112,7 +122,7 @@ def prior_seconds(cfg: RunConfig) -> float:
     if cost.contrastive:  # SetFit: one step = batch_size pairs = 2 x batch_size sentences
         bs = int(cfg.options.get("batch_size") or 16)
         max_steps = int(cfg.options.get("max_steps") or -1)
-        steps = math.ceil(contrastive_pairs(n, CLASSES.get(cfg.dataset, 2), cfg.options.get("num_iterations")) / bs)
+        steps = math.ceil(contrastive_pairs(n, n_classes(cfg.dataset), cfg.options.get("num_iterations")) / bs)
         steps = min(steps, max_steps) if max_steps > 0 else steps
         train = steps * 2 * bs * seq * TRAIN_S_PER_TOKEN * SETFIT_STEP_FACTOR
     # the best checkpoint's train/dev metrics are reused from selection: only test is evaluated again
