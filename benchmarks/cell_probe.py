@@ -51,6 +51,9 @@ def main(argv: list[str] | None = None) -> int:
     print(json.dumps({"method": args.method, "costs": result["costs"], "wall_seconds": round(wall, 3),
                       "peak_rss_mib": round(peak_kib / 1024, 1),
                       "test_metric": result["metrics"]["test"][result["metric"]],
+                      # what predicting the training sample's majority class scores on the same test
+                      # inputs: a tiny cell's test metric means little without it (None: older revisions)
+                      "majority_line": (result.get("dataset", {}).get("train_majority") or {}).get("test_accuracy"),
                       "prefix_tokens": result.get("prefix_tokens"),
                       "breakdown": breakdown(result["costs"], wall, timers),
                       "gpta_file": sys.modules["gpta"].__file__}))

@@ -52,6 +52,8 @@ def _detail(name: str, x: dict[str, Any]) -> str:
     if "llm_calls" in x:
         s = (f"{x['llm_calls']} LLM calls, {x['prompt_tokens']:,} prompt + {x['completion_tokens']:,} completion tokens, "
              f"{x['llm_seconds']:.1f} LLM s; test {x['test_metric']:.3f}")
+        if x.get("majority_line") is not None:  # tiny training: the cell is a cost probe, not an accuracy
+            s += f" (majority-class line {x['majority_line']:.3f} on the same test inputs)"
         if "token_budget" in x:
             s += f"; {x['total_tokens']:,} of a {x['token_budget']:,}-token budget ({x['budget_share']:.0%})"
         return s

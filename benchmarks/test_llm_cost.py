@@ -66,7 +66,8 @@ def test_llm_cost_per_cell(benchmark, method, gpta_cell, tmp_path):
     tokens = costs.get("prompt_tokens", 0) + costs.get("completion_tokens", 0)
     info = {"comparison": "LLM cost of one cell (tweets, fraction 0.002, seed 13, tiny training)",
             "method": method, "settings": TINY, **{k: costs.get(k) for k in COST_KEYS},
-            "total_tokens": tokens, "test_metric": cell["test_metric"], "cell_wall_seconds": cell["wall_seconds"]}
+            "total_tokens": tokens, "test_metric": cell["test_metric"], "majority_line": cell.get("majority_line"),
+            "cell_wall_seconds": cell["wall_seconds"]}
     if method == "gpta":
         info.update({"token_budget": TOKEN_BUDGET, "budget_share": round(tokens / TOKEN_BUDGET, 3),
                      "target_met": tokens <= TOKEN_BUDGET})

@@ -378,8 +378,8 @@ def learning_curves(runs: pd.DataFrame, raw: dict[str, dict], dataset: str) -> F
         + (f"Dotted vertical lines: GPTA round boundaries where the prefix text changed ({len(bounds)} in the "
            f"first GPTA run; a revision that fell back to or echoed the same text draws none). "
            if bounds else "No GPTA round changed the prefix text in the first GPTA run, so no boundary is drawn. ")
-        + f"Train loss is measured on at most "
-        f"train.eval_train_max training examples after each epoch."
+        + "Train loss is measured on at most "
+        "train.eval_train_max training examples after each epoch."
     )
     return out
 

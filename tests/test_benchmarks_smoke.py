@@ -4,7 +4,6 @@ this checks that its modules import and that one tiny benchmark runs and summari
 from __future__ import annotations
 
 import importlib
-import json
 import sys
 from pathlib import Path
 
@@ -13,7 +12,7 @@ import pytest
 ROOT = Path(__file__).resolve().parent.parent
 MODULES = ["harness", "conftest", "cell_probe", "summarize", "test_training", "test_prefix_update", "test_zero_shot",
            "test_default_cell",
-           "test_inference", "test_llm_cost", "test_warm_rerun"]
+           "test_inference", "test_llm_cost", "test_warm_rerun", "zero_shot_floor"]
 
 
 @pytest.fixture(scope="module")
@@ -37,6 +36,17 @@ def test_tiny_prefix_update_benchmark_runs_and_summarizes(bench, benchmark, tmp_
             "benchmarks": [{"name": "test_prefix_update[tiny]", "extra_info": info}]}
     text = bench["summarize"].summarize(fake)
     assert "test_prefix_update[tiny]" in text and f"{info['ratio_median']:.2f}x" in text
+
+
+def test_llm_cost_row_shows_the_majority_line_beside_the_test_metric(bench):
+    """A tiny cost-probe cell's test accuracy is often just the majority share (2026-11-30: all
+    four methods "scored" 0.734 on 64 test tweets): the summary must say so beside it."""
+    info = {"llm_calls": 2, "prompt_tokens": 538, "completion_tokens": 79, "llm_seconds": 4.4,
+            "test_metric": 0.734375, "majority_line": 0.734375}
+    detail = bench["summarize"]._detail("test_llm_cost_per_cell[gpta]", info)
+    assert "test 0.734 (majority-class line 0.734 on the same test inputs)" in detail
+    older = bench["summarize"]._detail("x", {**info, "majority_line": None})  # a JSON from before the field
+    assert "majority" not in older and "test 0.734" in older
 
 
 def test_summarize_rejects_unreadable_file(bench, tmp_path, capsys):
