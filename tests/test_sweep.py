@@ -260,3 +260,30 @@ def test_setfit_cost_follows_its_pair_count():
     small, big = secs(0.02), secs(0.2)
     assert big / small > 50  # ~n^2: 10x the data, ~100x the pairs
     assert 5 < secs(0.2, num_iterations=20) / secs(0.02, num_iterations=20) < 12  # ~n
+
+
+def test_a_results_config_is_priced_like_the_cell_that_wrote_it():
+    """The estimator learns measured / prior from finished results, so the prior it recomputes
+    from a result's config must be the prior of the cell that ran. It dropped method options:
+    a SetFit result with num_iterations=20 was re-priced as every-pair SetFit (~5x), and the
+    remaining SetFit cells of that pair were then estimated ~5x too short."""
+    from gpta.sweep.estimate import config_from_dict
+
+    cfg = apply_overrides(RunConfig(dataset="tweets", fraction=0.02, seed=13, method="setfit-manual",
+                                    llm="embedded"),
+                          {"train.precision": "fp32", "options.num_iterations": 20})
+    back = config_from_dict(cfg.to_dict())
+    assert back.options == {"num_iterations": 20} and back.llm == "embedded"
+    assert prior_seconds(back) == pytest.approx(prior_seconds(cfg))
+
+
+def test_inputs_are_priced_at_their_datasets_mean_length():
+    """A long-text dataset's input costs more than a short one's (ag_news 47 text tokens, trec 12):
+    the old model priced every input at max_text_tokens, and a measured ag_news GPTA cell ran
+    1.43x it. A dataset the table does not know is priced at max_text_tokens (an upper bound)."""
+    from gpta.sweep.estimate import input_tokens
+
+    assert input_tokens("ag_news", 64, 0) > 3 * input_tokens("trec", 64, 0) - 10
+    assert input_tokens("csv:mine.csv", 64, 0) == 64 + 2
+    assert input_tokens("bbc-news", 32, 18) == 32 + 18 + 3  # cut at max_text_tokens, plus the prefix
+    assert input_tokens("squad", 64, 0) > 256  # QA windows, whatever max_text_tokens

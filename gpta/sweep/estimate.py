@@ -3,29 +3,36 @@
 The model (seconds, for one cell on the whole machine):
 
     startup  = STARTUP_S                                   (load data, tokenizer, model)
-    train    = steps * batch * seq * TRAIN_S_PER_TOKEN       steps = epochs * max(ceil(n/batch), min_steps)
-    eval     = examples * seq * EVAL_S_PER_TOKEN             examples = per epoch (train_eval + dev)
-                                                             + once at the end (test; the best
-                                                             epoch's train_eval/dev are reused)
-                                                             + GPTA's same-weights A/B passes over dev
+    train    = steps * batch * (seq * TRAIN_S_PER_TOKEN + TRAIN_S_PER_EXAMPLE)
+               steps = epochs * max(ceil(n/batch), min_steps)
+    eval     = examples * (seq * EVAL_S_PER_TOKEN + EVAL_S_PER_EXAMPLE)
+               examples = per epoch (train_eval + dev) + once at the end (test; the best
+               epoch's train_eval/dev are reused) + the GPTA loop's passes over dev (the first
+               round's "before" pass and the same-weights A/B passes)
     llm      = calls * (PROMPT_S_PER_CALL + max_tokens / LLM_TOKENS_PER_S)
                (llm-zero-shot: one call per test input, SCORE_S_PER_CALL each with label scoring)
 
-``seq`` is ``max_text_tokens`` (QA: its windows, ``TEXT_TOKENS``) plus ``max_prefix_tokens`` for methods that add a prefix (an upper
-bound: batches are padded to their longest input only). ``n`` is ``fraction`` x the dataset's
+``seq`` is the tokens of a typical input: the dataset's mean text length cut at
+``max_text_tokens`` (``TEXT_TOKENS_MEAN``, measured; QA: its windows, ``TEXT_TOKENS``), plus
+``PREFIX_TOKENS`` for methods that add a prefix, plus the special tokens. Batches are padded to
+their longest input, and length grouping keeps that close to the mean. A dataset the table does
+not know is priced at ``max_text_tokens``, an upper bound. ``n`` is ``fraction`` x the dataset's
 train pool (sizes below, as the registry's split protocols give them). Each method says how many
 LLM calls it makes and how much training it does relative to ``finetune`` (``MethodInfo.cost`` in
 the registry, ``gpta/registry.py``).
 
-The constants are priors for MiniLM-L6 on 2 CPU cores, fp32, with the embedded SmolLM2-135M
-(~90 generated tokens/s). Checked 2026-11-30 on a quiet 2-core machine against measured fp32
-cells: measured / prior wall time 0.93 (sst2), 0.95 (trec), 1.0-1.1 (tweets) for GPTA at 2% with
-the default recipe, and 1.0 for the 12 cells of `quick`; 1.2-1.6 on bbc-news, whose articles
-fill every one of the 64 text tokens (the model's ``seq`` is an upper bound). Real machines differ (and a shared one differs from hour to hour), so
-every estimate is multiplied by a correction learned from finished results: the median ratio of
-measured ``wall_seconds`` to the model's prediction over the results already in the directory,
-and where a (method, dataset) pair has finished cells, their own median ratio. The sweep's ETA
-uses the same numbers, updated as each cell finishes.
+The constants are for MiniLM-L6 on 2 CPU cores, fp32, with the embedded SmolLM2-135M (~90
+generated tokens/s). The four training and evaluation constants are a least-squares fit (each
+cell weighted alike) to 41 cells measured in fp32 on a quiet 2-core machine on 2026-11-30:
+tweets, bbc-news, sst2, trec and ag_news; finetune, manual-prefix and GPTA. Fitted against
+measured, training time was 0.79 to 1.27 and evaluation 0.86 to 1.08. The earlier model priced
+every input at its maximum length. It fitted the short-text datasets it was checked on, but it
+priced ag_news at 0.70x and bbc-news at 0.6 to 0.8x of what they measured. Real machines differ
+(and a shared one differs from hour to hour), so every estimate is multiplied by a correction
+learned from finished results: the median ratio of measured ``wall_seconds`` to the model's
+prediction over the results already in the directory, and where a (method, dataset) pair has
+finished cells, their own median ratio. The sweep's ETA uses the same numbers, updated as each
+cell finishes.
 """
 
 from __future__ import annotations
@@ -37,9 +44,12 @@ from typing import Any, Iterable
 from gpta.config import RunConfig
 from gpta.registry import Cost, all_methods
 
-STARTUP_S = 8.0
-TRAIN_S_PER_TOKEN = 2.5e-4
-EVAL_S_PER_TOKEN = 6e-5
+STARTUP_S = 2.0  # what a result's wall_seconds holds beyond train, eval and LLM: 0.2-2.7 s measured
+# Fitted 2026-11-30 to 41 measured fp32 cells (quiet, 2 cores; see the module docstring).
+TRAIN_S_PER_TOKEN = 2.35e-4
+TRAIN_S_PER_EXAMPLE = 0.0131  # per example per step: the step's fixed work (optimizer, kernel launches)
+EVAL_S_PER_TOKEN = 1.24e-4
+EVAL_S_PER_EXAMPLE = 0.0012
 # Measured 2026-11-30 (quiet, 2 cores, embedded SmolLM2): 3.4-5.4 LLM seconds per GPTA call with
 # 400-700-token prompts and ~50 generated tokens (docs/DIALOGUE.md); was 1.5, a guess.
 PROMPT_S_PER_CALL = 3.5
@@ -51,8 +61,8 @@ SCORE_S_PER_CALL = 0.3
 SCORING_BACKENDS = ("embedded",)
 # SetFit's sentence-transformers loop per sentence vs ours: setfit-manual on tweets at 2% with
 # num_iterations=20 (990 steps of 16 pairs) measured 1,184 s of training on 2 quiet cores
-# (2026-11-30), 1.45x what TRAIN_S_PER_TOKEN prices for the same sentences.
-SETFIT_STEP_FACTOR = 1.45  # backends with label scoring; others generate + parse
+# (2026-11-30), 1.54x what the training constants price for the same sentences.
+SETFIT_STEP_FACTOR = 1.54
 
 # pool, dev, test sizes (gpta list datasets); other datasets use DEFAULT_SIZES.
 DATASET_SIZES = {
@@ -64,6 +74,12 @@ DEFAULT_SIZES = (5000, 500, 1000)
 # squad: one question is one or more 256-token windows of question + context (gpta/qa.py), ~1.3
 # windows a question on SQuAD v1.1 dev: its text budget is ~330 tokens, whatever max_text_tokens.
 TEXT_TOKENS = {"squad": 330}
+# Mean tokens of a text cut at 64 tokens (the default max_text_tokens), without special tokens:
+# the embedded MiniLM tokenizer over each train pool, measured 2026-11-30 (dev and test within
+# 2 tokens, except trec's test set, 8.3). yelp here is sentence-level, so it is short.
+TEXT_TOKENS_MEAN = {"sst2": 23.5, "twitter": 24.9, "yelp": 14.7, "ag_news": 47.4, "trec": 11.5,
+                    "tweets": 28.3, "bbc-news": 64.0}
+PREFIX_TOKENS = 18  # a typical prefix: results recorded 6 to 31 (GPTA, manual), median ~17
 
 
 def contrastive_pairs(n: int, classes: int, num_iterations: Any = None) -> float:
@@ -96,6 +112,15 @@ def method_cost(method: str) -> Cost:
     return info.cost if info else Cost()
 
 
+def input_tokens(dataset: str, max_text_tokens: int, prefix_tokens: int) -> float:
+    """Tokens of a typical input: text (mean, or the QA window budget) + prefix + special tokens."""
+    if dataset in TEXT_TOKENS:
+        text = TEXT_TOKENS[dataset]
+    else:
+        text = min(TEXT_TOKENS_MEAN.get(dataset, max_text_tokens), max_text_tokens)
+    return text + prefix_tokens + (3 if prefix_tokens else 2)  # [CLS] (prefix [SEP]) text [SEP]
+
+
 def sizes(dataset: str) -> tuple[int, int, int]:
     return DATASET_SIZES.get(dataset, DEFAULT_SIZES)
 
@@ -115,22 +140,24 @@ def prior_seconds(cfg: RunConfig) -> float:
     dev = min(dev, t.dev_max) if t.dev_max else dev
     test = min(test, t.test_max) if t.test_max else test
     n = max(1, round(cfg.fraction * pool))
-    seq = TEXT_TOKENS.get(cfg.dataset, t.max_text_tokens) + (t.max_prefix_tokens if cost.prefix else 0)
+    seq = input_tokens(cfg.dataset, t.max_text_tokens, min(PREFIX_TOKENS, t.max_prefix_tokens) if cost.prefix else 0)
     steps = t.epochs * max(math.ceil(n / t.batch_size), t.min_steps_per_epoch)
     train_eval = min(n, t.eval_train_max) if t.eval_train_max else n
-    train = cost.train * steps * t.batch_size * seq * TRAIN_S_PER_TOKEN
+    per_train_example = seq * TRAIN_S_PER_TOKEN + TRAIN_S_PER_EXAMPLE
+    train = cost.train * steps * t.batch_size * per_train_example
     if cost.contrastive:  # SetFit: one step = batch_size pairs = 2 x batch_size sentences
         bs = int(cfg.options.get("batch_size") or 16)
         max_steps = int(cfg.options.get("max_steps") or -1)
         steps = math.ceil(contrastive_pairs(n, n_classes(cfg.dataset), cfg.options.get("num_iterations")) / bs)
         steps = min(steps, max_steps) if max_steps > 0 else steps
-        train = steps * 2 * bs * seq * TRAIN_S_PER_TOKEN * SETFIT_STEP_FACTOR
+        train = steps * 2 * bs * per_train_example * SETFIT_STEP_FACTOR
     # the best checkpoint's train/dev metrics are reused from selection: only test is evaluated again
     eval_examples = (t.epochs * (train_eval + dev) + test) if cost.train else 0
-    if cost.calls == "rounds":  # GPTA's same-weights A/B: at most K new candidates + the earlier prefixes per boundary
+    if cost.calls in ("rounds", "2*rounds"):  # the GPTA loop (textual-gradient runs it too)
         boundaries = max(0, min(cfg.gpta.rounds, t.epochs) - 1)
-        eval_examples += dev * (boundaries * cfg.gpta.candidates + boundaries * (boundaries - 1) // 2)
-    evaluate = eval_examples * seq * EVAL_S_PER_TOKEN
+        # the first round's "before" pass, then per boundary at most K new candidates + the earlier prefixes
+        eval_examples += dev * (1 + boundaries * cfg.gpta.candidates + boundaries * (boundaries - 1) // 2)
+    evaluate = eval_examples * (seq * EVAL_S_PER_TOKEN + EVAL_S_PER_EXAMPLE)
     llm = llm_calls(cfg) * (PROMPT_S_PER_CALL + cfg.generation.max_tokens / LLM_TOKENS_PER_S)
     if cost.calls == "test":  # a label is a few tokens, not max_tokens
         scoring = cfg.llm.partition(":")[0] in SCORING_BACKENDS and cfg.options.get("scoring", "auto") != "generate"
@@ -182,7 +209,13 @@ def config_from_dict(d: dict[str, Any]) -> RunConfig:
     flat = {f"{section}.{k}": v for section in ("train", "gpta", "generation")
             for k, v in (d.get(section) or {}).items()}
     known = {k: v for k, v in flat.items() if _is_field(k)}
-    return apply_overrides(cfg, known, validate=False)
+    cfg = apply_overrides(cfg, known, validate=False)
+    # method options change the price too (SetFit's num_iterations: 20 vs every pair, ~5x on
+    # tweets at 2%), and so does the LLM backend (label scoring or generation)
+    cfg.options = dict(d.get("options") or {})
+    if isinstance(d.get("llm"), str):
+        cfg.llm = d["llm"]
+    return cfg
 
 
 def _is_field(key: str) -> bool:
