@@ -47,7 +47,7 @@ from gpta.registry import Cost, all_methods
 STARTUP_S = 2.0  # what a result's wall_seconds holds beyond train, eval and LLM: 0.2-2.7 s measured
 # Fitted 2026-11-30 to 41 measured fp32 cells (quiet, 2 cores; see the module docstring).
 TRAIN_S_PER_TOKEN = 2.35e-4
-TRAIN_S_PER_EXAMPLE = 0.0131  # per example per step: the step's fixed work (optimizer, kernel launches)
+TRAIN_S_PER_EXAMPLE = 0.0131  # per training example, whatever its length (the fit's intercept)
 EVAL_S_PER_TOKEN = 1.24e-4
 EVAL_S_PER_EXAMPLE = 0.0012
 # Measured 2026-11-30 (quiet, 2 cores, embedded SmolLM2): 3.4-5.4 LLM seconds per GPTA call with
