@@ -12,7 +12,7 @@ import pytest
 ROOT = Path(__file__).resolve().parent.parent
 MODULES = ["harness", "conftest", "cell_probe", "summarize", "test_training", "test_prefix_update", "test_zero_shot",
            "test_default_cell",
-           "test_inference", "test_llm_cost", "test_warm_rerun", "zero_shot_floor"]
+           "test_inference", "test_llm_cost", "test_warm_rerun", "zero_shot_floor", "fit_cost_model"]
 
 
 @pytest.fixture(scope="module")
@@ -86,3 +86,26 @@ def test_every_benchmark_cell_config_is_valid_for_its_method(bench):
         apply_overrides(RunConfig(dataset="tweets", fraction=0.002, seed=13, method=method), parse_set_args(sets))
     apply_overrides(RunConfig(dataset="tweets", fraction=0.02, seed=13, method="gpta"),
                     parse_set_args(bench["test_default_cell"].SETS))
+
+
+def test_cost_model_fit_recovers_known_constants(bench):
+    """benchmarks/fit_cost_model.py (how estimate.py's constants were fitted): results generated
+    from known per-token and per-example seconds give those constants back."""
+    fitter = importlib.import_module("benchmarks.fit_cost_model")
+    truth = {"TRAIN_S_PER_TOKEN": 2e-4, "TRAIN_S_PER_EXAMPLE": 0.01, "EVAL_S_PER_TOKEN": 1e-4, "EVAL_S_PER_EXAMPLE": 0.002}
+    rows = []
+    for name, prefix, steps, dev in (("trec", 0, 60, 500), ("ag_news", 20, 120, 1000), ("tweets", 15, 150, 999),
+                                     ("bbc-news", 0, 60, 200)):
+        result = {"dataset": {"name": name, "sizes": {"train": 100, "dev": dev, "test": 500}}, "method": "gpta",
+                  "prefix_tokens": prefix, "dialogue": {"extra_dev_examples": dev},
+                  "config": {"train": {"max_text_tokens": 64, "eval_train_max": 64, "epochs": 6, "batch_size": 16}},
+                  "costs": {"train_steps": steps, "train_seconds": 1.0, "eval_seconds": 1.0}}
+        r = fitter.cell_terms(result)
+        assert r["eval_examples"] == 6 * (64 + dev) + 500 + 2 * dev  # the "before" pass and the A/B pass
+        r["train_s"] = r["train_tokens"] * truth["TRAIN_S_PER_TOKEN"] + r["train_examples"] * truth["TRAIN_S_PER_EXAMPLE"]
+        r["eval_s"] = r["eval_tokens"] * truth["EVAL_S_PER_TOKEN"] + r["eval_examples"] * truth["EVAL_S_PER_EXAMPLE"]
+        rows.append(r)
+    fitted = fitter.fit(rows)
+    for key, value in truth.items():
+        assert fitted[key] == pytest.approx(value, rel=1e-6), key
+    assert fitter.cell_terms({"dataset": {"name": "squad"}, "method": "finetune"}) is None  # QA windows: not this model

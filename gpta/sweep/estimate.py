@@ -24,8 +24,9 @@ the registry, ``gpta/registry.py``).
 The constants are for MiniLM-L6 on 2 CPU cores, fp32, with the embedded SmolLM2-135M (~90
 generated tokens/s). The four training and evaluation constants are a least-squares fit (each
 cell weighted alike) to 41 cells measured in fp32 on a quiet 2-core machine on 2026-11-30:
-tweets, bbc-news, sst2, trec and ag_news; finetune, manual-prefix and GPTA. Fitted against
-measured, training time was 0.79 to 1.27 and evaluation 0.86 to 1.08. The earlier model priced
+tweets, bbc-news, sst2, trec and ag_news; finetune, manual-prefix and GPTA. Measured against
+fitted, training time was 0.79 to 1.27 and evaluation 0.84 to 1.13. Refit them to your own
+results with ``python -m benchmarks.fit_cost_model DIR``. The earlier model priced
 every input at its maximum length. It fitted the short-text datasets it was checked on, but it
 priced ag_news at 0.70x and bbc-news at 0.6 to 0.8x of what they measured. Real machines differ
 (and a shared one differs from hour to hour), so every estimate is multiplied by a correction
@@ -48,8 +49,8 @@ STARTUP_S = 2.0  # what a result's wall_seconds holds beyond train, eval and LLM
 # Fitted 2026-11-30 to 41 measured fp32 cells (quiet, 2 cores; see the module docstring).
 TRAIN_S_PER_TOKEN = 2.35e-4
 TRAIN_S_PER_EXAMPLE = 0.0131  # per training example, whatever its length (the fit's intercept)
-EVAL_S_PER_TOKEN = 1.24e-4
-EVAL_S_PER_EXAMPLE = 0.0012
+EVAL_S_PER_TOKEN = 1.20e-4
+EVAL_S_PER_EXAMPLE = 0.00155
 # Measured 2026-11-30 (quiet, 2 cores, embedded SmolLM2): 3.4-5.4 LLM seconds per GPTA call with
 # 400-700-token prompts and ~50 generated tokens (docs/DIALOGUE.md); was 1.5, a guess.
 PROMPT_S_PER_CALL = 3.5
