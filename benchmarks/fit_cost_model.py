@@ -29,7 +29,7 @@ import numpy as np
 def cell_terms(result: dict[str, Any]) -> dict[str, float] | None:
     """(train tokens, train examples, eval tokens, eval examples, seconds) of one result, or None
     when the model does not describe it (QA windows, SetFit pairs, no training)."""
-    from gpta.sweep.estimate import TEXT_TOKENS, input_tokens
+    from gpta.sweep.estimate import TEXT_TOKENS, evaluated_examples, input_tokens, method_cost
 
     try:
         name, method = result["dataset"]["name"], result["method"]
@@ -37,16 +37,16 @@ def cell_terms(result: dict[str, Any]) -> dict[str, float] | None:
         steps = int(costs["train_steps"])
     except (KeyError, TypeError, ValueError):
         return None
-    if name in TEXT_TOKENS or method.startswith("setfit") or steps == 0:
+    if name in TEXT_TOKENS or method_cost(method).contrastive or steps == 0:
         return None
     seq = input_tokens(name, int(t["max_text_tokens"]), int(result.get("prefix_tokens") or 0))
     n = int(sizes["train"])
     train_eval = min(n, t["eval_train_max"]) if t.get("eval_train_max") else n
     dev, test = int(sizes.get("dev_evaluated", sizes["dev"])), int(sizes.get("test_evaluated", sizes["test"]))
-    loop = (result.get("dialogue") or {}) if isinstance(result.get("dialogue"), dict) else {}
+    loop = result.get("dialogue") if isinstance(result.get("dialogue"), dict) else {}
     # the GPTA loop: the first round's "before" pass over dev, then its same-weights passes
-    extra = (dev + int(loop.get("extra_dev_examples") or 0)) if "extra_dev_examples" in loop else 0
-    examples = int(t["epochs"]) * (train_eval + dev) + test + extra
+    extra = dev + int(loop.get("extra_dev_examples") or 0) if "extra_dev_examples" in loop else 0
+    examples = evaluated_examples(int(t["epochs"]), train_eval, dev, test, extra)
     return {"train_tokens": steps * t["batch_size"] * seq, "train_examples": steps * t["batch_size"],
             "eval_tokens": examples * seq, "eval_examples": examples,
             "train_s": float(costs["train_seconds"]), "eval_s": float(costs["eval_seconds"])}

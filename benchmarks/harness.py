@@ -152,6 +152,23 @@ def tweets(n: int, max_text_tokens: int = 64, max_prefix_tokens: int = 32, split
     return Data(tokenizer, task, examples, task.encode(examples))
 
 
+def zero_shot_inputs(n: int) -> tuple[Any, list[tuple[list[dict[str, str]], int]]]:
+    """(spec, [(llm-zero-shot's messages, gold label)]) for a seeded random sample (seed 0) of n
+    test tweets: the first 100 test tweets are all negative, so a prefix of the split is not a test."""
+    import random
+
+    from baselines.llm_zero_shot import messages_for
+    from gpta import prompts
+    from gpta.data import load_splits
+    from gpta.data.spec import get_dataset
+
+    spec = get_dataset(DATASET)
+    test = load_splits(spec).test
+    examples = random.Random(0).sample(list(test), min(n, len(test)))
+    labels = prompts.labels_phrase(spec.label_names)
+    return spec, [(messages_for(spec, labels, e.text), e.label) for e in examples]
+
+
 # -- the two training loops -------------------------------------------------------------------
 
 @dataclass

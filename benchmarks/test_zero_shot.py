@@ -25,18 +25,9 @@ TARGET = 5.0
 
 @pytest.fixture(scope="module")
 def inputs():
-    from baselines.llm_zero_shot import messages_for
-    from gpta import prompts
-    from gpta.data import load_splits
-    from gpta.data.spec import get_dataset
+    from benchmarks.harness import zero_shot_inputs
 
-    import random
-
-    spec = get_dataset("tweets")
-    test = load_splits(spec).test
-    examples = random.Random(0).sample(list(test), min(N, len(test)))
-    labels = prompts.labels_phrase(spec.label_names)
-    return spec, [(messages_for(spec, labels, e.text), e.label) for e in examples]
+    return zero_shot_inputs(N)
 
 
 @pytest.mark.parametrize("side", ["generate", "logprob"])

@@ -9,7 +9,6 @@ how many top tokens batching changed). README "Why three targets are not met" qu
 
 from __future__ import annotations
 
-import random
 import sys
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -20,19 +19,16 @@ SLOTS = 8
 def main(argv: list[str]) -> int:
     import xllamacpp
 
-    from baselines.llm_zero_shot import messages_for
-    from gpta import prompts
-    from gpta.data import load_splits
-    from gpta.data.spec import get_dataset
+    from baselines.llm_zero_shot import DEFAULT_LABEL_TOKENS
+    from benchmarks.harness import zero_shot_inputs
     from gpta.llm.embedded import SCORE_TOP_K, _server, default_gguf, llm_threads, server_params
 
     n = int(argv[0]) if argv else 30
-    spec = get_dataset("tweets")
-    sample = random.Random(0).sample(list(load_splits(spec).test), n)
-    labels = prompts.labels_phrase(spec.label_names)
-    inputs = [messages_for(spec, labels, e.text) for e in sample]
+    _, items = zero_shot_inputs(n)
+    inputs = [messages for messages, _ in items]
     score = {"max_tokens": 1, "logprobs": True, "top_logprobs": SCORE_TOP_K}
-    generate = {"max_tokens": 8, "stop": ["\n\n", "\n"]}
+    # what label_by_generation asks for: DEFAULT_LABEL_TOKENS tokens, stopping at a line break
+    generate = {"max_tokens": DEFAULT_LABEL_TOKENS, "stop": ["\n\n", "\n"]}
 
     def run(server, messages, opts, cache):
         req = {"messages": messages, "temperature": 0.0, "seed": 0, "cache_prompt": cache, **opts}
@@ -45,8 +41,8 @@ def main(argv: list[str]) -> int:
     print(f"{n} random test tweets (seed 0), {llm_threads()} LLM thread(s)\n")
     print("| call | LLM s per input | prompt tokens evaluated |\n|---|---|---|")
     single_top = None
-    for name, opts, cache in (("generate <= 8 tokens, whole prompt (the baseline)", generate, False),
-                              ("generate <= 8 tokens, prompt cache reused", generate, True),
+    for name, opts, cache in ((f"generate <= {DEFAULT_LABEL_TOKENS} tokens, whole prompt (the baseline)", generate, False),
+                              (f"generate <= {DEFAULT_LABEL_TOKENS} tokens, prompt cache reused", generate, True),
                               ("score 1 token, whole prompt", score, False),
                               ("score 1 token, prompt cache reused (the candidate)", score, True)):
         run(one, inputs[-1], opts, False)  # the slot holds another prompt, as in a real run

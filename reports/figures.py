@@ -456,9 +456,8 @@ def llm_accuracy_vs_gain(runs: pd.DataFrame) -> FigureOut:
     with paper_style():
         fig, ax = new_figure(2.5)
         llms = sorted(d["llm_label"].dropna().unique()) if "llm_label" in d else []
-        per_llm = {}
-        for llm in (llms if len(llms) > 1 else []):  # several LLMs: a marker per LLM
-            per_llm[llm] = correlate(d[d["llm_label"] == llm][x], d[d["llm_label"] == llm]["gain"])
+        # several LLMs: a marker per LLM, and a correlation per LLM in the caption
+        per_llm = {llm: correlate(g[x], g["gain"]) for llm, g in d.groupby("llm_label")} if len(llms) > 1 else {}
         import seaborn as sns
 
         palette = sns.color_palette("colorblind", max(3, len(datasets)))

@@ -122,6 +122,12 @@ def input_tokens(dataset: str, max_text_tokens: int, prefix_tokens: int) -> floa
     return text + prefix_tokens + (3 if prefix_tokens else 2)  # [CLS] (prefix [SEP]) text [SEP]
 
 
+def evaluated_examples(epochs: int, train_eval: int, dev: int, test: int, loop_dev_examples: int = 0) -> int:
+    """Inputs a cell evaluates: the train-eval sample and dev after every epoch, test once (the
+    best epoch's train-eval and dev metrics are reused), and the GPTA loop's extra dev passes."""
+    return epochs * (train_eval + dev) + test + loop_dev_examples
+
+
 def sizes(dataset: str) -> tuple[int, int, int]:
     return DATASET_SIZES.get(dataset, DEFAULT_SIZES)
 
@@ -152,12 +158,12 @@ def prior_seconds(cfg: RunConfig) -> float:
         steps = math.ceil(contrastive_pairs(n, n_classes(cfg.dataset), cfg.options.get("num_iterations")) / bs)
         steps = min(steps, max_steps) if max_steps > 0 else steps
         train = steps * 2 * bs * per_train_example * SETFIT_STEP_FACTOR
-    # the best checkpoint's train/dev metrics are reused from selection: only test is evaluated again
-    eval_examples = (t.epochs * (train_eval + dev) + test) if cost.train else 0
+    loop = 0
     if cost.calls in ("rounds", "2*rounds"):  # the GPTA loop (textual-gradient runs it too)
         boundaries = max(0, min(cfg.gpta.rounds, t.epochs) - 1)
         # the first round's "before" pass, then per boundary at most K new candidates + the earlier prefixes
-        eval_examples += dev * (1 + boundaries * cfg.gpta.candidates + boundaries * (boundaries - 1) // 2)
+        loop = dev * (1 + boundaries * cfg.gpta.candidates + boundaries * (boundaries - 1) // 2)
+    eval_examples = evaluated_examples(t.epochs, train_eval, dev, test, loop) if cost.train else 0
     evaluate = eval_examples * (seq * EVAL_S_PER_TOKEN + EVAL_S_PER_EXAMPLE)
     llm = llm_calls(cfg) * (PROMPT_S_PER_CALL + cfg.generation.max_tokens / LLM_TOKENS_PER_S)
     if cost.calls == "test":  # a label is a few tokens, not max_tokens
