@@ -27,7 +27,6 @@ change); yelp has 1,000 sentences in all, so its dev set is 200.
 from __future__ import annotations
 
 import csv
-import hashlib
 import html
 import io
 import json
@@ -38,38 +37,28 @@ from typing import Any, Callable
 import numpy as np
 
 from gpta.data.files import data_root, read_text
+from gpta.data.manifest import FOLDERS, files_of
 from gpta.data.sampling import SPLIT_SEED, drop_cross_split_duplicates, fixed_splits, stratified_split
 from gpta.data.spec import DatasetSpec, Example, Splits, register
 from gpta.errors import UserError
+from gpta.hashing import file_sha256
 
 # -- source resolution ----------------------------------------------------------------------
 
 
-# The local files each loader reads (under <data dir>/<subdir>); their sha256 goes into every
-# result, so a reader can check them against shared/data/MANIFEST.md.
-LOCAL_FILES = {
-    "sst2": ["stsa_binary/stsa.binary.train", "stsa_binary/stsa.binary.dev", "stsa_binary/stsa.binary.test"],
-    "twitter": ["val_text.txt", "val_labels.txt", "test_text.txt", "test_labels.txt"],
-    "yelp": ["yelp_labelled.txt"],
-    "ag_news": ["test.csv"],
-    "trec": ["TREC.train", "TREC.test"],
-    "squad": ["dev-v1.1.json"],
-}
-
-
-# Each benchmark's folder under the data dir (the second argument of its ``_load`` call).
-LOCAL_SUBDIR = {"sst2": "sst2", "twitter": "tweeteval_sentiment", "yelp": "yelp", "ag_news": "ag_news",
-                "trec": "trec", "squad": "squad_v1.1"}
-
-
-def _load(name: str, subdir: str, local: Callable[[Path], Splits], hub: Callable[[], Splits] | None,
+def _load(name: str, local: Callable[[Path], Splits], hub: Callable[[], Splits] | None,
           data_dir: str | None) -> Splits:
-    """Local copy if ``<data dir>/<subdir>`` exists, else the Hub, else a clear UserError."""
+    """Local copy if ``<data dir>/<FOLDERS[name]>`` exists, else the Hub, else a clear UserError.
+
+    The local files' sha256 (gpta/data/manifest.py) go into ``Splits.extra["sha256"]``, so a
+    reader can check them against the manifest.
+    """
+    subdir = FOLDERS[name]
     root = data_root(data_dir)
     if root is not None and (root / subdir).is_dir():
         folder = (root / subdir).resolve()
         splits = drop_cross_split_duplicates(local(folder))
-        splits.extra["sha256"] = {f: hashlib.sha256((folder / f).read_bytes()).hexdigest() for f in LOCAL_FILES[name]}
+        splits.extra["sha256"] = {f.file: file_sha256(folder / f.file) for f in files_of(name)}
         return splits
     where = f"{root / subdir} does not exist" if root is not None else "GPTA_DATA_DIR is not set"
     if hub is None:
@@ -149,7 +138,7 @@ def _sst2_splits(train: list[Example], dev: list[Example], test: list[Example], 
 
 
 def load_sst2(data_dir: str | None = None) -> Splits:
-    return _load("sst2", "sst2", _sst2_local, _sst2_hub, data_dir)
+    return _load("sst2", _sst2_local, _sst2_hub, data_dir)
 
 
 # -- twitter (TweetEval sentiment, binary) ---------------------------------------------------
@@ -194,7 +183,7 @@ def _twitter_splits(merged: list[Example], source: str) -> Splits:
 
 
 def load_twitter(data_dir: str | None = None) -> Splits:
-    return _load("twitter", "tweeteval_sentiment", _twitter_local, _twitter_hub, data_dir)
+    return _load("twitter", _twitter_local, _twitter_hub, data_dir)
 
 
 # -- yelp (UCI Sentiment Labelled Sentences) -------------------------------------------------
@@ -221,7 +210,7 @@ def _yelp_local(d: Path) -> Splits:
 
 
 def load_yelp(data_dir: str | None = None) -> Splits:
-    return _load("yelp", "yelp", _yelp_local, None, data_dir)
+    return _load("yelp", _yelp_local, None, data_dir)
 
 
 # -- ag_news -------------------------------------------------------------------------------
@@ -267,7 +256,7 @@ def _ag_splits(examples: list[Example], source: str) -> Splits:
 
 
 def load_ag_news(data_dir: str | None = None) -> Splits:
-    return _load("ag_news", "ag_news", _ag_local, _ag_hub, data_dir)
+    return _load("ag_news", _ag_local, _ag_hub, data_dir)
 
 
 # -- trec ----------------------------------------------------------------------------------
@@ -316,7 +305,7 @@ def _trec_splits(train: list[Example], test: list[Example], source: str) -> Spli
 
 
 def load_trec(data_dir: str | None = None) -> Splits:
-    return _load("trec", "trec", _trec_local, _trec_hub, data_dir)
+    return _load("trec", _trec_local, _trec_hub, data_dir)
 
 
 # -- squad (extractive QA) -----------------------------------------------------------------
@@ -409,7 +398,7 @@ def _squad_splits(articles: list[tuple[str, list[Example]]], source: str) -> Spl
 
 
 def load_squad(data_dir: str | None = None) -> Splits:
-    return _load("squad", "squad_v1.1", _squad_local, _squad_hub, data_dir)
+    return _load("squad", _squad_local, _squad_hub, data_dir)
 
 
 # -- the registry entries: descriptions for the LLM (no examples) and manual prefixes ---------

@@ -31,7 +31,6 @@ anything.
 from __future__ import annotations
 
 import csv
-import hashlib
 import io
 import json
 import tomllib
@@ -44,6 +43,7 @@ from gpta.data.files import read_text
 from gpta.data.sampling import SPLIT_SEED, stratified_split
 from gpta.data.spec import REGISTRY, SCHEME_RESOLVERS, DatasetSpec, Example, Splits, register
 from gpta.errors import UserError
+from gpta.hashing import file_sha256
 
 OPTION_KEYS = ("text_col", "label_col", "description", "encoding")
 CARD_KEYS = {"name", "file", "splits", "format", "text_col", "label_col", "labels", "description",
@@ -212,10 +212,6 @@ def split_one_file(examples: list[Example], dev_size: int | None, test_size: int
     return pool, dev, test
 
 
-def sha256(path: Path) -> str:
-    return hashlib.sha256(path.read_bytes()).hexdigest()
-
-
 # -- building specs ----------------------------------------------------------------------------
 
 
@@ -263,7 +259,7 @@ def build_spec(*, name: str, fmt: str, files: dict[str, Path], text_col: str, la
     if labels is None:
         labels = label_order(found)
     extra: dict[str, Any] = {"files": {k: str(p.resolve()) for k, p in files.items()},
-                             "sha256": {k: sha256(p) for k, p in files.items()},
+                             "sha256": {k: file_sha256(p) for k, p in files.items()},
                              "text_col": text_col, "label_col": label_col, "encoding": encoding}
     skipped = 0
     if set(files) == {"all"}:

