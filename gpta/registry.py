@@ -2,8 +2,8 @@
 
 Like PEFT's mapping from a method name to its implementation, the registry is one table and the
 only place a method's facts live: what it isolates, how it uses the LLM and what data it exposes
-(the audit's promise), its typed options, its cost model (``gpta/sweep/estimate.py``), its colour,
-marker and legend order in reports (``reports/style.py``), and the values it needs from another
+(the audit's promise), its typed options, its cost model (``gpta/sweep/estimate.py``), its display name,
+colour, marker and legend order in reports (``reports/style.py``), and the values it needs from another
 method's result of the same cell (``needs``: honoured by every sweep executor). Everything else
 derives from this table. It names each implementation as ``"module:function"``; the module is
 imported only when the method runs, so listing or validating methods (``gpta list``, a sweep's
@@ -175,6 +175,11 @@ class MethodInfo:
     # True: the result depends on neither fraction nor train seed (llm-zero-shot): a suite runs
     # one cell per dataset and LLM (gpta.sweep.suite.expand_stage)
     once_per_dataset: bool = False
+    display: str = ""  # the name reports print (legends, tables, captions); "" = the registry name
+
+    @property
+    def display_name(self) -> str:
+        return self.display or self.name
 
     @property
     def exposes_data(self) -> bool:
@@ -198,48 +203,48 @@ _CB = ['#0173b2', '#de8f05', '#029e73', '#d55e00', '#cc78bc', '#ca9161', '#fbafe
        '#56b4e9']  # seaborn.color_palette("colorblind").as_hex(): ten colours; transfer gets black
 
 METHODS: dict[str, MethodInfo] = {m.name: m for m in [
-    MethodInfo("gpta", "gpta.gpta_loop:run",
+    MethodInfo("gpta", "gpta.gpta_loop:run", display="GPTA",
                isolates="the full method: LLM-written prefix revised by the dialogue gradient",
                llm_use="rounds calls (1 + one revision per later round)", exposure="none", uses_llm=True,
                cost=Cost(calls="rounds"), style=Style(_CB[3], "o", 0)),  # vermillion: stands out
-    MethodInfo("finetune", "baselines.finetune:run",
+    MethodInfo("finetune", "baselines.finetune:run", display="Fine-tune",
                isolates="the baseline every gain is measured against: no prefix, no LLM",
                llm_use="none", exposure="none", cost=Cost(prefix=False), style=Style(_CB[0], "s", 1)),
-    MethodInfo("empty-prefix", "baselines.empty_prefix:run",
+    MethodInfo("empty-prefix", "baselines.empty_prefix:run", display="Empty prefix",
                isolates="the layout control: finetune in the prefix methods' pair layout ([CLS] [SEP] text "
                         "[SEP], text in segment B) with an empty prefix; prefix methods vs this isolate the "
                         "prefix's content from the segment change",
                llm_use="none", exposure="none", tasks=CLASSIFICATION, cost=Cost(prefix=False),
                style=Style("#333333", "_", 13)),
-    MethodInfo("manual-prefix", "baselines.manual_prefix:run",
+    MethodInfo("manual-prefix", "baselines.manual_prefix:run", display="Manual prefix",
                isolates="any sensible hand-written prefix vs the LLM's prefix (no LLM)",
                llm_use="none", exposure="none", style=Style(_CB[2], "^", 2)),
-    MethodInfo("llm-prefix", "baselines.llm_prefix:run",
+    MethodInfo("llm-prefix", "baselines.llm_prefix:run", display="LLM prefix",
                isolates="the dialogue gradient: GPTA's first prefix, no feedback rounds, same epochs",
                llm_use="1 call", exposure="none", uses_llm=True, cost=Cost(calls="1"), style=Style(_CB[1], "v", 3)),
-    MethodInfo("random-prefix", "baselines.random_prefix:run",
+    MethodInfo("random-prefix", "baselines.random_prefix:run", display="Random prefix",
                isolates="prefix content vs prefix length: random tokens, as many as GPTA's selected prefix",
                llm_use="none", exposure="none", options=RandomPrefixOptions,
                needs=(Need("gpta", "prefix_tokens"),), style=Style(_CB[7], "x", 4)),
-    MethodInfo("prompt-tuning", "baselines.prompt_tuning:run",
+    MethodInfo("prompt-tuning", "baselines.prompt_tuning:run", display="Prompt tuning",
                isolates="soft (trained) prompt vs LLM-written text prefix: the classic parameter-efficient "
                         "answer, no LLM",
                llm_use="none", exposure="none", tasks=CLASSIFICATION, options=PromptTuningOptions,
                style=Style(_CB[4], "D", 5)),
-    MethodInfo("llm-zero-shot", "baselines.llm_zero_shot:run",
+    MethodInfo("llm-zero-shot", "baselines.llm_zero_shot:run", display="LLM zero-shot",
                isolates="the LLM at inference: what GPTA's no-LLM-at-test-time design saves in cost and exposure",
                llm_use="1 call per test input (label scoring: one prompt evaluation each; the same test "
                        "set as the other methods), once per dataset and LLM",
                exposure="test inputs: every evaluated test text is sent to the LLM",
                tasks=CLASSIFICATION, uses_llm=True, once_per_dataset=True, options=LLMZeroShotOptions,
                cost=Cost(train=0.0, prefix=False, calls="test"), style=Style(_CB[9], "*", 7)),
-    MethodInfo("setfit", "baselines.setfit_baseline:run",
+    MethodInfo("setfit", "baselines.setfit_baseline:run", display="SetFit",
                isolates="what a practitioner would pick for few-shot classification: SetFit on the same "
                         "encoder, no LLM",
                llm_use="none", exposure="none", tasks=CLASSIFICATION, options=SetFitOptions,
                # contrastive pairs: two sentences per pair, pairs ~ n^2 by setfit's default (estimate.py)
                cost=Cost(prefix=False, contrastive=True), smoke_options=SETFIT_SMOKE, style=Style(_CB[6], "h", 8)),
-    MethodInfo("textual-gradient", "baselines.textual_gradient:run",
+    MethodInfo("textual-gradient", "baselines.textual_gradient:run", display="Textual gradient",
                isolates="showing the LLM misclassified training data (ProTeGi/TextGrad) vs GPTA's "
                         "aggregate-only feedback",
                llm_use="rounds calls (1 + one revision per later round), like gpta",
@@ -248,17 +253,17 @@ METHODS: dict[str, MethodInfo] = {m.name: m for m in [
                tasks=CLASSIFICATION, uses_llm=True, options=TextualGradientOptions,
                cost=Cost(calls="2*rounds"),  # critique + rewrite per revision
                style=Style(_CB[8], "<", 9)),  # yellow (markers get a dark edge so it reads on white)
-    MethodInfo("setfit-gpta", "baselines.setfit_gpta:run_gpta",
+    MethodInfo("setfit-gpta", "baselines.setfit_gpta:run_gpta", display="SetFit + GPTA prefix",
                isolates="whether an LLM-written prefix helps the best few-shot learner: SetFit with GPTA's "
                         "selected prefix of the same cell (control: setfit-manual)",
                llm_use="none itself (takes the same cell's gpta prefix)", exposure="none", tasks=CLASSIFICATION,
                options=SetFitOptions, needs=(Need("gpta", "prefix"),),
                cost=Cost(prefix=True, contrastive=True), smoke_options=SETFIT_SMOKE, style=Style("#117733", "H", 11)),
-    MethodInfo("setfit-manual", "baselines.setfit_gpta:run_manual",
+    MethodInfo("setfit-manual", "baselines.setfit_gpta:run_manual", display="SetFit + manual prefix",
                isolates="setfit-gpta's control: the same SetFit with the dataset's hand-written prefix",
                llm_use="none", exposure="none", tasks=CLASSIFICATION, options=SetFitOptions,
                cost=Cost(prefix=True, contrastive=True), smoke_options=SETFIT_SMOKE, style=Style("#882255", "d", 12)),
-    MethodInfo("transfer", "baselines.transfer:run",
+    MethodInfo("transfer", "baselines.transfer:run", display="Transfer",
                isolates="whether a prefix learned on one dataset helps another (the paper's transfer claim)",
                llm_use="none (reuses a learned prefix)", exposure="none", options=TransferOptions,
                smoke_options=(("prefix", "Is this tweet negative or positive?"),), style=Style("#000000", ">", 10)),
@@ -267,7 +272,7 @@ METHODS: dict[str, MethodInfo] = {m.name: m for m in [
 # Methods this installation cannot run: listed (with the reason, computed when asked: it inspects
 # transformers) and styled, never run.
 UNAVAILABLE: dict[str, MethodInfo] = {m.name: m for m in [
-    MethodInfo("prefix-tuning", "baselines.prefix_tuning:reason",
+    MethodInfo("prefix-tuning", "baselines.prefix_tuning:reason", display="Prefix tuning",
                isolates="trained key/value prefixes (PEFT prefix tuning)", llm_use="none", exposure="none",
                unavailable="baselines.prefix_tuning:reason", style=Style(_CB[5], "P", 6)),
 ]}
