@@ -14,9 +14,13 @@ import matplotlib.ticker as mticker
 import numpy as np
 import pandas as pd
 
-from reports.analysis import BASELINE, arm_order, cell_summaries
+from reports.analysis import arm_order, cell_summaries
+from reports.roles import BASELINE, UNDER_TEST, reference_methods
 from reports.stats import correlate
-from reports.style import (VARIANT_STYLES, method_color, method_marker, new_figure, paper_style)
+from reports.style import (VARIANT_STYLES, dataset_style, display_name, method_color, method_marker, new_figure,
+                           paper_style)
+
+__all__ = ["FigureOut", "display_name", "frac_label", "metric_name", "pct"]  # display_name: re-exported
 
 
 @dataclass
@@ -32,20 +36,6 @@ class FigureOut:
 
 def pct(x: float, digits: int = 1) -> str:
     return "n/a" if x is None or (isinstance(x, float) and math.isnan(x)) else f"{100 * x:.{digits}f}"
-
-
-DISPLAY_NAMES = {
-    "gpta": "GPTA", "finetune": "Fine-tune", "manual-prefix": "Manual prefix", "llm-prefix": "LLM prefix",
-    "random-prefix": "Random prefix", "prompt-tuning": "Prompt tuning", "prefix-tuning": "Prefix tuning",
-    "llm-zero-shot": "LLM zero-shot", "setfit": "SetFit", "textual-gradient": "Textual gradient",
-    "transfer": "Transfer",
-}
-
-
-def display_name(arm: str) -> str:
-    """A readable method name for tables and legends; variant settings are kept as they are."""
-    head, sep, rest = str(arm).partition(" ")
-    return DISPLAY_NAMES.get(head, head) + (sep + rest if sep else "")
 
 
 def frac_label(f: float) -> str:
@@ -148,11 +138,14 @@ def _interval_note(summ: pd.DataFrame) -> str:
             "for a useful interval, so none is drawn)")
 
 
-def _intervals_separate(summ: pd.DataFrame, a: str, b: str, f: float, lower_is: str = "a") -> bool | None:
-    """True if a's 95% interval lies entirely below b's at fraction f, None if either has none."""
+def _intervals_separate(summ: pd.DataFrame, a: str, b: str, f: float) -> bool | None:
+    """True if a's 95% interval lies entirely below b's at fraction f; None if either has no drawn
+    interval (missing, or fewer than ``MIN_SEEDS_FOR_INTERVAL`` seeds: the figure draws none)."""
     ra = summ[(summ["arm"] == a) & np.isclose(summ["fraction"], f)]
     rb = summ[(summ["arm"] == b) & np.isclose(summ["fraction"], f)]
     if ra.empty or rb.empty or ra["ci_high"].isna().any() or rb["ci_low"].isna().any():
+        return None
+    if min(int(ra["n"].iloc[0]), int(rb["n"].iloc[0])) < MIN_SEEDS_FOR_INTERVAL:
         return None
     return bool(ra["ci_high"].iloc[0] < rb["ci_low"].iloc[0])
 
@@ -190,11 +183,10 @@ def _test_cap_note(runs: pd.DataFrame, raw: dict | None = None) -> str:
 
 def _reference_lines(ax, d: pd.DataFrame, scale: float = 100.0) -> tuple[str, dict]:
     """The training-majority line and the seed-independent references (llm-zero-shot) with intervals."""
-    from reports.extract import REFERENCE_METHODS
     from reports.stats import wilson
 
     texts, data = [], {}
-    maj = (d[~d["method"].isin(REFERENCE_METHODS)]["train_majority"].dropna() if "train_majority" in d
+    maj = (d[~d["method"].isin(reference_methods())]["train_majority"].dropna() if "train_majority" in d
            else pd.Series(dtype=float))
     if not maj.empty:
         line = ax.axhline(scale * maj.mean(), color="#777777", linestyle=(0, (4, 2)), linewidth=0.9,
@@ -207,7 +199,7 @@ def _reference_lines(ax, d: pd.DataFrame, scale: float = 100.0) -> tuple[str, di
     else:
         texts.append("No majority-class line: the training-majority rate on test is not recorded in these results "
                      "and could not be re-derived.")
-    for m in REFERENCE_METHODS:
+    for m in reference_methods():
         ref = d[d["method"] == m].drop_duplicates(subset=["llm_label", "test"]) if "llm_label" in d else d.iloc[0:0]
         for r in ref.itertuples():
             n = int(r.test_n) if not math.isnan(r.test_n) else 0
@@ -225,13 +217,11 @@ def _reference_lines(ax, d: pd.DataFrame, scale: float = 100.0) -> tuple[str, di
 
 
 def accuracy_vs_fraction(runs: pd.DataFrame, dataset: str, raw: dict | None = None) -> FigureOut:
-    from reports.extract import REFERENCE_METHODS
-
     d = runs[runs["dataset"] == dataset]
     metric = d["metric"].iloc[0]
     name = f"accuracy_vs_fraction_{_slug(dataset)}"
     out = FigureOut(name, "accuracy", f"Test {metric_name(metric)} vs training data: {dataset}")
-    arms_d = d[~d["method"].isin(REFERENCE_METHODS)]
+    arms_d = d[~d["method"].isin(reference_methods())]
     summ = cell_summaries(arms_d, "test")
     fractions = sorted(summ["fraction"].unique())
     if not fractions:
@@ -262,9 +252,7 @@ def accuracy_vs_fraction(runs: pd.DataFrame, dataset: str, raw: dict | None = No
 
 def gap_vs_fraction(runs: pd.DataFrame, dataset: str) -> FigureOut:
     """Overfitting as dev loss minus train loss of the selected checkpoint (does not saturate)."""
-    from reports.extract import REFERENCE_METHODS
-
-    d = runs[(runs["dataset"] == dataset) & ~runs["method"].isin(REFERENCE_METHODS)].copy()
+    d = runs[(runs["dataset"] == dataset) & ~runs["method"].isin(reference_methods())].copy()
     name = f"overfitting_gap_{_slug(dataset)}"
     out = FigureOut(name, "overfitting", f"Overfitting (dev loss minus train loss): {dataset}")
     if "loss_gap" not in d or d["loss_gap"].notna().sum() == 0:
@@ -282,21 +270,27 @@ def gap_vs_fraction(runs: pd.DataFrame, dataset: str) -> FigureOut:
         _legend_below(fig, ax)
     out.fig, out.data = fig, {"lines": drawn, "fractions": fractions}
     parts = []
-    if "gpta" in drawn and BASELINE in drawn:
-        common = sorted(set(drawn["gpta"]) & set(drawn[BASELINE]))
-        smaller = [f for f in common if _intervals_separate(summ, "gpta", BASELINE, f)]
-        larger = [f for f in common if _intervals_separate(summ, BASELINE, "gpta", f)]
-        undecided = [f for f in common if f not in smaller and f not in larger]
+    if UNDER_TEST in drawn and BASELINE in drawn:
+        ut, bl = display_name(UNDER_TEST), display_name(BASELINE)
+        common = sorted(set(drawn[UNDER_TEST]) & set(drawn[BASELINE]))
+        n_at = summ.groupby(["arm", "fraction"])["n"].max()
+        few = [f for f in common if min(n_at.get((UNDER_TEST, f), 0), n_at.get((BASELINE, f), 0))
+               < MIN_SEEDS_FOR_INTERVAL]
+        smaller = [f for f in common if _intervals_separate(summ, UNDER_TEST, BASELINE, f)]
+        larger = [f for f in common if _intervals_separate(summ, BASELINE, UNDER_TEST, f)]
+        overlap = [f for f in common if f not in smaller + larger + few]
         if smaller:
-            parts.append(f" GPTA's gap is below finetune's, with non-overlapping 95% intervals, at "
+            parts.append(f" {ut}'s gap is below {bl}'s, with non-overlapping 95% intervals, at "
                          f"{', '.join(frac_label(f) for f in smaller)}.")
         if larger:
-            parts.append(f" GPTA's gap is above finetune's, with non-overlapping 95% intervals, at "
+            parts.append(f" {ut}'s gap is above {bl}'s, with non-overlapping 95% intervals, at "
                          f"{', '.join(frac_label(f) for f in larger)}.")
-        if undecided:
-            parts.append(" The intervals do not separate GPTA from finetune at "
-                         f"{', '.join(frac_label(f) for f in undecided)} (or there are too few seeds for an "
-                         "interval), so no difference is claimed there.")
+        if overlap:
+            parts.append(f" The intervals of {ut} and {bl} overlap at {', '.join(frac_label(f) for f in overlap)}, "
+                         "so the figure shows no difference there.")
+        if few:
+            parts.append(f" No interval at {', '.join(frac_label(f) for f in few)}: n < {MIN_SEEDS_FOR_INTERVAL} "
+                         "seeds, so the figure claims nothing there.")
     out.caption = (
         f"Overfitting on {dataset}, measured as dev cross-entropy loss minus train loss of the selected checkpoint "
         f"(not train minus test accuracy, which saturates at 100% train accuracy), per method: {_interval_note(summ)}. "
@@ -333,19 +327,20 @@ def round_boundaries(result: dict) -> list[float]:
 
 
 def learning_curves(runs: pd.DataFrame, raw: dict[str, dict], dataset: str) -> FigureOut:
-    d = runs[(runs["dataset"] == dataset) & runs["method"].isin(["gpta", BASELINE])]
+    d = runs[(runs["dataset"] == dataset) & runs["method"].isin([UNDER_TEST, BASELINE])]
     name = f"learning_curves_{_slug(dataset)}"
     out = FigureOut(name, "overfitting", f"Learning curves at the lowest fraction: {dataset}")
-    both = [f for f, g in d.groupby("fraction") if {"gpta", BASELINE} <= set(g["method"])]
+    both = [f for f, g in d.groupby("fraction") if {UNDER_TEST, BASELINE} <= set(g["method"])]
     if not both:
-        out.skipped = "no fraction has both a gpta and a finetune run"
+        out.skipped = f"no fraction has both a {UNDER_TEST} and a {BASELINE} run"
         return out
     fraction = min(both)
     arms = {}
-    for method in ("gpta", BASELINE):
+    for method in (UNDER_TEST, BASELINE):
         candidates = arm_order(d[(d["fraction"] == fraction) & (d["method"] == method)]["arm"])
         arms[method] = method if method in candidates else candidates[0]
     drawn: dict[str, dict] = {}
+    ut, bl = display_name(UNDER_TEST), display_name(BASELINE)
     with paper_style():
         fig, ax = new_figure(2.7)
         for method, arm in arms.items():
@@ -359,11 +354,12 @@ def learning_curves(runs: pd.DataFrame, raw: dict[str, dict], dataset: str) -> F
                                   marker=method_marker(method), label=f"{display_name(arm)} {what} loss")
                 line.set_gid(f"curve:{arm}:{what}")
                 drawn[f"{arm} {what}"] = dict(zip(epochs, ys))
-        gpta_res = [raw[i] for i in d[(d["fraction"] == fraction) & (d["arm"] == arms["gpta"])]["run_id"] if i in raw]
-        bounds = round_boundaries(gpta_res[0]) if gpta_res else []
+        tested = [raw[i] for i in d[(d["fraction"] == fraction) & (d["arm"] == arms[UNDER_TEST])]["run_id"]
+                  if i in raw]
+        bounds = round_boundaries(tested[0]) if tested else []
         for j, b in enumerate(bounds):
-            ln = ax.axvline(b, color=method_color("gpta"), linestyle=":", linewidth=0.9,
-                            label="GPTA new prefix" if j == 0 else "_nolegend_")
+            ln = ax.axvline(b, color=method_color(UNDER_TEST), linestyle=":", linewidth=0.9,
+                            label=f"{ut} new prefix" if j == 0 else "_nolegend_")
             ln.set_gid("boundary")
         ax.set_xlabel("epoch")
         ax.set_ylabel("cross-entropy loss")
@@ -374,10 +370,11 @@ def learning_curves(runs: pd.DataFrame, raw: dict[str, dict], dataset: str) -> F
     out.data = {"fraction": fraction, "curves": drawn, "boundaries": bounds}
     out.caption = (
         f"Train loss (solid) and dev loss (dashed) per epoch on {dataset} at the lowest fraction with both methods, "
-        f"{frac_label(fraction)}, mean over seeds (gpta: {n.get('gpta', 0)}, finetune: {n.get(BASELINE, 0)}). "
-        + (f"Dotted vertical lines: GPTA round boundaries where the prefix text changed ({len(bounds)} in the "
-           f"first GPTA run; a revision that fell back to or echoed the same text draws none). "
-           if bounds else "No GPTA round changed the prefix text in the first GPTA run, so no boundary is drawn. ")
+        f"{frac_label(fraction)}, mean over seeds ({ut}: {n.get(UNDER_TEST, 0)}, {bl}: {n.get(BASELINE, 0)}; "
+        "no interval is drawn). "
+        + (f"Dotted vertical lines: {ut} round boundaries where the prefix text changed ({len(bounds)} in the "
+           f"first {ut} run; a revision that fell back to or echoed the same text draws none). "
+           if bounds else f"No {ut} round changed the prefix text in the first {ut} run, so no boundary is drawn. ")
         + "Train loss is measured on at most "
         "train.eval_train_max training examples after each epoch."
     )
@@ -385,11 +382,12 @@ def learning_curves(runs: pd.DataFrame, raw: dict[str, dict], dataset: str) -> F
 
 
 def dialogue_rounds(runs: pd.DataFrame, raw: dict[str, dict], dataset: str) -> FigureOut:
-    d = runs[(runs["dataset"] == dataset) & (runs["method"] == "gpta")]
+    d = runs[(runs["dataset"] == dataset) & (runs["method"] == UNDER_TEST)]
+    ut = display_name(UNDER_TEST)
     name = f"dialogue_rounds_{_slug(dataset)}"
-    out = FigureOut(name, "dialogue", f"Dev metric per GPTA round: {dataset}")
+    out = FigureOut(name, "dialogue", f"Dev metric per {ut} round: {dataset}")
     if d.empty or d["rounds"].max() < 1:
-        out.skipped = "no GPTA run with a prefix history"
+        out.skipped = f"no {ut} run with a prefix history"
         return out
     metric = d["metric"].iloc[0]
     arms = arm_order(d["arm"])
@@ -425,11 +423,11 @@ def dialogue_rounds(runs: pd.DataFrame, raw: dict[str, dict], dataset: str) -> F
              if "rev_total" in d else None)
     out.fig = fig
     out.data = {"runs": per_run, "means": means, "revisions": revisions, "improved": improved}
-    main = means.get("gpta") or next(iter(means.values()))
+    main = means.get(UNDER_TEST) or next(iter(means.values()))
     path = ", ".join(f"round {x}: {y:.1f}%" for x, y in main.items())
     share = f"{improved} of {revisions} revisions ({improved / revisions:.0%})" if revisions else "no revisions"
     out.caption = (
-        f"The dialogue gradient on {dataset}: dev {metric_name(metric)} at the end of each GPTA round, one thin line "
+        f"The dialogue gradient on {dataset}: dev {metric_name(metric)} at the end of each {ut} round, one thin line "
         f"per run, thick line = mean ({path}). The revised prefix improved dev over the previous round in {share} "
         f"(round to round); {fallbacks} round{'s' if fallbacks != 1 else ''} used a fallback prefix because the "
         f"LLM's reply was unusable."
@@ -444,11 +442,12 @@ def dialogue_rounds(runs: pd.DataFrame, raw: dict[str, dict], dataset: str) -> F
 def llm_accuracy_vs_gain(runs: pd.DataFrame) -> FigureOut:
     """One point per GPTA run; the correlations are per dataset (a dataset has one metric), never pooled."""
     x = "llm_acc" if "llm_acc" in runs else "llm_accuracy"
-    d = runs[(runs["method"] == "gpta") & runs[x].notna() & runs["gain"].notna()]
-    out = FigureOut("llm_accuracy_vs_gain", "dialogue", "LLM accuracy vs GPTA's gain over finetune")
+    d = runs[(runs["method"] == UNDER_TEST) & runs[x].notna() & runs["gain"].notna()]
+    ut, bl = display_name(UNDER_TEST), display_name(BASELINE)
+    out = FigureOut("llm_accuracy_vs_gain", "dialogue", f"LLM accuracy vs {ut}'s gain over {bl}")
     if d.empty:
-        out.skipped = ("no GPTA run with an LLM accuracy (a run whose LLM proposed nothing new gets no credit: n/a) "
-                       "and a paired finetune run (same dataset, fraction, seed)")
+        out.skipped = (f"no {ut} run with an LLM accuracy (a run whose LLM proposed nothing new gets no credit: n/a) "
+                       f"and a paired {bl} run (same dataset, fraction, seed)")
         return out
     corr = correlate(d[x], d["gain"])  # pooled: kept in the data for the summary, never drawn or claimed
     datasets = sorted(d["dataset"].unique())
@@ -475,8 +474,8 @@ def llm_accuracy_vs_gain(runs: pd.DataFrame) -> FigureOut:
                                label=f"{ds} (n = {len(g)})" if mk == min(markers) else "_nolegend_")
         ax.axhline(0, color="#999999", linewidth=0.6)
         ax.set_xlabel("LLM accuracy (share of new proposals beating the incumbent on the same weights)")
-        ax.set_ylabel("test gain over finetune (points)")
-        ax.set_title(f"{len(d)} GPTA runs over {len(datasets)} dataset(s); correlations per dataset in the caption")
+        ax.set_ylabel(f"test gain over {bl} (points)")
+        ax.set_title(f"{len(d)} {ut} runs over {len(datasets)} dataset(s); correlations per dataset in the caption")
         ax.set_xlim(-0.05, 1.05)
         ax.legend(fontsize=6, loc="best")
     out.fig = fig
@@ -484,9 +483,9 @@ def llm_accuracy_vs_gain(runs: pd.DataFrame) -> FigureOut:
                 "per_dataset": per_dataset}
     how = "; ".join(sorted(d["llm_acc_how"].unique())) if "llm_acc_how" in d else "recorded"
     out.caption = (
-        f"Each point is one GPTA run (the unit): x = its LLM accuracy, the share of its genuinely new proposals "
+        f"Each point is one {ut} run (the unit): x = its LLM accuracy, the share of its genuinely new proposals "
         f"that beat the incumbent prefix on dev with the same weights (measured as: {how}); y = its test metric "
-        f"minus that of finetune on the same dataset, fraction and seed, in points. Colour = dataset. A dataset has "
+        f"minus that of {bl} on the same dataset, fraction and seed, in points. Colour = dataset. A dataset has "
         f"one metric, so correlations are per dataset and never pooled: "
         + "; ".join(f"{ds}: {c.text()}" if not math.isnan(c.pearson) else f"{ds}: undefined (n = {c.n})"
                     for ds, c in per_dataset.items())
@@ -586,11 +585,11 @@ def transfer_heatmap(runs: pd.DataFrame) -> FigureOut:
     import seaborn as sns
 
     d = runs[(runs["method"] == "transfer") & runs["source_dataset"].notna() & runs["gain"].notna()]
-    out = FigureOut("transfer_heatmap", "transfer", "Transfer: source x target gain over finetune")
+    out = FigureOut("transfer_heatmap", "transfer", f"Transfer: source x target gain over {display_name(BASELINE)}")
     if d.empty:
         n_t = int((runs["method"] == "transfer").sum())
         out.skipped = ("no transfer runs in these results (run `gpta transfer --from RESULT.json --dataset D`)"
-                       if n_t == 0 else f"{n_t} transfer run(s) but none has a paired finetune run on its target "
+                       if n_t == 0 else f"{n_t} transfer run(s) but none has a paired {BASELINE} run on its target "
                        "(same fraction and seed)")
         return out
     agg = d.groupby(["source_dataset", "dataset"])["gain"].agg(["mean", "count"]).reset_index()
@@ -607,7 +606,7 @@ def transfer_heatmap(runs: pd.DataFrame) -> FigureOut:
         with warnings.catch_warnings():  # seaborn 0.13 calls a colormap method matplotlib plans to rename
             warnings.simplefilter("ignore", PendingDeprecationWarning)
             sns.heatmap(100 * mean, ax=ax, annot=annot, fmt="", cmap="PuOr", center=0, vmin=-lim, vmax=lim,
-                        linewidths=0.5, linecolor="white", cbar_kws={"label": "gain vs finetune (points)"},
+                        linewidths=0.5, linecolor="white", cbar_kws={"label": f"gain vs {display_name(BASELINE)} (points)"},
                         annot_kws={"fontsize": 7})
         ax.set_xlabel("target dataset (trained, tested)")
         ax.set_ylabel("source of the prefix")
@@ -624,10 +623,10 @@ def transfer_heatmap(runs: pd.DataFrame) -> FigureOut:
     better = [k for k, q in adj.items() if q < 0.05 and tests[k].mean_diff > 0]
     out.caption = (
         "Transfer: test gain, in points, of training on the target dataset with the prefix learned on the source "
-        "dataset, over finetune on the target (paired by fraction and seed; mean over pairs; n = pairs). "
+        f"dataset, over {display_name(BASELINE)} on the target (paired by fraction and seed; mean over pairs; n = pairs). "
         f"{'; '.join(cells)}. Pairs with no runs are marked missing."
         + f" Paired t-tests over seeds, Holm-corrected over the {sum(q == q for q in adj.values())} testable pairs: "
-        + f"significantly better than finetune in {len(better)}, significantly worse in {len(worse)} of {len(cells)} pairs"
+        + f"significantly better than {display_name(BASELINE)} in {len(better)}, significantly worse in {len(worse)} of {len(cells)} pairs"
         + ("" if better or worse else " (no significant difference)") + "."
     )
     return out

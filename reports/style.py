@@ -1,9 +1,13 @@
-"""One look for every figure: a fixed colour and marker per method, sized for one paper column.
+"""One look for every figure: a fixed name, colour and marker per method, sized for one paper column.
 
 Colours are seaborn's "colorblind" palette (Okabe-Ito-like), plus black for ``transfer`` because
 that palette has ten colours and the suite has eleven methods. Each method's colour, marker and
-legend order live in the registry (``MethodInfo.style``, gpta/registry.py), so a method has the
-same look in every figure of every report, and a new method brings its own.
+legend order live in the registry (``MethodInfo.style``, gpta/registry.py), and so does its printed
+name (``MethodInfo.display``), so a method has the same look and name in every figure and table of
+every report, and a new method brings its own.
+
+Datasets (the LLM-accuracy scatter) get their own marker and colour from ``DATASET_STYLES``, a
+palette that shares no colour with any method, so a dataset is never mistaken for a method.
 """
 
 from __future__ import annotations
@@ -31,6 +35,29 @@ VARIANT_STYLES = ["-", "--", ":", "-."]  # several settings of one method share 
 
 COLUMN_WIDTH_IN = 3.4  # one column of a two-column paper
 FONT_PT = 7.5
+
+
+def display_name(arm: str) -> str:
+    """A method's readable name from the registry (raw id if unknown); an arm's settings are kept.
+
+    An arm is a method id, optionally followed by a space and its variant settings
+    (``"gpta [llm=...]"``, ``"transfer from sst2"``): only the id is replaced.
+    """
+    head, sep, rest = str(arm).partition(" ")
+    info = styled_methods().get(head)
+    return (info.display_name if info else head) + (sep + rest if sep else "")
+
+
+# Datasets in a figure whose points are all one method: colours from Paul Tol's schemes chosen at
+# least 28 CIELAB units (CIE76) from every method colour, each with its own marker, so shape alone
+# tells datasets apart and no dataset reads as a method.
+DATASET_STYLES = [("#332288", "o"), ("#ee3377", "s"), ("#999933", "^"), ("#661100", "D"), ("#cc6677", "v"),
+                  ("#ddcc77", "P")]
+
+
+def dataset_style(index: int) -> tuple[str, str]:
+    """(colour, marker) of the index-th dataset of a figure; cycles past the palette's end."""
+    return DATASET_STYLES[index % len(DATASET_STYLES)]
 
 
 def method_color(method: str) -> str:
