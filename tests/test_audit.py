@@ -114,7 +114,6 @@ def test_missing_ledger_and_bad_dirs(tmp_path, capsys):
     cfg = RunConfig(dataset="tweets", fraction=0.005, seed=13, method="gpta").to_dict()
     (tmp_path / "nl.json").write_text(json.dumps({"run_id": "nl", "method": "gpta", "config": cfg,
                                                   "costs": {"llm_calls": 3}}))
-    (tmp_path / "suite_summary.json").write_text(json.dumps({"cells": 3}))  # not a result: skipped
     [a] = audit_dir(tmp_path)
     assert a.verdict == "NO-LEDGER" and a.failed
     assert main(["audit", str(tmp_path)]) == 1
@@ -130,3 +129,72 @@ def test_missing_ledger_and_bad_dirs(tmp_path, capsys):
 def test_ngrams_are_lowercased_word_runs():
     assert ngrams(words("The QUICK brown fox, jumps!"), 3) == {
         ("the", "quick", "brown"), ("quick", "brown", "fox"), ("brown", "fox", "jumps")}
+
+
+# -- nothing is skipped in silence: damaged files are named failures, their ledgers still checked --
+
+
+@pytest.fixture(scope="module")
+def test_tweet() -> str:
+    """A verbatim tweet of the test split, at least 12 words long."""
+    splits = load_splits(get_dataset("tweets"))
+    return next(e.text for e in splits.test if len(words(e.text)) >= 12)
+
+
+def leaky_gpta_run(out_dir, run_id: str, quoted: str) -> str:
+    """A GPTA run (promises no exposure) whose ledger quotes ``quoted``; returns the result's JSON text."""
+    Ledger(out_dir / f"{run_id}.ledger.jsonl", run_id, "gpta").record(
+        [{"role": "system", "content": prompts.SYSTEM},
+         {"role": "user", "content": f"Consider this tweet: {quoted}"}])
+    cfg = RunConfig(dataset="tweets", fraction=0.005, seed=13, method="gpta").to_dict()
+    return json.dumps({"schema_version": 1, "run_id": run_id, "status": "ok", "method": "gpta", "config": cfg,
+                       "metrics": {"test": {"accuracy": 0.5}}, "costs": {"llm_calls": 1}}, indent=1)
+
+
+@pytest.mark.parametrize("damage", ["truncated", "json-list", "schema-99"])
+def test_a_damaged_result_fails_the_audit_and_its_leaking_ledger_is_still_caught(tmp_path, test_tweet, damage,
+                                                                                capsys):
+    run_id = "tweets__gpta__f0.005__s13__abcdef0123"
+    text = leaky_gpta_run(tmp_path, run_id, test_tweet)
+    if damage == "truncated":
+        text = text[: len(text) // 2]  # cut mid-file, as a full disk or a copy would
+    elif damage == "json-list":
+        text = json.dumps([json.loads(text)])
+    else:
+        text = text.replace('"schema_version": 1', '"schema_version": 99')
+    (tmp_path / f"{run_id}.json").write_text(text)
+    audit = audit_dir(tmp_path)
+    assert not audit.passed
+    [problem] = audit.problems
+    assert problem.path == f"{run_id}.json"
+    assert problem.kind == ("UNREADABLE" if damage == "truncated" else "NOT-A-RESULT")
+    [run] = audit.runs  # the ledger, audited without its result
+    assert run.verdict == "LEAK" and run.failed and run.source.startswith("ledger only")
+    assert any(leak.split == "test" for leak in run.leaks)
+    assert main(["audit", str(tmp_path)]) == 1
+    out = capsys.readouterr().out
+    assert f"{run_id}.json" in out and "LEAK" in out and "FAILED" in out
+    assert {"truncated": "truncated JSON", "json-list": "JSON list", "schema-99": "schema_version 99"}[damage] in out
+
+
+def test_unknown_json_damaged_ledger_and_an_unattributable_ledger_are_named(tmp_path, capsys):
+    cfg = RunConfig(dataset="tweets", fraction=0.005, seed=13, method="gpta").to_dict()
+    (tmp_path / "ok.json").write_text(json.dumps({"run_id": "ok", "method": "gpta", "config": cfg}))
+    ledger = tmp_path / "ok.ledger.jsonl"
+    Ledger(ledger, "ok", "gpta").record([{"role": "user", "content": "Is this tweet negative or positive?"}])
+    with open(ledger, "a", encoding="utf-8") as f:
+        f.write('{"run_id": "ok", "role": "user", "text": "cut')  # a write killed mid-line
+        f.write("\n" + json.dumps({"run_id": "someone-else", "role": "user", "text": "x"}) + "\n")
+    (tmp_path / "suite_summary.json").write_text(json.dumps({"cells": 3}))
+    Ledger(tmp_path / "mystery.ledger.jsonl", "mystery", "gpta").record([{"role": "user", "content": "hello"}])
+    audit = audit_dir(tmp_path)
+    kinds = {p.path: (p.kind, p.why) for p in audit.problems}
+    assert kinds["suite_summary.json"][0] == "NOT-A-RESULT"
+    assert kinds["ok.ledger.jsonl"][0] == "DAMAGED-LEDGER"
+    assert "line 2" in kinds["ok.ledger.jsonl"][1] and "another run id" in kinds["ok.ledger.jsonl"][1]
+    by_id = {a.run_id: a for a in audit.runs}
+    assert by_id["ok"].verdict == "ok" and by_id["ok"].messages == 1
+    assert by_id["mystery"].verdict == "UNCHECKED" and by_id["mystery"].failed
+    assert main(["audit", str(tmp_path), "--json"]) == 1
+    report = json.loads(capsys.readouterr().out)
+    assert report["passed"] is False and len(report["problems"]) == 2

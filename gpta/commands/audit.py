@@ -1,4 +1,5 @@
-"""``gpta audit RESULTS_DIR``: one data-exposure verdict per run; exit 1 on a broken promise."""
+"""``gpta audit RESULTS_DIR``: one data-exposure verdict per run; exit 1 on a broken promise or on
+any file the audit could not read or match (each named on its own line, gpta/audit.py)."""
 
 from __future__ import annotations
 
@@ -15,19 +16,26 @@ def cmd_audit(args: argparse.Namespace) -> int:
     if not Path(args.results_dir).is_dir():
         raise UserError(f"results directory {args.results_dir}: not a directory")
 
-    audits = audit_dir(args.results_dir, data_dir=args.data_dir, n=args.ngram)
+    audit = audit_dir(args.results_dir, data_dir=args.data_dir, n=args.ngram)
+    failed = audit.failed
     if args.json:
-        print(json.dumps([{"run_id": a.run_id, "method": a.method, "dataset": a.dataset,
-                           "messages": a.messages, "exposure": a.exposure, "ledger": a.ledger,
-                           "leaked_examples": a.leaked_examples, "verdict": a.verdict,
-                           "evidence": [vars(leak) for leak in a.leaks[:20]]} for a in audits], indent=1))
-    else:
-        print("\n".join(render(audits, verbose=args.verbose)))
-    failed = [a for a in audits if a.failed]
-    if not args.json:
-        print(f"audit: {len(audits)} runs, {sum(a.messages for a in audits)} messages, "
-              f"{len(failed)} broke a no-exposure promise (shared runs of >= {args.ngram} words)")
-    return 1 if failed else 0
+        print(json.dumps({
+            "passed": audit.passed,
+            "runs": [{"run_id": a.run_id, "method": a.method, "dataset": a.dataset, "source": a.source,
+                      "messages": a.messages, "exposure": a.exposure, "ledger": a.ledger,
+                      "leaked_examples": a.leaked_examples, "verdict": a.verdict, "failed": a.failed,
+                      "unchecked": a.unchecked, "evidence": [vars(leak) for leak in a.leaks[:20]]}
+                     for a in audit.runs],
+            "problems": [vars(p) for p in audit.problems]}, indent=1))
+        return 0 if audit.passed else 1
+    print("\n".join(render(audit, verbose=args.verbose)))
+    line = (f"audit: {len(audit.runs)} runs, {sum(a.messages for a in audit.runs)} messages, "
+            f"{len(failed)} broke a no-exposure promise (shared runs of >= {args.ngram} words)")
+    if audit.problems:
+        line += (f"; FAILED: {len(audit.problems)} file{'s' if len(audit.problems) > 1 else ''} could not be "
+                 f"read or matched (named above)")
+    print(line)
+    return 0 if audit.passed else 1
 
 
 def register(sub) -> None:
