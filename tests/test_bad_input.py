@@ -253,6 +253,10 @@ ROWS = [
      {"env": {"GPTA_DATA_DIR": ""}, SUBPROCESS: True}),
     ("data check incomplete", ["data", "check", "{f}"], 2, ["6 of 6 datasets", "gpta data prepare"], {"out": None}),
     ("data prepare unknown", ["data", "prepare", "{out}", "--datasets", "imdb"], 2, ["imdb", "not a benchmark"], {}),
+    # issue 27 item 2: data verified where it is read (a copy of the benchmark files, cut short)
+    ("benchmark file cut in half", ["run", "--dataset", "trec", "--method", "finetune", "--out", "{out}"], 2,
+     ["TREC.test", "damaged", "11,677 bytes, not the manifest's 23,354", "gpta data prepare"],
+     {"env": {"GPTA_DATA_DIR": "{f}/data"}, "setup": "half_trec", SUBPROCESS: True}),
 ]
 
 
@@ -279,6 +283,16 @@ def test_bad_input(case, argv, code, words, opts, tmp_path, hosts, monkeypatch, 
     make_files(f)
     if opts.get("setup") == "damaged_default_cache":
         (f / "llm_cache.sqlite").write_bytes(b"\x00garbage" * 100)
+    if opts.get("setup") == "half_trec":  # a copy of the data folder: the shared one is never touched
+        from gpta.data.manifest import files_of
+
+        shared = Path(os.environ.get("GPTA_DATA_DIR") or REPO.parent / "shared" / "data")
+        if not (shared / "trec").is_dir():
+            pytest.skip("needs the benchmark files (GPTA_DATA_DIR)")
+        for df in files_of("trec"):
+            (f / "data" / df.path).parent.mkdir(parents=True, exist_ok=True)
+            data = (shared / df.path).read_bytes()
+            (f / "data" / df.path).write_bytes(data[: len(data) // 2] if df.file == "TREC.test" else data)
     argv = [_fill(a, f, out, hosts) for a in argv]
     env = {k: _fill(v, f, out, hosts) for k, v in opts.get("env", {}).items()}
     t0 = time.monotonic()

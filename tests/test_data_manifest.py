@@ -66,3 +66,56 @@ def test_prepare_downloads_and_verifies(tmp_path, capsys):
         assert "sha256" in capsys.readouterr().err and not any(other.rglob("*.txt"))
     finally:
         srv.shutdown()
+
+
+# -- verified where it is read (issue 27 item 2) --------------------------------------------------
+
+
+def _copy_dataset(tmp_path: Path, dataset: str) -> Path:
+    root = tmp_path / "data"
+    for f in files_of(dataset):
+        (root / f.path).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy(DATA / f.path, root / f.path)
+    return root
+
+
+@needs_data
+def test_a_damaged_benchmark_is_refused_where_it_is_read(tmp_path):
+    """TREC.test cut in half: the loader refuses in one line naming the file and both sizes; a
+    same-size edit is caught by the sha256; the verdict is cached per file version (path, size, mtime)."""
+    from gpta.data import get_dataset, load_splits
+    from gpta.data import manifest
+    from gpta.errors import UserError
+
+    root = _copy_dataset(tmp_path, "trec")
+    test_file = root / "trec" / "TREC.test"
+    full = test_file.read_bytes()
+    assert len(load_splits(get_dataset("trec"), str(root)).test) == 500
+    test_file.write_bytes(full[: len(full) // 2])
+    with pytest.raises(UserError) as exc:
+        load_splits(get_dataset("trec"), str(root))  # the splits cached in this process are not served
+    msg = str(exc.value)
+    assert "\n" not in msg and "TREC.test" in msg and "11,677 bytes, not the manifest's 23,354" in msg
+    assert "gpta data prepare" in msg and "delete" not in msg
+    test_file.write_bytes(full.replace(b"ABBR", b"ABBX", 1))  # same size, other bytes
+    with pytest.raises(UserError, match="sha256 .* is not the manifest's"):
+        manifest.verify_files("trec", root)
+    test_file.write_bytes(full)
+    info = manifest._verdict.cache_info()
+    manifest.verify_files("trec", root)
+    manifest.verify_files("trec", root)
+    assert manifest._verdict.cache_info().hits >= info.hits + 2  # unchanged files: no second hash
+
+
+def test_a_user_file_changed_after_it_was_read_is_refused(tmp_path):
+    """csv: splits carry the sha256 of the file they were read from; a later load checks it."""
+    from gpta.data import get_dataset, load_splits
+    from gpta.errors import UserError
+
+    csv = tmp_path / "d.csv"
+    csv.write_text("text,label\n" + "".join(f"text number {i},{('a', 'b')[i % 2]}\n" for i in range(40)))
+    spec = get_dataset(f"csv:{csv}")
+    assert sum(load_splits(spec).sizes().values()) == 40
+    csv.write_text(csv.read_text() + "one more row,a\n")
+    with pytest.raises(UserError, match=r"d\.csv changed after it was read"):
+        load_splits(spec)

@@ -37,7 +37,7 @@ from typing import Any, Callable
 import numpy as np
 
 from gpta.data.files import data_root, read_text
-from gpta.data.manifest import FOLDERS, files_of
+from gpta.data.manifest import FOLDERS, files_of, verify_files
 from gpta.data.sampling import SPLIT_SEED, drop_cross_split_duplicates, fixed_splits, stratified_split
 from gpta.data.spec import DatasetSpec, Example, Splits, register
 from gpta.errors import UserError
@@ -56,9 +56,11 @@ def _load(name: str, local: Callable[[Path], Splits], hub: Callable[[], Splits] 
     subdir = FOLDERS[name]
     root = data_root(data_dir)
     if root is not None and (root / subdir).is_dir():
+        verify_files(name, root)  # the manifest's sizes and sha256, before a byte is parsed
         folder = (root / subdir).resolve()
         splits = drop_cross_split_duplicates(local(folder))
         splits.extra["sha256"] = {f.file: file_sha256(folder / f.file) for f in files_of(name)}
+        splits.files_read = {str(folder / f.file): f.sha256 for f in files_of(name)}
         return splits
     where = f"{root / subdir} does not exist" if root is not None else "GPTA_DATA_DIR is not set"
     if hub is None:

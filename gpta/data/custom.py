@@ -291,7 +291,8 @@ def build_spec(*, name: str, fmt: str, files: dict[str, Path], text_col: str, la
                     f"duplicate texts within a split dropped ({duplicates} rows)")
     extra.update(label_mapping={n: i for i, n in enumerate(labels)}, skipped_empty_text=skipped,
                  duplicate_texts_dropped=duplicates)
-    splits = Splits(pool, dev, test, source=source, protocol=protocol, extra=extra)
+    splits = Splits(pool, dev, test, source=source, protocol=protocol, extra=extra,
+                    files_read={str(p.resolve()): extra["sha256"][k] for k, p in files.items()})
     return DatasetSpec(
         name=name, task="classification", domain=domain, label_names=labels,
         description=describe_or_read(description, labels, Path(next(iter(files.values()))).name),

@@ -10,6 +10,7 @@ the JSON member of the repository's zip), so a download can be verified against 
 
 from __future__ import annotations
 
+import functools
 import io
 import os
 import socket
@@ -19,7 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from gpta.errors import UserError
-from gpta.hashing import file_sha256, sha256_bytes
+from gpta.hashing import file_key, file_sha256, sha256_bytes
 
 # Each benchmark's folder under the data folder. With FILES below, the one place a dataset's
 # paths are written: the loaders (gpta/data/benchmarks.py) and the cell fingerprint read them here.
@@ -109,6 +110,33 @@ def check_dir(root: Path, datasets: list[str] | None = None) -> dict[str, list[s
     return out
 
 
+@functools.lru_cache(maxsize=64)
+def _verdict(path: str, size: int, mtime_ns: int, expected_size: int, expected_sha256: str) -> str | None:
+    """Why the file differs from the manifest (None: it matches). Cached per file version."""
+    if size != expected_size:
+        return f"{size:,} bytes, not the manifest's {expected_size:,}"
+    digest = file_sha256(path)
+    if digest != expected_sha256:
+        return f"sha256 {digest[:12]}... is not the manifest's {expected_sha256[:12]}..."
+    return None
+
+
+def verify_files(dataset: str, root: Path) -> None:
+    """Refuse (one line) a benchmark whose local files are missing or differ from the manifest.
+
+    Called where the data is read (gpta/data/benchmarks.py) and before a run or sweep starts
+    (require_benchmarks). Cheap after the first time: the verdict is cached per file path, size
+    and mtime, so an unchanged file is hashed once per process and a changed one again."""
+    for f in files_of(dataset):
+        p = root / f.path
+        if not p.is_file():
+            raise UserError(f"dataset {dataset!r}: {p} is missing; restore it with `gpta data prepare {root}`")
+        why = _verdict(*file_key(p), f.size, f.sha256)
+        if why:
+            raise UserError(f"dataset {dataset!r}: {p} is damaged or another version ({why}); "
+                            f"restore it with `gpta data prepare {root}` (it rewrites only files that differ)")
+
+
 def has_local_files(root: Path | None, dataset: str) -> bool:
     return root is not None and all((root / f.path).is_file() for f in files_of(dataset))
 
@@ -140,6 +168,9 @@ def require_benchmarks(datasets: list[str], data_dir: str | None, where: str) ->
         return
     root = data_root(data_dir)
     local_missing = [d for d in wanted if not has_local_files(root, d)]
+    for d in wanted:  # a local copy that is there is read, so it must be the manifest's
+        if d not in local_missing and root is not None:
+            verify_files(d, root)
     if not local_missing:
         return
     no_hub = [d for d in local_missing if not REGISTRY[d].hub_id]

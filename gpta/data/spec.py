@@ -34,6 +34,10 @@ class Splits:
     source: str  # where the data came from (path, package, Hub id)
     protocol: str  # how the splits were made, in words
     extra: dict[str, Any] = field(default_factory=dict)  # e.g. label mapping, skipped rows
+    # Each local file the splits were read from -> its sha256 when read; gpta.data.load_splits
+    # checks them again on every load (cheap: hashes are cached per path, size and mtime), so
+    # splits kept in memory are never used after their file changed.
+    files_read: dict[str, str] = field(default_factory=dict, repr=False)
 
     def sizes(self) -> dict[str, int]:
         return {"pool": len(self.pool), "dev": len(self.dev), "test": len(self.test)}
