@@ -13,11 +13,11 @@ import json
 import numpy as np
 import pandas as pd
 
-from reports.extract import REFERENCE_METHODS, correctness
-from reports.stats import ALPHA, HOLM, adjust, mcnemar, paired_test, summarize
+from reports.protocol import FAMILY_CELLS
+from reports.roles import BASELINE, reference_methods
+from reports.stats import ALPHA, HOLM, adjust, paired_test, summarize
 from reports.style import method_rank
 
-BASELINE = "finetune"
 PAIR_KEYS = ["dataset", "fraction", "seed", "data_seed"]
 
 
@@ -71,45 +71,32 @@ def cell_summaries(runs: pd.DataFrame, value: str = "test") -> pd.DataFrame:
                                        "ci_high", "n_train", "seeds"])
 
 
-COMPARISON_COLUMNS = ["dataset", "fraction", "arm", "method", "n_pairs", "mean_gain", "gain_low", "gain_high", "p",
-                      "test", "arm_mean", "ft_mean", "mcnemar_p", "mcnemar_items", "mcnemar_a_only",
-                      "mcnemar_b_only", "p_adj", "significant", "n_tests", "correction"]
+COMPARISON_COLUMNS = ["dataset", "fraction", "arm", "method", "protocol", "paper_arm", "n_pairs", "mean_gain",
+                      "gain_low", "gain_high", "p", "test", "arm_mean", "ft_mean", "p_adj", "significant", "n_tests",
+                      "correction", "family"]
 
 
-def comparisons(runs: pd.DataFrame, raw: dict | None = None, correction: str = HOLM) -> pd.DataFrame:
-    """Each non-finetune arm against finetune per (dataset, fraction): paired over seeds.
+def comparisons(runs: pd.DataFrame, correction: str = HOLM) -> pd.DataFrame:
+    """The per-cell family: each non-finetune arm against finetune per (dataset, fraction).
 
-    Reference methods (``REFERENCE_METHODS``: no seed or fraction dependence) are left out: a
-    seed-paired test would pair one fixed number with itself. ``p_adj`` corrects the seed-level
-    p-values over every row returned (``correction``: Holm or Benjamini-Hochberg; ``n_tests`` =
-    rows with a p-value); ``significant`` = p_adj < 0.05. With ``raw`` (run_id -> result), the
-    per-example exact McNemar test pooled over the seed pairs is added where predictions and gold
-    labels are available.
+    Paired over seeds (``reports.stats.paired_test``: n >= 3, SD floored at one test item).
+    Reference methods (no seed or fraction dependence) are left out: a seed-paired test would pair
+    one fixed number with itself. ``p_adj`` corrects over every tested row returned (one family:
+    ``reports.protocol.FAMILY_CELLS``); ``significant`` = p_adj < 0.05. Build it once per report
+    and pass it to every table: the same comparison then has one corrected p everywhere.
     """
     rows = []
-    paired = runs[runs["method"].ne(BASELINE) & runs["ft_test"].notna() & ~runs["method"].isin(REFERENCE_METHODS)]
+    refs = reference_methods()
+    paired = runs[runs["method"].ne(BASELINE) & runs["ft_test"].notna() & ~runs["method"].isin(refs)]
     for (dataset, fraction, arm), g in paired.groupby(["dataset", "fraction", "arm"], sort=True):
-        t = paired_test(g["test"], g["ft_test"])
-        s = summarize(g["test"] - g["ft_test"])
-        row = {"dataset": dataset, "fraction": fraction, "arm": arm, "method": g["method"].iloc[0],
-               "n_pairs": t.n, "mean_gain": t.mean_diff, "gain_low": s.ci_low, "gain_high": s.ci_high, "p": t.p,
-               "test": t.test, "arm_mean": g["test"].mean(), "ft_mean": g["ft_test"].mean(),
-               "mcnemar_p": np.nan, "mcnemar_items": 0, "mcnemar_a_only": 0, "mcnemar_b_only": 0}
-        if raw is not None:
-            a_all, b_all = [], []
-            for rid, fid in zip(g["run_id"], g["ft_run_id"]):
-                a, b = correctness(raw.get(rid) or {}), correctness(raw.get(fid) or {})
-                if a is None or b is None or len(a) != len(b):
-                    a_all = []
-                    break
-                a_all.append(a)
-                b_all.append(b)
-            if a_all:
-                m = mcnemar(np.concatenate(a_all), np.concatenate(b_all))
-                row.update(mcnemar_p=m.p, mcnemar_items=m.n_examples, mcnemar_a_only=m.a_only,
-                           mcnemar_b_only=m.b_only)
-        rows.append(row)
-    comp = pd.DataFrame(rows, columns=COMPARISON_COLUMNS[:-4])
+        res = 1.0 / float(g["test_n"].max()) if "test_n" in g and g["test_n"].notna().any() else None
+        t = paired_test(g["test"], g["ft_test"], resolution=res)
+        rows.append({"dataset": dataset, "fraction": fraction, "arm": arm, "method": g["method"].iloc[0],
+                     "protocol": g["protocol"].iloc[0] if "protocol" in g else "fixed",
+                     "paper_arm": bool(g["paper_arm"].all()) if "paper_arm" in g else False,
+                     "n_pairs": t.n, "mean_gain": t.mean_diff, "gain_low": t.ci_low, "gain_high": t.ci_high,
+                     "p": t.p, "test": t.test, "arm_mean": g["test"].mean(), "ft_mean": g["ft_test"].mean()})
+    comp = pd.DataFrame(rows, columns=COMPARISON_COLUMNS[:-5])
     return correct(comp, correction)
 
 
@@ -120,10 +107,7 @@ def correct(comp: pd.DataFrame, correction: str = HOLM) -> pd.DataFrame:
     comp["significant"] = comp["p_adj"].lt(ALPHA) if len(comp) else []
     comp["n_tests"] = int(comp["p"].notna().sum()) if len(comp) else 0
     comp["correction"] = correction
-    if len(comp) and comp["mcnemar_p"].notna().any():
-        comp["mcnemar_p_adj"] = adjust(comp["mcnemar_p"], correction)
-    else:
-        comp["mcnemar_p_adj"] = np.nan
+    comp["family"] = FAMILY_CELLS
     return comp
 
 

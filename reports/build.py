@@ -15,8 +15,10 @@ import matplotlib.pyplot as plt  # noqa: E402
 
 from gpta.errors import UserError
 from reports import figures as F
-from reports.analysis import BASELINE, attach_baseline, comparisons, correct, grid_status
+from reports.analysis import attach_baseline, comparisons, grid_status
 from reports.claims import scorecard, summary as claims_summary
+from reports.protocol import FAMILY_CELLS, MIN_SEEDS
+from reports.roles import BASELINE, UNDER_TEST
 from reports.document import Document, summary_json
 from reports.extract import enrich
 from reports.llm_quality import llm_quality, render_llm_quality
@@ -52,26 +54,27 @@ def _skip(name: str, section: str) -> F.FigureOut:
     return F.FigureOut(name, section, name.replace("_", " "), skipped="no finished runs")
 
 
-def headline(runs: pd.DataFrame, raw: dict | None = None) -> dict[str, Any]:
-    """GPTA vs finetune per (dataset, fraction) cell: mean paired gain over seeds, Holm-corrected tests."""
-    if runs.empty or "method" not in runs:  # only failed cells: nothing to compare
+def headline(comp: pd.DataFrame) -> dict[str, Any]:
+    """GPTA vs finetune per (dataset, fraction) cell, read from the report's per-cell family (``comp``)."""
+    if comp.empty:
         return {"cells": 0, "wins": 0, "positive_means": 0, "significant_wins": 0, "significant_losses": 0,
-                "tested": 0, "low_cells": 0, "gpta_arms": [], "low_wins": 0, "mean_gain": math.nan,
+                "tested": 0, "family_tests": 0, "low_cells": 0, "gpta_arms": [], "low_wins": 0, "mean_gain": math.nan,
                 "not_winning": [], "other_arms": {}}
-    comp = comparisons(runs, raw)
-    g = correct(comp[comp["method"] == "gpta"], HOLM)  # the headline's own family: every GPTA arm vs finetune
+    g = comp[comp["method"] == UNDER_TEST]
     low = g[g["fraction"] <= LOW_FRACTION]
     sig_win = g["significant"].astype(bool) & (g["mean_gain"] > 0)
     sig_loss = g["significant"].astype(bool) & (g["mean_gain"] < 0)
+    other = comp[comp["method"] != UNDER_TEST]
     return {
         "cells": len(g), "wins": int(sig_win.sum()), "positive_means": int((g["mean_gain"] > 0).sum()),
         "significant_wins": int(sig_win.sum()), "significant_losses": int(sig_loss.sum()),
-        "tested": int(g["p"].notna().sum()), "low_cells": len(low), "gpta_arms": sorted(g["arm"].unique()),
+        "tested": int(g["p"].notna().sum()), "family_tests": int(comp["n_tests"].iloc[0]),
+        "low_cells": len(low), "gpta_arms": sorted(g["arm"].unique()),
         "low_wins": int((sig_win[g["fraction"] <= LOW_FRACTION]).sum()) if len(g) else 0,
         "mean_gain": float(g["mean_gain"].mean()) if len(g) else math.nan,
         "not_winning": [(r.dataset, r.fraction, r.mean_gain, r.p_adj, r.arm) for r in g[~sig_win].itertuples()],
         "other_arms": {arm: (int((c["significant"].astype(bool) & (c["mean_gain"] > 0)).sum()), len(c))
-                       for arm, c in correct(comp[comp["method"] != "gpta"]).groupby("arm")},
+                       for arm, c in other.groupby("arm")},
     }
 
 
@@ -83,22 +86,23 @@ def _headline_text(h: dict[str, Any]) -> list[str]:
                 f"{', '.join(h['gpta_arms'])})" if len(h["gpta_arms"]) > 1 else "")
     lines = [
         f"GPTA beats finetune significantly in {h['wins']} of {h['cells']} (dataset, fraction) cells{variants}: a win "
-        f"is a gain significant at p < 0.05 after {HOLM} correction over the {h['tested']} testable cells "
-        f"({PAIRED_TEST_NAME}). GPTA is significantly worse in {h['significant_losses']}. Mean gain over all cells "
+        f"is a gain significant at p < 0.05 in the report's {FAMILY_CELLS} ({HOLM} over its {h['family_tests']} "
+        f"tests; {PAIRED_TEST_NAME}); {h['cells'] - h['tested']} cell(s) have fewer than {MIN_SEEDS} seed pairs and "
+        f"are not tested. GPTA is significantly worse in {h['significant_losses']}. Mean gain over all cells "
         f"{F.pct(h['mean_gain']).replace('-', '−')} points (the mean is positive in {h['positive_means']}); at "
-        f"≤{LOW_FRACTION:.0%} of the pool, {h['low_wins']} significant win(s) of {h['low_cells']} cells.",
+        f"≤{LOW_FRACTION:.0%} of the pool, {h['low_wins']} significant win(s) of {h['low_cells']} cells. These are "
+        "per-cell comparisons; the claims' verdicts are in the scorecard.",
     ]
     if h["not_winning"]:
         shown = h["not_winning"][:MAX_LISTED]
-        cells = "; ".join(f"{d} at {F.frac_label(f)}" + (f" ({arm})" if arm != "gpta" else "")
+        cells = "; ".join(f"{d} at {F.frac_label(f)}" + (f" ({arm})" if arm != UNDER_TEST else "")
                           + f" ({100 * g:+.1f} points".replace("-", "−")
-                          + (f", corrected p = {p:.2g})" if not math.isnan(p) else ", untestable)")
+                          + (f", corrected p = {p:.2g})" if not math.isnan(p) else ", not tested)")
                           for d, f, g, p, arm in shown)
-        lines.append(f"No significant difference (or a loss) in {len(h['not_winning'])} cells: {cells}"
+        lines.append(f"No significant gain in {len(h['not_winning'])} cells: {cells}"
                      + (" ..." if len(h["not_winning"]) > MAX_LISTED else "") + ".")
     for arm, (w, n) in sorted(h["other_arms"].items()):
-        lines.append(f"{F.display_name(arm)} beats finetune significantly in {w} of {n} cells (Holm-corrected over "
-                     "the other methods' cells).")
+        lines.append(f"{F.display_name(arm)} beats finetune significantly in {w} of {n} cells (same family).")
     return lines
 
 
@@ -150,17 +154,20 @@ def build_report(results_dir: str | Path, out_dir: str | Path | None = None,
         if f.fig is not None:
             written["figures"][f.name] = _save(f, fig_dir)
 
-    card = scorecard(runs, rs.raw) if not runs.empty else None
+    comp = comparisons(runs) if not runs.empty else pd.DataFrame()  # the one per-cell family of this report
+    card = scorecard(runs, rs.raw, comp) if not runs.empty else None
     t_card = [scorecard_table(card)] if card else []
-    tables_main = results_tables(runs, failed, rs.raw) if not runs.empty else []
-    extra = [comparison_table(runs, rs.raw), cost_table(runs)] if not runs.empty else []
+    tables_main = results_tables(runs, failed, comp, rs.raw) if not runs.empty else []
+    extra = [comparison_table(comp), cost_table(runs)] if not runs.empty else []
     over = [t for t in [overfitting_table(runs)] if t is not None] if not runs.empty else []
     dialog = ([t for t in [dialogue_table(runs)] if t is not None] + prefix_tables(runs, rs.raw)) if not runs.empty else []
     appendix = appendix_tables(runs, rs.raw) if not runs.empty else []
     all_tables: list[Table] = t_card + tables_main + extra + over + dialog + appendix
     written["tables"]["md"] = _write(out_dir / "tables.md", "\n".join(to_markdown(t) for t in all_tables)
                                      or "No finished runs.\n")
-    written["tables"]["tex"] = _write(out_dir / "tables.tex", _latex_file(all_tables))
+    # The scorecard has its own file (scorecard.tex): tables.tex leaves it out, so \label{tab:scorecard}
+    # exists once when a paper inputs both.
+    written["tables"]["tex"] = _write(out_dir / "tables.tex", _latex_file(all_tables[len(t_card):]))
     if card:
         written["tables"]["scorecard_md"] = _write(out_dir / "scorecard.md", to_markdown(t_card[0]))
         written["tables"]["scorecard_tex"] = _write(out_dir / "scorecard.tex", _latex_file(t_card))
@@ -173,7 +180,7 @@ def build_report(results_dir: str | Path, out_dir: str | Path | None = None,
     missing.to_csv(out_dir / "missing_cells.csv", index=False)
     written["tables"]["missing_csv"] = str(out_dir / "missing_cells.csv")
 
-    h = headline(runs, rs.raw) if not runs.empty else headline(pd.DataFrame(columns=["dataset"]))  # type: ignore[arg-type]
+    h = headline(comp)
     doc = _document(rs, figs, grid, h, card, t_card, tables_main, extra, over, dialog, appendix)
     written["index_md"] = _write(out_dir / "index.md", doc.to_markdown())
     written["index_html"] = _write(out_dir / "index.html", doc.to_html())
@@ -212,7 +219,7 @@ def _relative(path: Any, results_dir: Path) -> Any:
 
 
 def _latex_file(tables: list[Table]) -> str:
-    head = ("% Tables written by `gpta report`. Needs \\usepackage{booktabs}.\n"
+    head = ("% Tables written by `gpta report`. Needs \\usepackage{booktabs,tabularx}.\n"
             "% Each table is a float; \\input{} this file or copy one table.\n\n")
     return head + "\n".join(to_latex(t) for t in tables) if tables else head + "% No finished runs.\n"
 
@@ -280,9 +287,9 @@ def _document(rs: ResultSet, figs, grid, h, card, t_card, tables_main, extra, ov
     render_llm_quality(doc, runs)  # reports/llm_quality.py (issue 16)
     doc.heading("6. Tables")
     doc.text(f"Significance: {PAIRED_TEST_NAME} against {BASELINE}, pairing the runs of the same dataset, fraction and "
-             f"seed, {HOLM}-corrected over each table's tests (the table says how many); † marks a corrected p < 0.05. "
-             "Bold only where the best mean beats the runner-up significantly after correction. Intervals are 95% "
-             "everywhere. LaTeX versions: [tables.tex](tables.tex).")
+             f"seed, {HOLM}-corrected once over the report's {FAMILY_CELLS}: every table shows the same corrected p "
+             f"for the same comparison; † marks a corrected p < 0.05. Intervals are 95% everywhere, and none is shown "
+             f"from fewer than {MIN_SEEDS} seeds. LaTeX versions: [tables.tex](tables.tex).")
     for t in extra[:1]:
         doc.table(t)
     doc.heading("Appendix: configurations and versions")

@@ -18,10 +18,8 @@ import numpy as np
 import pandas as pd
 
 from reports import keys as K
-
-# Methods whose result depends on neither the fraction nor the train seed: a reference with a
-# sampling interval over test items, never an arm of a seed-paired test.
-REFERENCE_METHODS = ("llm-zero-shot",)
+from reports.protocol import is_paper_arm, protocol_of
+from reports.roles import UNDER_TEST, reference_methods
 
 
 def _history(result: dict[str, Any]) -> list[dict[str, Any]]:
@@ -187,11 +185,13 @@ def enrich(runs: pd.DataFrame, raw: dict[str, dict[str, Any]]) -> pd.DataFrame:
         "llm_label", "train_loss", "dev_loss", "loss_gap", "best_dev", "last_dev", "best_minus_last",
         "test_n", "dev_n", "cold_llm_seconds", "cost_llm_seconds", "cost_llm_seconds_cold", "cost_tokens",
         "cost_tokens_cold", "cost_calls", "train_majority", "llm_acc", "llm_acc_how", "rev_total", "rev_new",
-        "rev_echo", "rev_fallback", "rev_unchanged", "gold_how", "is_reference")}
+        "rev_echo", "rev_fallback", "rev_unchanged", "gold_how", "is_reference", "protocol", "paper_arm",
+        "test_loss", "test_gap", "train_seconds", "eval_seconds")}
+    refs = reference_methods()
     for r in runs.itertuples():
         res = raw.get(r.run_id) or {}
         metric = r.metric
-        uses_llm = bool(res.get("llm")) or r.method in REFERENCE_METHODS or (r.llm_calls or 0) > 0
+        uses_llm = bool(res.get("llm")) or r.method in refs or (r.llm_calls or 0) > 0
         cols["llm_label"].append((K.llm_label(res) or str(K.get(res, K.LLM_CONFIG) or "?")) if uses_llm else None)
         tl, dl = K.num(res, K.TRAIN_LOSS), K.num(res, K.DEV_LOSS)
         cols["train_loss"].append(tl)
@@ -224,7 +224,14 @@ def enrich(runs: pd.DataFrame, raw: dict[str, dict[str, Any]]) -> pd.DataFrame:
         kinds = revision_kinds(res)
         for k in ("total", "new", "echo", "fallback", "unchanged"):
             cols[f"rev_{k}"].append(kinds["revisions" if k == "total" else k])
-        cols["is_reference"].append(r.method in REFERENCE_METHODS)
+        cols["is_reference"].append(r.method in refs)
+        cols["protocol"].append(protocol_of(res))
+        cols["paper_arm"].append(r.method == UNDER_TEST and is_paper_arm(res))
+        test_loss = K.num(res, ("metrics.test.loss",))
+        cols["test_loss"].append(test_loss)
+        cols["test_gap"].append(test_loss - tl)  # claim 3: test loss minus train loss, selected checkpoint
+        cols["train_seconds"].append(K.num(res, ("costs.train_seconds",)))
+        cols["eval_seconds"].append(K.num(res, ("costs.eval_seconds",)))
     for c, v in cols.items():
         runs[c] = v
     return runs

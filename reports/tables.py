@@ -14,10 +14,11 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from reports.analysis import BASELINE, arm_order, cell_summaries, comparisons
-from reports.extract import REFERENCE_METHODS
+from reports.analysis import arm_order, cell_summaries
 from reports.figures import display_name, frac_label, metric_name
-from reports.stats import ALPHA, HOLM, MCNEMAR_NAME, PAIRED_TEST_NAME, adjust, paired_test, summarize, wilson
+from reports.protocol import FAMILY_CELLS, MIN_SEEDS
+from reports.roles import BASELINE, reference_methods
+from reports.stats import HOLM, PAIRED_TEST_NAME, summarize, wilson
 
 SIG_MARK = "†"  # corrected p < 0.05 in the paired test against finetune
 LATEX_SIG_MARK = r"$^\dagger$"
@@ -46,13 +47,15 @@ class Table:
 _LATEX_SPECIALS = {"\\": r"\textbackslash{}", "&": r"\&", "%": r"\%", "$": r"\$", "#": r"\#", "_": r"\_",
                    "{": r"\{", "}": r"\}", "~": r"\textasciitilde{}", "^": r"\textasciicircum{}",
                    "±": r"$\pm$", "†": r"$^\dagger$", "→": r"$\rightarrow$", "≤": r"$\leq$", "ρ": r"$\rho$",
-                   "−": r"$-$", "≥": r"$\geq$", "×": r"$\times$", "<": r"$<$", ">": r"$>$", "–": "--"}
+                   "−": r"$-$", "≥": r"$\geq$", "×": r"$\times$", "<": r"$<$", ">": r"$>$", "–": "--",
+                   "←": r"$\leftarrow$", "…": r"\ldots{}", "“": "``", "”": "''", "‘": "`", "’": "'"}
+_QUOTED = re.compile(r'"([^"\n]*)"')
 _P_LT = re.compile(r"\b(p|p_adj|corrected p)\s*<\s*([0-9.]+)")
 
 
 def latex_escape(text: str) -> str:
     """Escape LaTeX specials; "p < 0.05" becomes math ($p<0.05$), a real minus sign becomes $-$."""
-    text = str(text)
+    text = _QUOTED.sub(lambda m: "“" + m.group(1) + "”", str(text))  # TeX quotes, not straight ones
     out, last = [], 0
     for m in _P_LT.finditer(text):
         out.append("".join(_LATEX_SPECIALS.get(ch, ch) for ch in text[last:m.start()]))
@@ -80,7 +83,7 @@ def to_markdown(t: Table) -> str:
     lines = [f"**{_md_escape(t.title)}**", ""]  # the title is bold; its text escaped
     lines.append("| " + " | ".join(_md_escape(h) for h in t.header) + " |")
     spec = re.sub(r"\{[^}]*\}", "", t.align) or "l" + "r" * (len(t.header) - 1)
-    lines.append("|" + "|".join(":---" if a in "lp" else "---:" for a in spec) + "|")
+    lines.append("|" + "|".join(":---" if a in "lpX" else "---:" for a in spec) + "|")
     for row in t.rows:
         cells = []
         for c in row:
@@ -98,7 +101,12 @@ def to_latex(t: Table) -> str:
     out = [rf"\begin{{{env}}}[t]", r"\centering", r"\small", rf"\caption{{{latex_escape(t.title)}}}"]
     if t.label:
         out.append(rf"\label{{{re.sub(r'[^A-Za-z0-9:-]+', '-', t.label)}}}")
-    out += [rf"\begin{{tabular}}{{{spec}}}", r"\toprule",
+    x_cols = "X" in spec  # tabularx: the table takes exactly the text width, X columns wrap
+    if x_cols:
+        out[2] = r"\footnotesize"
+        spec = spec.replace("X", r">{\raggedright\arraybackslash}X")
+    begin = rf"\begin{{tabularx}}{{\textwidth}}{{{spec}}}" if x_cols else rf"\begin{{tabular}}{{{spec}}}"
+    out += [begin, r"\toprule",
             " & ".join(rf"\textbf{{{latex_escape(h)}}}" for h in t.header) + r" \\", r"\midrule"]
     for row in t.rows:
         cells = []
@@ -107,7 +115,7 @@ def to_latex(t: Table) -> str:
             s = rf"\textbf{{{s}}}" if c.bold and s.strip() else s
             cells.append(s + (LATEX_SIG_MARK if c.sig else ""))
         out.append(" & ".join(cells) + r" \\")
-    out += [r"\bottomrule", r"\end{tabular}"]
+    out += [r"\bottomrule", r"\end{tabularx}" if x_cols else r"\end{tabular}"]
     if t.notes:
         out.append(r"\par\smallskip\footnotesize " + " ".join(latex_escape(n) for n in t.notes))
     out.append(rf"\end{{{env}}}")
@@ -140,31 +148,13 @@ def imbalanced(d: pd.DataFrame, raw: dict | None = None) -> bool:
     return bool(d["majority"].max() > 1 / k + 0.10)
 
 
-def _best_is_significant(d: pd.DataFrame, fractions: list[float], value: str) -> dict[float, tuple[str, float]]:
-    """Per fraction: (best arm, corrected p of best vs runner-up, paired by seed; Holm over fractions)."""
-    tests = {}
-    for f in fractions:
-        df = d[np.isclose(d["fraction"], f) & d[value].notna()]
-        means = df.groupby("arm")[value].mean().sort_values(ascending=False)
-        if len(means) < 2:
-            continue
-        best, second = means.index[0], means.index[1]
-        a = df[df["arm"] == best].set_index("seed")[value]
-        b = df[df["arm"] == second].set_index("seed")[value]
-        common = sorted(set(a.index) & set(b.index))
-        if len(common) < 2:
-            continue
-        tests[f] = (best, paired_test(a[common], b[common]).p)
-    adj = adjust([p for _, p in tests.values()])
-    return {f: (best, float(q)) for (f, (best, _)), q in zip(tests.items(), adj)}
-
-
-def results_tables(runs: pd.DataFrame, failed: pd.DataFrame, raw: dict | None = None) -> list[Table]:
+def results_tables(runs: pd.DataFrame, failed: pd.DataFrame, comp: pd.DataFrame,
+                   raw: dict | None = None) -> list[Table]:
     """Per dataset: rows = methods, columns = fractions; test metric mean [95% t-interval] over seeds.
 
-    † = gain over finetune significant after Holm correction over this table's tests. Bold = the best
-    mean in a column, only where it beats the runner-up significantly (paired t-test over seeds,
-    Holm-corrected over the table's columns). Imbalanced datasets get a macro-F1 table beside it.
+    † = gain over finetune significant in the report's per-cell family (``comp``, built once by
+    ``reports.analysis.comparisons``: the same corrected p as every other table). No other test is
+    run here, so nothing is bold. Imbalanced datasets get a macro-F1 table beside it (no marks).
     References (llm-zero-shot, the training-majority class) are rows of their own with their own
     intervals and no seed-paired test.
     """
@@ -175,20 +165,20 @@ def results_tables(runs: pd.DataFrame, failed: pd.DataFrame, raw: dict | None = 
         if metric == "accuracy" and imbalanced(d, raw) and d["test_macro_f1"].notna().any():
             values.append(("test_macro_f1", "macro-F1"))
         for value, vname in values:
-            tables.append(_results_table(dataset, d, failed, value, vname, raw))
+            tables.append(_results_table(dataset, d, failed, value, vname, raw, comp))
     return tables
 
 
 def _results_table(dataset: str, d: pd.DataFrame, failed: pd.DataFrame, value: str, vname: str,
-                   raw: dict | None) -> Table:
-    arms_d = d[~d["method"].isin(REFERENCE_METHODS)]
+                   raw: dict | None, comp: pd.DataFrame) -> Table:
+    refs = reference_methods()
+    arms_d = d[~d["method"].isin(refs)]
     summ = cell_summaries(arms_d, value)
     fractions = sorted(summ["fraction"].unique())
     arms = arm_order(summ["arm"])
     n_train = summ.groupby("fraction")["n_train"].median()
     max_n = int(summ["n"].max()) if len(summ) else 0
-    comp = comparisons(arms_d.assign(test=arms_d[value], ft_test=_partner(arms_d, value)), raw if value == "test" else None)
-    best = _best_is_significant(arms_d, fractions, value)
+    comp = comp[comp["dataset"] == dataset] if value == "test" else comp.iloc[0:0]
     fails = failed[failed["dataset"] == dataset] if not failed.empty else failed
     dev_n = arms_d.groupby("fraction")["dev_n"].median() if "dev_n" in arms_d else pd.Series(dtype=float)
     header = ["Method"] + [(f"{frac_label(f)} (n={n_train[f]:.0f}" if not math.isnan(n_train[f]) else f"{frac_label(f)} (")
@@ -210,8 +200,7 @@ def _results_table(dataset: str, d: pd.DataFrame, failed: pd.DataFrame, value: s
                 f" (n={sm['n']})" if sm["n"] < max_n and sm["n"] > 1 else "")
             c = comp[(comp["arm"] == arm) & (comp["fraction"] == f)]
             sig = bool(not c.empty and c["significant"].iloc[0] and c["mean_gain"].iloc[0] > 0)
-            b = best.get(f)
-            row.append(Cell(text, bold=bool(b and b[0] == arm and b[1] < ALPHA), sig=sig))
+            row.append(Cell(text, sig=sig))
         rows.append(row)
     # references: the training-majority class and seed-independent methods
     if value == "test" and "train_majority" in d and d["train_majority"].notna().any():
@@ -220,7 +209,7 @@ def _results_table(dataset: str, d: pd.DataFrame, failed: pd.DataFrame, value: s
             v = arms_d[np.isclose(arms_d["fraction"], f)]["train_majority"].dropna()
             row.append(Cell(minus(f"{100 * v.mean():.1f}") if len(v) else "n/a"))
         rows.append(row)
-    for m in REFERENCE_METHODS:
+    for m in refs:
         ref = d[d["method"] == m].drop_duplicates(subset=["llm_label", value])
         for r in ref.itertuples():
             n = int(r.test_n) if not math.isnan(r.test_n) else 0
@@ -232,12 +221,12 @@ def _results_table(dataset: str, d: pd.DataFrame, failed: pd.DataFrame, value: s
                 txt = minus(f"{100 * v:.1f} (n={n} items)")
             rows.append([Cell(f"{display_name(m)} (reference, {r.llm_label})")] + [Cell(txt)] * len(fractions))
     n_tests = int(comp["n_tests"].iloc[0]) if len(comp) else 0
-    notes = [f"Cells: {INTERVAL} of test {vname} (%), 95% Student-t interval over seeds (up to {max_n}); a single "
-             f"seed has no interval. {SIG_MARK}: gain over {BASELINE} significant at p < 0.05 after {HOLM} "
-             f"correction over the {n_tests} seed-paired tests of this table ({PAIRED_TEST_NAME}). Bold: the best "
-             "mean of a column, only where it beats the runner-up significantly (paired by seed, Holm-corrected "
-             "over the columns); otherwise no cell is bold (no significant difference). n = training examples, "
-             "dev = labelled dev examples used for selection (medians over seeds); (n=k) marks a cell with fewer seeds. missing/failed: no result."]
+    marks = (f"{SIG_MARK}: gain over {BASELINE} significant at p < 0.05 in the report's {FAMILY_CELLS} ({HOLM} over "
+             f"{n_tests} tests; the Gains table lists each p)." if value == "test" else
+             f"No significance marks: the tests are on the test {metric_name(d['metric'].iloc[0])} (main table).")
+    notes = [f"Cells: {INTERVAL} of test {vname} (%), 95% Student-t interval over seeds (up to {max_n}); fewer than "
+             f"{MIN_SEEDS} seeds: no interval. {marks} n = training examples, dev = labelled dev examples used for "
+             "selection (medians over seeds); (n=k) marks a cell with fewer seeds. missing/failed: no result."]
     if any(r[0].text.startswith("Training-majority") for r in rows):
         notes.append("Training-majority class: predicting the majority class of each run's training sample for every "
                      "test item (mean over runs).")
@@ -256,32 +245,27 @@ def _partner(runs: pd.DataFrame, value: str) -> pd.Series:
     return runs["ft_run_id"].map(by_id)
 
 
-def comparison_table(runs: pd.DataFrame, raw: dict | None = None) -> Table:
-    comp = comparisons(runs, raw)
+def comparison_table(comp: pd.DataFrame) -> Table:
+    """Every row of the report's per-cell family, with its raw and corrected p."""
     rows = []
     order = arm_order(comp["arm"])
     comp = comp.assign(rank=comp["arm"].map(order.index)).sort_values(["dataset", "fraction", "rank"])
     for r in comp.itertuples():
         ci = ("n/a" if math.isnan(r.gain_low) else minus(f"[{100 * r.gain_low:+.1f}, {100 * r.gain_high:+.1f}]"))
-        verdict = ("significant gain" if r.significant and r.mean_gain > 0 else
-                   "significant loss" if r.significant and r.mean_gain < 0 else "no significant difference")
-        mc = ("n/a" if math.isnan(r.mcnemar_p) else
-              f"{_p(r.mcnemar_p_adj)} ({r.mcnemar_a_only}/{r.mcnemar_b_only} of {r.mcnemar_items})")
+        verdict = ("not tested (n < 3)" if math.isnan(r.p) else "significant gain" if r.significant and r.mean_gain > 0
+                   else "significant loss" if r.significant and r.mean_gain < 0 else "no significant difference")
         rows.append([Cell(r.dataset), Cell(frac_label(r.fraction)), Cell(display_name(r.arm)), Cell(str(r.n_pairs)),
                      Cell(minus(f"{100 * r.mean_gain:+.1f}")), Cell(ci), Cell(_p(r.p)),
-                     Cell(_p(r.p_adj), sig=bool(r.significant)), Cell(mc), Cell(verdict)])
+                     Cell(_p(r.p_adj), sig=bool(r.significant)), Cell(verdict)])
     n_tests = int(comp["n_tests"].iloc[0]) if len(comp) else 0
-    n_mc = int(comp["mcnemar_p"].notna().sum()) if len(comp) else 0
     return Table(title=f"Gain over {BASELINE} (test, points), paired by seed",
-                 header=["Dataset", "Fraction", "Method", "Pairs", "Gain", "95% CI", "p", "p (Holm)",
-                         "McNemar p (Holm)", "Verdict"], rows=rows,
-                 label="tab:gains", align="lllrrrrrrl",
-                 notes=[f"p: {PAIRED_TEST_NAME} (an exact sign test where every seed difference is equal); n/a with "
-                        f"fewer than 2 pairs. p (Holm): corrected over the {n_tests} tests of this table. {SIG_MARK}: "
-                        f"corrected p < 0.05. McNemar: {MCNEMAR_NAME} on the stored test predictions, {HOLM}-corrected "
-                        f"over its {n_mc} tests; a/b = items only the method / only {BASELINE} got right. A win is a "
-                        "significant gain after correction; anything else is 'no significant difference'. "
-                        f"{', '.join(display_name(m) for m in REFERENCE_METHODS)} is a reference and is not "
+                 header=["Dataset", "Fraction", "Method", "Pairs", "Gain", "95% CI", "p", "p (Holm)", "Verdict"],
+                 rows=rows, label="tab:gains", align="lllrrrrrl",
+                 notes=[f"p: {PAIRED_TEST_NAME}; not tested below {MIN_SEEDS} pairs. p (Holm): corrected over the "
+                        f"{n_tests} tests of the report's {FAMILY_CELLS} (every table reads these). {SIG_MARK}: "
+                        "corrected p < 0.05. Per-example tests pooled over seeds are not used: they ignore the seed's "
+                        "training variance and reject a true null far above 5%. "
+                        f"{', '.join(display_name(m) for m in reference_methods())} is a reference and is not "
                         "seed-paired."])
 
 
@@ -324,7 +308,7 @@ def cost_table(runs: pd.DataFrame) -> Table:
 
 def overfitting_table(runs: pd.DataFrame) -> Table | None:
     """Per dataset, fraction and method: dev-minus-train loss and best-minus-last dev metric, with intervals."""
-    d = runs[~runs["method"].isin(REFERENCE_METHODS)]
+    d = runs[~runs["method"].isin(reference_methods())]
     if "loss_gap" not in d or d["loss_gap"].isna().all():
         return None
     gap, bml = cell_summaries(d, "loss_gap"), cell_summaries(d, "best_minus_last")
@@ -383,7 +367,9 @@ def prefix_tables(runs: pd.DataFrame, raw: dict, max_chars: int = 90) -> list[Ta
     for (ds, llm), g in d.groupby(["dataset", "llm_label"], dropna=False):
         rows = []
         for r in g.sort_values(["arm", "fraction", "seed"]).itertuples():
-            hist = K.get(raw.get(r.run_id) or {}, K.HISTORY) or []
+            res = raw.get(r.run_id) or {}
+            hist = K.get(res, K.HISTORY) or []
+            sel_round = ((res.get("selected") or {}) if isinstance(res.get("selected"), dict) else {}).get("round")
             for e in hist:
                 text = " ".join(str(e.get("prefix") or "").split())
                 short = text if len(text) <= max_chars else text[:max_chars - 1].rstrip() + "…"
@@ -391,7 +377,9 @@ def prefix_tables(runs: pd.DataFrame, raw: dict, max_chars: int = 90) -> list[Ta
                 if sw is None and e.get("round", 0) > 0 and "dev_before" in e:
                     sw = e["dev_before"]
                 rows.append([Cell(display_name(r.arm)), Cell(frac_label(r.fraction)), Cell(str(r.seed)),
-                             Cell(str(e.get("round", "?"))), Cell(str(e.get("source", "?"))),
+                             Cell(str(e.get("round", "?")) + (" ←" if e.get("round") == sel_round else ""),
+                                  bold=e.get("round") == sel_round),
+                             Cell(str(e.get("source", "?"))),
                              Cell("–" if sw is None else f"{100 * float(sw):.1f}"),
                              Cell("–" if e.get("dev_metric") is None else f"{100 * float(e['dev_metric']):.1f}"),
                              Cell(short)])
@@ -399,25 +387,30 @@ def prefix_tables(runs: pd.DataFrame, raw: dict, max_chars: int = 90) -> list[Ta
             out.append(Table(title=f"Prefixes written per round: {ds}" + (f", LLM {llm}" if isinstance(llm, str) else ""),
                              header=["Method", "Fraction", "Seed", "Round", "Source", "Dev, same weights",
                                      "Dev, end of round", "Prefix (shortened)"],
-                             rows=rows, label=f"tab:prefixes-{ds}", align="llrrlrrp{7cm}", wide=True,
+                             rows=rows, label=f"tab:prefixes-{ds}", align="llrrlrrX", wide=True,
                              notes=["Source: llm (new text from the LLM), echo (an earlier prefix returned), fallback "
                                     "(unusable reply: previous prefix or a template kept). Dev, same weights: the "
                                     "prefix scored on dev with the weights at the start of its round, i.e. the same "
                                     "weights that scored the previous prefix at the end of the previous round (%), – "
                                     "for round 0. Dev, end of round: after the round's training (%). Prefixes are cut "
-                                    f"at {max_chars} characters (…)."]))
+                                    f"at {max_chars} characters (…). ← (bold): the round whose checkpoint was "
+                                    "selected on dev and scored on test."]))
     return out
 
 
 def scorecard_table(card) -> Table:
-    rows = [[Cell(str(c.number)), Cell(c.claim), Cell(c.test), Cell(c.numbers), Cell(c.n),
-             Cell(c.verdict_text + ("; " + "; ".join(c.details) if c.details else ""), bold=True)]
-            for c in card.claims]
+    """One row per claim: verdict, the evidence behind it (n, family, MDE, protocol, LLMs), rule and test, numbers."""
+    rows = []
+    for c in card.claims:
+        evidence = (f"n: {c.n or 'none'}; family: {c.family}; minimum detectable effect: {c.mde}; protocol: "
+                    f"{c.protocol}; LLMs: {c.llms}")
+        rows.append([Cell(str(c.number)), Cell(c.claim), Cell(c.verdict_text, bold=True), Cell(evidence),
+                     Cell(f"Rule: {c.rule} Test: {c.test}."), Cell(c.numbers or "none")])
     return Table(title="Claims scorecard: the paper's claims against these results",
-                 header=["#", "Claim", "Test", "Numbers", "n", "Verdict"], rows=rows, label="tab:scorecard",
-                 align="rp{2.6cm}p{3.2cm}p{5.2cm}p{1.8cm}p{2.2cm}", wide=True,
+                 header=["#", "Claim", "Verdict", "Evidence", "Rule and test", "Numbers"], rows=rows,
+                 label="tab:scorecard", align="rXXXXX", wide=True,
                  notes=[c for c in card.context if not c.startswith("**")]
-                 + (["Smoke run: these verdicts cannot support or contradict any claim."] if card.smoke else []))
+                 + ([f"No verdict: {card.smoke_reason}."] if card.smoke else []))
 
 
 def appendix_tables(runs: pd.DataFrame, raw: dict[str, dict]) -> list[Table]:
@@ -443,7 +436,7 @@ def appendix_tables(runs: pd.DataFrame, raw: dict[str, dict]) -> list[Table]:
                      Cell(", ".join(str(s) for s in sorted(g["seed"].unique()))), Cell(diff_txt)])
     t2 = Table(title="Appendix: runs per method and the settings in which they differ from the shared ones",
                header=["Method", "Runs", "Datasets", "Fractions", "Seeds", "Other settings"], rows=rows,
-               label="tab:runs", align="lrlllp{5cm}")
+               label="tab:runs", align="lrlllX")
     versions: dict[str, set] = {}
     for rid in runs["run_id"]:
         env = (raw.get(rid) or {}).get("env") or {}
