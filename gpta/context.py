@@ -207,27 +207,25 @@ def check_ollama_host(host: str) -> str:
 
 
 def probe_llm(spec: str, timeout_s: float | None = None) -> None:
-    """Reach the LLM before any data or model load: one short identity call, nothing written.
+    """Reach the LLM before any data or model load: every backend answers a 1-token chat.
 
-    embedded: the GGUF file exists and is a GGUF. ollama: the host is a well-formed URL, answers
-    ``/api/tags`` within ``PROBE_TIMEOUT_S`` with Ollama's JSON, and lists the model. openai: the
-    server lists the model and answers a 1-token probe within ``PROBE_TIMEOUT_S``, no retries.
+    embedded: the GGUF file is a GGUF (embedded:NAME: its packages are installed), then the model
+    loads and answers (in-process: the run reuses the loaded model). ollama: the host is a
+    well-formed URL, answers ``/api/tags`` within ``PROBE_TIMEOUT_S`` with Ollama's JSON and lists
+    the model, then answers ``/api/chat`` (1 token) within ``CHAT_PROBE_TIMEOUT_S`` (a host that
+    lists the model but never answers a chat fails here, not minutes into the run). openai: the
+    server lists the model and answers a 1-token probe within ``PROBE_TIMEOUT_S``. No retries;
+    nothing written.
     """
     kind, _, arg = spec.partition(":")
+    limit = min(PROBE_TIMEOUT_S, timeout_s) if timeout_s else PROBE_TIMEOUT_S
+    chat_limit = min(CHAT_PROBE_TIMEOUT_S, timeout_s) if timeout_s else CHAT_PROBE_TIMEOUT_S
     if kind == "embedded":
-        if arg:
-            path = Path(arg).expanduser()
-            if path.is_file():
-                with open(path, "rb") as f:
-                    magic = f.read(4)
-                if magic != b"GGUF":
-                    raise UserError(f"--llm {spec}: {path} is not a GGUF file (it does not start with 'GGUF'); "
-                                    f"pass a llama.cpp .gguf model")
+        _probe_embedded(spec, arg)
         return
     if kind == "openai" and arg:  # the model list and a 1-token probe, no retries, short timeout
         from gpta.llm.openai_backend import OpenAIBackend
 
-        limit = min(PROBE_TIMEOUT_S, timeout_s) if timeout_s else PROBE_TIMEOUT_S
         OpenAIBackend(arg, timeout_s=limit, retries=0).identity()
         return
     if kind != "ollama" or not arg:
@@ -235,7 +233,7 @@ def probe_llm(spec: str, timeout_s: float | None = None) -> None:
     raw = os.environ.get("OLLAMA_HOST") or "http://127.0.0.1:11434"  # (the ollama client reads it at import)
     host = check_ollama_host(raw)
     import httpx
-    limit = min(PROBE_TIMEOUT_S, timeout_s) if timeout_s else PROBE_TIMEOUT_S
+
     try:
         resp = httpx.get(f"{host}/api/tags", timeout=httpx.Timeout(limit, connect=min(limit, 5.0)))
     except httpx.ConnectError:
@@ -246,10 +244,7 @@ def probe_llm(spec: str, timeout_s: float | None = None) -> None:
                              f"(the host accepts connections but does not reply); check OLLAMA_HOST") from None
     except httpx.HTTPError as exc:
         raise LLMUnavailable(f"ollama at {host}: {type(exc).__name__}: {exc}; check OLLAMA_HOST") from None
-    try:
-        listing = resp.json() if resp.status_code == 200 else None
-    except ValueError:
-        listing = None
+    listing = _json_or_none(resp) if resp.status_code == 200 else None
     if not isinstance(listing, dict) or not isinstance(listing.get("models"), list):
         raise LLMUnavailable(f"not an Ollama server at {host} (GET /api/tags: HTTP {resp.status_code}, "
                              f"{'no Ollama JSON' if resp.status_code == 200 else 'no model list'}); "
@@ -257,3 +252,69 @@ def probe_llm(spec: str, timeout_s: float | None = None) -> None:
     names = {m.get("model") or m.get("name") for m in listing["models"] if isinstance(m, dict)}
     if arg not in names and f"{arg}:latest" not in names:
         raise LLMUnavailable(f"ollama at {host}: model {arg!r} not found; run `ollama pull {arg}`")
+    _probe_ollama_chat(host, arg, chat_limit)
+
+
+CHAT_PROBE_TIMEOUT_S = 30.0  # the 1-token chat: room for Ollama to load a model into memory, no more
+PROBE_MESSAGES = [{"role": "user", "content": "Hi"}]
+
+
+def _json_or_none(resp: Any) -> Any:
+    try:
+        return resp.json()
+    except ValueError:
+        return None
+
+
+def _probe_ollama_chat(host: str, model: str, limit: float) -> None:
+    """POST /api/chat, 1 token, no stream: the call every run makes, answered within ``limit``."""
+    import httpx
+
+    body = {"model": model, "messages": PROBE_MESSAGES, "stream": False,
+            "options": {"num_predict": 1, "temperature": 0.0}}
+    try:
+        resp = httpx.post(f"{host}/api/chat", json=body, timeout=httpx.Timeout(limit, connect=min(limit, 5.0)))
+    except httpx.TimeoutException:
+        raise LLMUnavailable(f"ollama at {host}: model {model!r} is listed but did not answer a 1-token chat "
+                             f"within {limit:g} s (is the server stuck, or still loading the model? "
+                             f"`ollama run {model}` loads it; then try again)") from None
+    except httpx.HTTPError as exc:
+        raise LLMUnavailable(f"ollama at {host}: a 1-token chat with model {model!r} failed "
+                             f"({type(exc).__name__}: {exc})") from None
+    reply = _json_or_none(resp)
+    if resp.status_code != 200:
+        err = reply.get("error") if isinstance(reply, dict) else None
+        if resp.status_code == 404:
+            raise LLMUnavailable(f"ollama at {host}: model {model!r} not found for chat (HTTP 404: {err}); "
+                                 f"run `ollama pull {model}`")
+        raise LLMUnavailable(f"ollama at {host}: a 1-token chat with model {model!r} got HTTP "
+                             f"{resp.status_code}{f': {err}' if err else ''}")
+    if not isinstance(reply, dict) or not isinstance(reply.get("message"), dict):
+        raise LLMUnavailable(f"ollama at {host}: the 1-token chat with model {model!r} did not answer with "
+                             f"Ollama's chat JSON (no 'message' object); check OLLAMA_HOST")
+
+
+def _probe_embedded(spec: str, arg: str) -> None:
+    """The GGUF is one and the model answers 1 token (loaded in this process, reused by the run)."""
+    from gpta.config import LLMConfig
+    from gpta.llm import make_backend, models
+
+    if arg and models.is_model_name(arg):  # embedded:NAME: its packages are installed (LLM2, issue 25)
+        models.check_installed(arg)
+    elif arg:
+        path = Path(arg).expanduser()
+        if path.is_file():
+            with open(path, "rb") as f:
+                magic = f.read(4)
+            if magic != b"GGUF":
+                raise UserError(f"--llm {spec}: {path} is not a GGUF file (it does not start with 'GGUF'); "
+                                f"pass a llama.cpp .gguf model")
+    backend = make_backend(spec)
+    try:
+        backend.complete(PROBE_MESSAGES, LLMConfig(max_tokens=1, temperature=0.0))
+    except UserError:
+        raise
+    except Exception as exc:  # noqa: BLE001 - llama.cpp's load or decode failure, whatever its class
+        first = (str(exc).strip().splitlines() or [type(exc).__name__])[0][:200]
+        raise LLMUnavailable(f"--llm {spec}: the embedded model did not answer a 1-token chat "
+                             f"({type(exc).__name__}: {first}); check the GGUF file") from None

@@ -123,6 +123,7 @@ def make_files(d: Path) -> None:
     (d / "nanstr.jsonl").write_text("".join(json.dumps({"text": f"t{i}", "label": i % 2}) + "\n" for i in range(12))
                                     + json.dumps({"text": "x", "label": "nan"}) + "\n")
     (d / "model.gguf").write_bytes(b"PK\x03\x04 this is a zip, not a GGUF")
+    (d / "cut.gguf").write_bytes(b"GGUF\x03\x00\x00\x00" + b"cut short" * 10)
     (d / "cache.sqlite").write_bytes(b"this is not a database at all" * 10)
     (d / "cachedir").mkdir(exist_ok=True)
     (d / "truncated.json").write_text('{"run_id": "x", "config": {"method": "gpta"}, "prefix": "Is th')
@@ -227,6 +228,8 @@ ROWS = [
      {"env": {"OLLAMA_HOST": "{silent}"}, "max_s": 30}),
     ("not a GGUF", GPTA + ["--llm", "embedded:{f}/model.gguf"], 2, ["model.gguf", "not a GGUF file"], {}),
     ("GGUF missing", GPTA + ["--llm", "embedded:/no/such.gguf"], 2, ["no such GGUF"], {}),
+    ("GGUF header then garbage", GPTA + ["--llm", "embedded:{f}/cut.gguf"], 2,
+     ["cut.gguf", "did not answer a 1-token chat", "check the GGUF file"], {}),
     ("unknown LLM", GPTA + ["--llm", "chatgpt"], 2, ["unknown LLM"], {}),
     # 4. users' own data
     ("text col is label col", CSV + ["csv:{f}/good.csv", "--text-col", "label"], 2,

@@ -133,3 +133,26 @@ def test_llm_check_reports_backend_identity_and_speed(ollama_server, capsys):
     assert f"backend: ollama at {ollama_server.url}" in out
     assert EmbeddedBackend().identity()["digest"].removeprefix("sha256:") in out
     assert "tokens/s" in out
+
+
+def test_preflight_chats_one_token_and_refuses_a_host_that_lists_but_never_chats(ollama_server, tmp_path,
+                                                                                 capsys):
+    """Issue 27 item 4: /api/tags lists the model, /api/chat never answers (held past the probe's
+    limit): `gpta run` stops in one line within seconds, before any data or model loads."""
+    from gpta.context import probe_llm
+
+    probe_llm(f"ollama:{MODEL}")
+    assert ollama_server.count("/api/chat") == 1  # the preflight chats, not only lists
+    ollama_server.set_faults(stall_next=1, stall_s=8)
+    t0 = time.monotonic()
+    code = main(["run", "--dataset", "tweets", "--method", "gpta", "--llm", f"ollama:{MODEL}",
+                 "--set", "generation.timeout_s=2", "--out", str(tmp_path / "out")])
+    seconds = time.monotonic() - t0
+    err = capsys.readouterr().err.strip().splitlines()
+    assert code == 2 and len(err) == 1, err
+    assert "listed but did not answer a 1-token chat within 2 s" in err[0] and MODEL in err[0]
+    assert seconds < 8, f"took {seconds:.1f} s"
+    assert not (tmp_path / "out").exists()
+    ollama_server.set_faults(fail_next=1, fail_status=500)
+    with pytest.raises(LLMUnavailable, match="1-token chat .* HTTP 500"):
+        probe_llm(f"ollama:{MODEL}")
