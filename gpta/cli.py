@@ -12,6 +12,7 @@ import argparse
 import importlib
 import math
 import os
+import re
 import signal
 import sqlite3
 import sys
@@ -49,6 +50,17 @@ def positive_float(text: str) -> float:
     if not math.isfinite(value) or value <= 0:
         raise argparse.ArgumentTypeError(f"{text!r}: must be a finite number > 0")
     return value
+
+
+DEVICES = "cpu, cuda, cuda:N or auto"
+
+
+def device_arg(text: str) -> str:
+    """``--device``: cpu, cuda, cuda:N or auto (whether CUDA exists is checked before any cell runs)."""
+    value = text.strip().lower()
+    if value in ("cpu", "cuda", "auto") or re.fullmatch(r"cuda:\d+", value):
+        return value
+    raise argparse.ArgumentTypeError(f"{text!r}: use {DEVICES}")
 
 
 def build_parser() -> argparse.ArgumentParser:

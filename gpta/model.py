@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import importlib.util
 import logging
+import os
 from pathlib import Path
 from typing import Any
 
@@ -33,8 +34,32 @@ def resolve_model_path(name: str) -> str:
     return name  # a Hub id: loaded online by users; offline it fails with a clear message
 
 
+DEVICE_ENV = "GPTA_DEVICE"  # set by `--device` (gpta/cli.py device_arg); read by every cell in the process
+
+
+def resolve_device(spec: str) -> torch.device:
+    """``cpu``, ``cuda``, ``cuda:N`` or ``auto`` (CUDA when torch sees it, else CPU) -> a torch device.
+
+    Asking for CUDA where torch sees none is an error naming why, never a silent CPU run."""
+    if spec == "auto":
+        return torch.device("cuda:0" if torch.cuda.is_available() else "cpu")
+    if spec == "cpu":
+        return torch.device("cpu")
+    if not torch.cuda.is_available():
+        build = f"CUDA {torch.version.cuda}" if torch.version.cuda else "a CPU-only build"
+        raise UserError(f"--device {spec}: torch {torch.__version__} ({build}) sees no CUDA device "
+                        f"(CUDA_VISIBLE_DEVICES={os.environ.get('CUDA_VISIBLE_DEVICES', 'unset')}); "
+                        f"use --device cpu, or install the CUDA build of torch (see README)")
+    index = int(spec.split(":", 1)[1]) if ":" in spec else 0
+    if index >= torch.cuda.device_count():
+        raise UserError(f"--device {spec}: this machine has {torch.cuda.device_count()} CUDA device(s) "
+                        f"(cuda:0 .. cuda:{torch.cuda.device_count() - 1})")
+    return torch.device(f"cuda:{index}")
+
+
 def pick_device() -> torch.device:
-    return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    """The device a cell in this process trains on: ``$GPTA_DEVICE`` (``--device``), default auto."""
+    return resolve_device(os.environ.get(DEVICE_ENV) or "auto")
 
 
 def load_tokenizer(name: str):

@@ -34,10 +34,18 @@ PROTOCOL_VERSION = 2
 
 @functools.lru_cache(maxsize=4)
 def _auto_precision() -> str:
-    """What ``train.precision=auto`` resolves to on this machine (imports torch: only for auto)."""
-    from gpta.model import pick_device, resolve_precision
+    """What ``train.precision=auto`` resolves to on this machine's device (``--device``; imports
+    torch: only for auto)."""
+    import os
 
-    return resolve_precision("auto", pick_device())
+    return _auto_precision_on(os.environ.get("GPTA_DEVICE") or "auto")
+
+
+@functools.lru_cache(maxsize=4)
+def _auto_precision_on(device: str) -> str:
+    from gpta.model import resolve_device, resolve_precision
+
+    return resolve_precision("auto", resolve_device(device))
 
 
 def cell_identity(cfg_dict: dict[str, Any], data_dir: str | None = None) -> dict[str, Any]:
@@ -90,7 +98,8 @@ def environment(device: Any, precision: str) -> dict[str, Any]:
 
     return {
         "versions": versions(), "git": git_info(), "device": str(device),
-        "device_name": torch.cuda.get_device_name(0) if torch.cuda.is_available() else platform.processor() or platform.machine(),
+        "device_name": (torch.cuda.get_device_name(device) if str(device).startswith("cuda")
+                        else platform.processor() or platform.machine()),
         "precision": precision, "torch_threads": torch.get_num_threads(), "platform": platform.platform(),
         "hostname": platform.node(),
     }

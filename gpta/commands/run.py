@@ -36,16 +36,27 @@ def add_cell_args(p: argparse.ArgumentParser, with_method: bool = True) -> None:
     p.add_argument("--data-dir", default=None, help="local benchmark files (default: $GPTA_DATA_DIR)")
     p.add_argument("--set", action="append", metavar="KEY=VALUE",
                    help="override a setting, e.g. train.epochs=4, gpta.rounds=2, gpta.weights=restart")
-    p.add_argument("--llm-cache", default="readwrite", choices=["readwrite", "read", "off"])
+    p.add_argument("--llm-cache", default="readwrite", choices=["readwrite", "read", "off"],
+                   help="LLM response cache: readwrite (reuse and add replies), read (replay only: a call not in "
+                        "the cache fails; needs no LLM server), off (always call the LLM)")
     p.add_argument("--llm-cache-path", default=None, help="default: <out>/llm_cache.sqlite")
     from gpta.commands.llm import add_endpoint_args
+    from gpta.cli import DEVICES, device_arg
+
+    p.add_argument("--device", type=device_arg, default="auto",
+                   help=f"where the encoder trains: {DEVICES} (auto: CUDA when torch sees it); recorded in the result")
+    from gpta.tracking import track_arg
+
+    p.add_argument("--track", type=track_arg, default=None, metavar="mlflow[:URI]",
+                   help="also log the cell (config, metrics, costs, result JSON) to MLflow; default store: "
+                        "$MLFLOW_TRACKING_URI, else sqlite:///mlflow.db here (needs gpta-suite[track]); off by default")
 
     add_endpoint_args(p)
     g = p.add_argument_group("your own data (--dataset csv:PATH ...)")
-    g.add_argument("--text-col")
-    g.add_argument("--label-col")
+    g.add_argument("--text-col", help="column (CSV/TSV) or key (JSONL) holding the text (default: text)")
+    g.add_argument("--label-col", help="column or key holding the label (default: label)")
     g.add_argument("--description", help="text, or a file holding the dataset description for the LLM")
-    g.add_argument("--encoding")
+    g.add_argument("--encoding", help="the file's text encoding, e.g. utf-8, latin-1 (default: utf-8)")
 
 
 DATASET_OPTION_FLAGS = {"text_col": "--text-col", "label_col": "--label-col", "description": "--description",
@@ -82,6 +93,11 @@ def preflight(cfg: RunConfig, out: str, llm_cache: str, llm_cache_path: str | No
     from gpta.registry import get_method
 
     check_out_dir(out)
+    import os
+
+    from gpta.model import resolve_device
+
+    resolve_device(os.environ.get("GPTA_DEVICE") or "auto")  # --device cuda without CUDA: refused now
     check_dataset_options(cfg.dataset, cfg.dataset_options)
     from gpta.data.manifest import require_benchmarks
 
@@ -97,6 +113,10 @@ def config_from_args(args: argparse.Namespace, method: str) -> RunConfig:
 
     apply_endpoint_args(args)  # --llm-base-url etc.: where openai:MODEL is served (not part of the cell)
     dataset_options = {k: getattr(args, k) for k in ("text_col", "label_col", "description", "encoding")
+    if getattr(args, "device", None):  # read by gpta.model.pick_device; not part of the cell's identity
+        import os
+
+        os.environ["GPTA_DEVICE"] = args.device
                        if getattr(args, k, None) is not None}
     cfg = RunConfig(dataset=args.dataset, fraction=args.fraction, seed=args.seed, method=method,
                     model=args.model, llm=args.llm, data_seed=args.data_seed, dataset_options=dataset_options)
@@ -118,9 +138,16 @@ def cmd_run(args: argparse.Namespace) -> int:
 
     preflight(cfg, args.out, args.llm_cache, args.llm_cache_path, args.data_dir)
     path, result = execute(cfg, args.out, data_dir=args.data_dir, llm_cache=args.llm_cache,
+    from gpta.tracking import make_tracker
+
+    tracker = make_tracker(args.track)  # the package and the store are checked before the cell runs
                            llm_cache_path=args.llm_cache_path)
     print(summary_line(path, result))
     if result.get("prefix"):
+    if tracker is not None:
+        tracked = tracker.log_cell(result, Path(args.out) / f"{result['run_id']}.ledger.jsonl")
+        if tracked:
+            print(f"tracked: MLflow run {tracked} in {tracker.uri}")
         print(f"prefix: {json.dumps(result['prefix'])}", file=sys.stdout)
     return 0
 

@@ -88,6 +88,10 @@ def cmd_sweep(args: argparse.Namespace) -> int:
     from gpta.sweep.suite import Overrides, check_suite, load_suite
 
     apply_endpoint_args(args)  # openai:MODEL cells (and their worker processes) read these
+    if args.executor != "ray":  # cell ids resolve `precision=auto` on the device the cells will use
+        os.environ["GPTA_DEVICE"] = args.device
+    if args.gpus_per_worker is not None and args.device == "cpu":
+        raise UserError("--gpus-per-worker is for --device cuda (or auto on a machine with a GPU)")
     if args.workers is not None and args.workers < 1:
         raise UserError(f"--workers {args.workers}: must be at least 1")
     if args.address and args.executor != "ray":
@@ -121,7 +125,8 @@ def cmd_sweep(args: argparse.Namespace) -> int:
     preflight_llms(suite, args.llm_cache)
     opts = SweepOptions(out=out, data_dir=args.data_dir, llm_cache=args.llm_cache, llm_cache_path=args.llm_cache_path,
                         retry_failed=args.retry_failed, executor=args.executor, workers=args.workers,
-                        address=args.address, progress=not args.no_progress)
+                        address=args.address, progress=not args.no_progress, device=args.device,
+                        gpus_per_worker=args.gpus_per_worker, track=args.track)
     report = run_sweep(suite, opts)
     print(f"sweep {suite.name}: {report.ok} cells ran ok, {report.failed} failed, "
           f"{report.skipped_done} already done; results in {out} (results.parquet, results.csv)")
@@ -152,8 +157,22 @@ def register(sub) -> None:
     p.add_argument("--workers", type=int, default=None,
                    help="cells at once (local: worker processes, default 1; ray: default = cluster CPUs); "
                         "torch threads per cell = cores // workers")
-    p.add_argument("--executor", choices=["local", "ray"], default="local")
+    p.add_argument("--executor", choices=["local", "ray"], default="local",
+                   help="local: worker processes on this machine; ray: Ray tasks on a cluster (--address) or a "
+                        "local Ray instance (needs gpta-suite[ray])")
     p.add_argument("--address", default=None, help="Ray cluster address (default: start a local Ray instance)")
+    from gpta.cli import DEVICES, device_arg, positive_float
+
+    p.add_argument("--device", type=device_arg, default="auto",
+                   help=f"where cells train: {DEVICES} (auto: CUDA when torch sees it, or when the Ray cluster "
+                        f"has GPUs); recorded in every result")
+    p.add_argument("--gpus-per-worker", type=positive_float, default=None, metavar="SHARE",
+                   help="share of one GPU each cell in flight holds, in (0, 1], e.g. 0.25: four cells per GPU "
+                        "(default: the GPUs divided among --workers, at most 1); Ray tasks ask for num_gpus=SHARE")
+    from gpta.tracking import track_arg
+
+    p.add_argument("--track", type=track_arg, default=None, metavar="mlflow[:URI]",
+                   help="also log each finished cell to MLflow (needs gpta-suite[track]); off by default")
     p.add_argument("--dry-run", action="store_true", help="list the cells and the time estimate; run nothing")
     p.add_argument("--list", action="store_true", help="with --dry-run: list every cell, however many")
     p.add_argument("--retry-failed", action="store_true", help="run again the cells that failed before")
@@ -165,7 +184,9 @@ def register(sub) -> None:
     p.add_argument("--model", default=None, help="replace the suite's encoder")
     p.add_argument("--set", action="append", metavar="KEY=VALUE", help="override a setting in every cell")
     p.add_argument("--data-dir", default=None, help="benchmark data (default: $GPTA_DATA_DIR)")
-    p.add_argument("--llm-cache", default="readwrite", choices=["readwrite", "read", "off"])
+    p.add_argument("--llm-cache", default="readwrite", choices=["readwrite", "read", "off"],
+                   help="LLM response cache: readwrite (reuse and add replies), read (replay only: needs no LLM "
+                        "server; a call not in the cache fails its cell), off (always call the LLM)")
     p.add_argument("--llm-cache-path", default=None, help="default: <out>/llm_cache.sqlite (shared by all cells)")
     from gpta.commands.llm import add_endpoint_args
 

@@ -37,6 +37,9 @@ class SweepOptions:
     workers: int | None = None
     address: str | None = None
     progress: bool = True
+    device: str = "auto"  # --device; the executor gives each cell its GPU share (executors.py)
+    gpus_per_worker: float | None = None
+    track: str | None = None  # --track mlflow[:URI] (gpta/tracking.py); None: off
 
 
 @dataclass
@@ -93,6 +96,7 @@ class Sweep:
         self.opts = opts
         self.out = opts.out
         self.report = SweepReport()
+        self.tracker = None  # --track: set in run()
 
     def run(self) -> SweepReport:
         from gpta.sweep.executors import make_executor
@@ -115,7 +119,11 @@ class Sweep:
             self.table = ResultsTable(self.out, records)
             self.estimator = Estimator()
             self.estimator.learn_all(r for r in records.values() if r.get("status", "ok") == "ok")
-            executor = make_executor(self.opts.executor, self.opts.workers, self.opts.address)
+            executor = make_executor(self.opts.executor, self.opts.workers, self.opts.address, self.opts.device,
+                                     self.opts.gpus_per_worker)
+            from gpta.tracking import make_tracker
+
+            self.tracker = make_tracker(self.opts.track)
             self.executor = executor
             journal(self.out, "sweep-start", suite=self.suite.name, executor=executor.name, slots=executor.slots,
                     threads=executor.threads, host=platform.node())
@@ -205,6 +213,8 @@ class Sweep:
             self.estimator.learn(result)
             journal(self.out, "ok", run_id=job.run_id, seconds=outcome["seconds"], host=outcome.get("host"))
             line = _summary(result)
+            if self.tracker is not None:
+                self.tracker.log_cell(result, self.out / f"{job.run_id}.ledger.jsonl")
         else:
             record = {"status": "failed", "run_id": job.run_id, "stage": job.stage, "method": job.cfg.method,
                       "config": job.cfg.to_dict(), "error": outcome["error"], "seconds": outcome.get("seconds"),

@@ -35,6 +35,7 @@ class Job:
     llm_cache: str
     llm_cache_path: str  # absolute; one SQLite file shared by every cell of the sweep
     threads: int  # torch intra-op threads for this cell (the executor divides the cores)
+    device: str = "auto"  # cpu | cuda | cuda:N | auto; the executor assigns a GPU share (executors.py)
 
 
 def journal(out_dir: str | Path, event: str, **fields: Any) -> None:
@@ -66,21 +67,40 @@ def run_job(job: Job, out_dir: str | None = None, log: bool = True) -> dict[str,
         journal(job.out_dir, "start", run_id=job.run_id, stage=job.stage)
     set_threads(job.threads)
     t0 = time.perf_counter()
+    previous_device = os.environ.get("GPTA_DEVICE")
+    os.environ["GPTA_DEVICE"] = job.device  # gpta.model.pick_device reads it, for this cell only
     try:
+        from gpta.model import resolve_device
+
+        resolve_device(job.device)  # CUDA asked for and not seen: this cell fails now, naming why
         path, result = execute(job.cfg, out, data_dir=job.data_dir, llm_cache=job.llm_cache,
                                llm_cache_path=job.llm_cache_path, progress=False)
     except Exception as exc:  # noqa: BLE001 - a failing cell is recorded; the sweep goes on
         return {"run_id": job.run_id, "status": "failed", "seconds": round(time.perf_counter() - t0, 3),
-                "host": platform.node(),
+                "host": platform.node(), "device": job.device, "cuda_visible_devices": _visible(),
                 "error": {"type": type(exc).__name__, "message": str(exc), "traceback": traceback.format_exc()}}
+    finally:
+        if previous_device is None:
+            os.environ.pop("GPTA_DEVICE", None)
+        else:
+            os.environ["GPTA_DEVICE"] = previous_device
     return {"run_id": job.run_id, "status": "ok", "seconds": round(time.perf_counter() - t0, 3),
-            "host": platform.node(), "path": str(path), "result": result}
+            "host": platform.node(), "device": job.device, "cuda_visible_devices": _visible(),
+            "path": str(path), "result": result}
+
+
+def _visible() -> str | None:
+    """The GPUs this process may use, as Ray (or the user) set them; None when unset."""
+    return os.environ.get("CUDA_VISIBLE_DEVICES")
 
 
 def run_job_detached(job: Job) -> dict[str, Any]:
     """Run one cell in a scratch directory and return its files' contents (for Ray workers)."""
     with tempfile.TemporaryDirectory(prefix="gpta-cell-") as scratch:
         outcome = run_job(job, out_dir=scratch, log=False)
+        import ray
+
+        outcome["ray_gpu_ids"] = [str(i) for i in ray.get_gpu_ids()]  # the GPUs Ray gave this task
         ledger = Path(scratch) / f"{job.run_id}.ledger.jsonl"
         outcome["ledger"] = ledger.read_text(encoding="utf-8") if ledger.is_file() else None
         outcome.pop("path", None)
