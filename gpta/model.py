@@ -104,8 +104,9 @@ def bf16_supported(device: torch.device) -> bool:
 
 
 def resolve_precision(precision: str, device: torch.device) -> str:
-    if precision not in ("auto", "fp32", "bf16"):
-        raise UserError(f"train.precision {precision!r}: use auto, fp32 or bf16")
+    """The precision training runs in for ``train.precision`` (one of ``gpta.config.PRECISIONS``,
+    checked at planning): ``auto`` is bf16 autocast where ``device`` has it, else fp32. The one
+    resolution: the Trainer and the cell's identity (gpta.results.cell_identity) both call this."""
     if precision == "auto":
         return "bf16" if bf16_supported(device) else "fp32"
     return precision

@@ -35,12 +35,9 @@ def make_task(spec: DatasetSpec, tokenizer: Any, cfg: RunConfig) -> Any:
 def dev_split(spec: DatasetSpec, splits: Splits, train: list, cfg: RunConfig) -> list:
     """The dev set model selection (and GPTA's feedback) uses: the fixed dev split, or under
     ``train.dev_protocol=true-few-shot`` one as small as the training sample (issue 13)."""
-    from gpta.data.sampling import DEV_PROTOCOLS, true_few_shot_dev
-    from gpta.errors import UserError
+    from gpta.data.sampling import true_few_shot_dev
 
-    if cfg.train.dev_protocol not in DEV_PROTOCOLS:
-        raise UserError(f"train.dev_protocol {cfg.train.dev_protocol!r}: use {' or '.join(DEV_PROTOCOLS)}")
-    if cfg.train.dev_protocol == "fixed":
+    if cfg.train.dev_protocol == "fixed":  # (the value was checked at planning: gpta.config.CHOICES)
         return splits.dev
     return true_few_shot_dev(splits.pool, train, cfg.resolved_data_seed, spec.label_names)
 

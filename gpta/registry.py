@@ -21,6 +21,7 @@ import math
 from dataclasses import dataclass
 from typing import Any, Callable
 
+from gpta.values import kind_of, parse_value
 from gpta.errors import UserError
 
 # -- typed options: one dataclass per method with options (PEFT-style), checked on creation -----
@@ -308,56 +309,10 @@ def get_method(name: str) -> MethodInfo:
 
 # -- options: from --set strings or suite values to the method's dataclass -----------------------
 
-_TRUE, _FALSE = ("1", "true", "yes", "on"), ("0", "false", "no", "off")
-
-
 def _coerce_option(method: str, name: str, value: Any, annotation: str) -> Any:
-    kinds = [k.strip() for k in str(annotation).split("|")]
-    if value is None or (isinstance(value, str) and value.lower() == "none" and "None" in kinds):
-        if "None" in kinds:
-            return None
-    base = next((k for k in kinds if k != "None"), "str")
-    bad = UserError(f"options.{name}={value!r} for {method}: expected "
-                    f"{ {'int': 'an integer', 'float': 'a number', 'bool': 'true or false'}.get(base, base)}")
-    if base == "bool":
-        if isinstance(value, bool):
-            return value
-        if isinstance(value, str) and value.lower() in _TRUE + _FALSE:
-            return value.lower() in _TRUE
-        raise bad
-    if base == "int":
-        if isinstance(value, bool):
-            raise bad
-        if isinstance(value, int):
-            return value
-        if isinstance(value, str):
-            try:
-                return int(value)
-            except ValueError:
-                raise bad from None
-        raise bad
-    if base == "float":
-        if isinstance(value, bool):
-            raise bad
-        if isinstance(value, (int, float)):
-            number = float(value)
-        elif isinstance(value, str):
-            try:
-                number = float(value)
-            except ValueError:
-                raise bad from None
-        else:
-            raise bad
-        if not math.isfinite(number):
-            raise UserError(f"options.{name}={value!r} for {method}: must be a finite number")
-        return number
-    if base == "dict":
-        if not isinstance(value, dict):
-            raise bad
-        return value
-    if not isinstance(value, str):
-        raise bad
-    return value
+    """An option's value as its declared type, by the settings' one coercer (gpta.config.parse_value)."""
+    kind, optional = kind_of(annotation)
+    return parse_value(f"options.{name}", value, kind, optional, where=f" for {method}")
 
 
 def parse_options(method: str, raw: dict[str, Any]) -> Options:

@@ -92,13 +92,9 @@ class Trainer:
         if cfg.threads:
             torch.set_num_threads(cfg.threads)
         self.model = model.to(self.device)
-        self.word_embeddings = cfg.word_embeddings
+        self.word_embeddings = cfg.word_embeddings  # train | frozen (checked at planning: gpta.config)
         if cfg.word_embeddings == "frozen":
             freeze_word_embeddings(self.model)
-        elif cfg.word_embeddings != "train":
-            from gpta.errors import UserError
-
-            raise UserError(f"train.word_embeddings {cfg.word_embeddings!r}: use train or frozen")
         self._eval_batches: dict[int, tuple[Any, list[int], list[dict[str, torch.Tensor]]]] = {}
         self.rng = np.random.default_rng(seed)
         self.reset_optimizer(total_steps)
@@ -156,9 +152,16 @@ class Trainer:
             with self._autocast():
                 loss, _ = self.task.loss_and_outputs(self.model, batch)
             n = len(idx)
+            # The task's loss is the batch's SUM of per-example losses (so evaluation can sum over
+            # batches of any size); dividing by the batch size makes the gradient the batch MEAN's,
+            # as with a mean-reduced loss. The last batch of a pass may be smaller: its examples
+            # weigh as much as any other's, not more.
             (loss / n).backward()
             t_opt = time.perf_counter()
-            torch.nn.utils.clip_grad_norm_(params, 1.0)
+            # Clip the global L2 norm of all trained gradients to train.max_grad_norm (1.0, the HF
+            # Trainer's default) before the step: with a high learning rate and 8-16 examples per
+            # class an unlucky batch can otherwise throw the small encoder far off in one step.
+            torch.nn.utils.clip_grad_norm_(params, self.cfg.max_grad_norm)
             self.optimizer.step()
             self.scheduler.step()
             self.optimizer.zero_grad(set_to_none=True)

@@ -7,19 +7,19 @@ import json
 import sys
 from pathlib import Path
 
-from gpta.config import DEFAULT_LLM, DEFAULT_MODEL, RunConfig, apply_overrides, parse_set_args
+from gpta.config import DEFAULT_LLM, DEFAULT_MODEL, RunConfig, apply_overrides, check_seed, parse_set_args
 from gpta.errors import UserError
 
 
 def seed_arg(text: str) -> int:
-    """A seed: a whole number in [0, 2**32) (numpy's and torch's range)."""
+    """``--seed``/``--data-seed``/``--seeds``: text to an integer, checked by the one seed rule
+    (``gpta.config.check_seed``), as argparse's one-line usage error."""
     try:
-        value = int(text)
+        return check_seed("seed", int(text.strip()))
     except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r}: a seed is a whole number in [0, 2**32)") from None
-    if not 0 <= value < 2**32:
-        raise argparse.ArgumentTypeError(f"{text}: a seed must be in [0, 2**32)")
-    return value
+        raise argparse.ArgumentTypeError(f"seed {text!r}: must be an integer in [0, 2**32)") from None
+    except UserError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
 
 
 def add_cell_args(p: argparse.ArgumentParser, with_method: bool = True) -> None:

@@ -42,7 +42,7 @@ import math
 import statistics
 from typing import Any, Iterable
 
-from gpta.config import RunConfig
+from gpta.config import SETTINGS, RunConfig
 from gpta.registry import Cost, all_methods
 
 STARTUP_S = 2.0  # what a result's wall_seconds holds beyond train, eval and LLM: 0.2-2.7 s measured
@@ -215,7 +215,7 @@ def config_from_dict(d: dict[str, Any]) -> RunConfig:
     cfg = RunConfig(dataset=d["dataset"], fraction=float(d["fraction"]), seed=int(d["seed"]), method=d["method"])
     flat = {f"{section}.{k}": v for section in ("train", "gpta", "generation")
             for k, v in (d.get(section) or {}).items()}
-    known = {k: v for k, v in flat.items() if _is_field(k)}
+    known = {k: v for k, v in flat.items() if k in SETTINGS}  # a setting this version no longer has: ignored
     cfg = apply_overrides(cfg, known, validate=False)
     # method options change the price too (SetFit's num_iterations: 20 vs every pair, ~5x on
     # tweets at 2%), and so does the LLM backend (label scoring or generation)
@@ -223,16 +223,6 @@ def config_from_dict(d: dict[str, Any]) -> RunConfig:
     if isinstance(d.get("llm"), str):
         cfg.llm = d["llm"]
     return cfg
-
-
-def _is_field(key: str) -> bool:
-    import dataclasses
-
-    from gpta.config import GPTAConfig, LLMConfig, TrainConfig
-
-    section, _, name = key.partition(".")
-    cls = {"train": TrainConfig, "gpta": GPTAConfig, "generation": LLMConfig}[section]
-    return name in {f.name for f in dataclasses.fields(cls)}
 
 
 def human(seconds: float) -> str:
