@@ -64,3 +64,19 @@ def openai_env(monkeypatch):
         monkeypatch.setenv(name, "")
         monkeypatch.delenv(name)
     return monkeypatch
+
+
+_CALIBRATION: list[str] = []
+
+
+@pytest.fixture
+def calibration_report() -> list[str]:
+    """Lines the calibration tests (tests/test_calibration.py) print in pytest's terminal summary."""
+    return _CALIBRATION
+
+
+def pytest_terminal_summary(terminalreporter):
+    if _CALIBRATION:
+        terminalreporter.section("calibration of the scorecard's tests (simulated)")
+        for line in _CALIBRATION:
+            terminalreporter.write_line(line)
