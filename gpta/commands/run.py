@@ -40,7 +40,6 @@ def add_cell_args(p: argparse.ArgumentParser, with_method: bool = True) -> None:
                    help="LLM response cache: readwrite (reuse and add replies), read (replay only: a call not in "
                         "the cache fails; needs no LLM server), off (always call the LLM)")
     p.add_argument("--llm-cache-path", default=None, help="default: <out>/llm_cache.sqlite")
-    from gpta.commands.llm import add_endpoint_args
     from gpta.cli import DEVICES, device_arg
 
     p.add_argument("--device", type=device_arg, default="auto",
@@ -50,6 +49,7 @@ def add_cell_args(p: argparse.ArgumentParser, with_method: bool = True) -> None:
     p.add_argument("--track", type=track_arg, default=None, metavar="mlflow[:URI]",
                    help="also log the cell (config, metrics, costs, result JSON) to MLflow; default store: "
                         "$MLFLOW_TRACKING_URI, else sqlite:///mlflow.db here (needs gpta-suite[track]); off by default")
+    from gpta.commands.llm import add_endpoint_args
 
     add_endpoint_args(p)
     g = p.add_argument_group("your own data (--dataset csv:PATH ...)")
@@ -92,12 +92,12 @@ def preflight(cfg: RunConfig, out: str, llm_cache: str, llm_cache_path: str | No
     from gpta.context import check_cache_path, check_out_dir, probe_llm
     from gpta.registry import get_method
 
-    check_out_dir(out)
     import os
 
     from gpta.model import resolve_device
 
     resolve_device(os.environ.get("GPTA_DEVICE") or "auto")  # --device cuda without CUDA: refused now
+    check_out_dir(out)
     check_dataset_options(cfg.dataset, cfg.dataset_options)
     from gpta.data.manifest import require_benchmarks
 
@@ -112,11 +112,11 @@ def config_from_args(args: argparse.Namespace, method: str) -> RunConfig:
     from gpta.commands.llm import apply_endpoint_args
 
     apply_endpoint_args(args)  # --llm-base-url etc.: where openai:MODEL is served (not part of the cell)
-    dataset_options = {k: getattr(args, k) for k in ("text_col", "label_col", "description", "encoding")
     if getattr(args, "device", None):  # read by gpta.model.pick_device; not part of the cell's identity
         import os
 
         os.environ["GPTA_DEVICE"] = args.device
+    dataset_options = {k: getattr(args, k) for k in ("text_col", "label_col", "description", "encoding")
                        if getattr(args, k, None) is not None}
     cfg = RunConfig(dataset=args.dataset, fraction=args.fraction, seed=args.seed, method=method,
                     model=args.model, llm=args.llm, data_seed=args.data_seed, dataset_options=dataset_options)
@@ -137,17 +137,17 @@ def cmd_run(args: argparse.Namespace) -> int:
     from gpta.cell import execute
 
     preflight(cfg, args.out, args.llm_cache, args.llm_cache_path, args.data_dir)
-    path, result = execute(cfg, args.out, data_dir=args.data_dir, llm_cache=args.llm_cache,
     from gpta.tracking import make_tracker
 
     tracker = make_tracker(args.track)  # the package and the store are checked before the cell runs
+    path, result = execute(cfg, args.out, data_dir=args.data_dir, llm_cache=args.llm_cache,
                            llm_cache_path=args.llm_cache_path)
     print(summary_line(path, result))
-    if result.get("prefix"):
     if tracker is not None:
         tracked = tracker.log_cell(result, Path(args.out) / f"{result['run_id']}.ledger.jsonl")
         if tracked:
             print(f"tracked: MLflow run {tracked} in {tracker.uri}")
+    if result.get("prefix"):
         print(f"prefix: {json.dumps(result['prefix'])}", file=sys.stdout)
     return 0
 
