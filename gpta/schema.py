@@ -38,7 +38,8 @@ RESULT_KEYS: dict[str, str] = {
     "prefix": "str | None: the prefix the selected checkpoint was trained with (None: no prefix)",
     "prefix_tokens": "int: its length in encoder tokens",
     "selected": "dict | None: epoch, round and dev metric of the selected checkpoint (None: no selection)",
-    "llm": "dict | None: the LLM's identity (backend, model, file hash) when the method used one",
+    "llm": "dict | None: the LLM's identity (backend, model, file hash) when the method used one; embedded: "
+           "also its name, GGUF metadata (name, architecture, quantization...), licence and where the licence was read",
     "costs": "dict: llm_calls, prompt/completion tokens, llm_seconds, cache hits, train/eval seconds, "
              "train_steps, wall_seconds",
     "env": "dict: package versions, git commit and dirty flag, device, precision, threads, platform, host",

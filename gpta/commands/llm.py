@@ -12,6 +12,33 @@ from pathlib import Path
 from gpta.config import DEFAULT_LLM, LLMConfig
 
 CHECK_PROMPT = [{"role": "user", "content": "Write one short sentence about the sea."}]
+# A prompt of the size GPTA sends (~150 tokens), for the embedded backend's prompt tokens/s.
+CHECK_PROMPT_LONG = [{"role": "user", "content": (
+    "You help write an instruction for a text classifier. The task: classify the sentiment of a tweet "
+    "as negative, neutral or positive. The current instruction is: 'Classify the tweet.' On the dev "
+    "set the classifier reached 0.52 accuracy; it confused neutral with positive most often, for "
+    "example on tweets that mention a product without praising it, and it missed sarcasm, where a "
+    "positive word is used for a negative opinion. Write one improved instruction, one sentence, "
+    "that tells the classifier what to look for. Reply with the instruction only.")}]
+
+
+def tcp_port(text: str) -> int:
+    """``--port``: 0 (a free port) or 1..65535; anything else is refused in one line."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r}: expected a whole number") from None
+    if not 0 <= value <= 65535:
+        raise argparse.ArgumentTypeError(f"{text!r}: not a TCP port (1..65535, or 0 for a free one)")
+    return value
+
+
+def load_average() -> str:
+    """The 1/5/15-minute load averages from /proc/loadavg ('unknown' where there is none)."""
+    try:
+        return " ".join(Path("/proc/loadavg").read_text().split()[:3])
+    except OSError:
+        return "unknown"
 
 
 def add_endpoint_args(p: argparse.ArgumentParser) -> None:
@@ -42,9 +69,13 @@ def cmd_check(args: argparse.Namespace) -> int:
     options = LLMConfig(max_tokens=args.max_tokens, timeout_s=args.timeout)
     apply_endpoint_args(args)
     backend = make_backend(args.llm, options)
+    if args.threads is not None and hasattr(backend, "threads"):  # the embedded backend's llama.cpp threads
+        backend.threads = args.threads
     t0 = time.perf_counter()
     identity = backend.identity()
     id_seconds = time.perf_counter() - t0
+    embedded = identity.get("backend") == "embedded"
+    speed = _embedded_speed(backend, options) if embedded else None
     reply = backend.complete(CHECK_PROMPT, options)
     tps = reply.completion_tokens / reply.seconds if reply.seconds > 0 else None
     report = {
@@ -53,6 +84,8 @@ def cmd_check(args: argparse.Namespace) -> int:
         "completion_tokens": reply.completion_tokens, "seconds": round(reply.seconds, 3),
         "tokens_per_second": round(tps, 2) if tps else None,
     }
+    if speed:
+        report["speed"] = speed
     backend.close()
     if args.json:
         print(json.dumps(report, indent=1))
@@ -65,11 +98,53 @@ def cmd_check(args: argparse.Namespace) -> int:
         print(f"fingerprint: system_fingerprint={identity.get('system_fingerprint')}, "
               f"meta={json.dumps(identity.get('meta'), sort_keys=True)}")
         print(f"identity: {identity.get('identified_by') or identity.get('unidentified')}")
-    print(f"digest:  {identity.get('digest')}")
+    if embedded:
+        g = identity.get("gguf") or {}
+        print(f"name:    {identity.get('embedded') or '(a GGUF path)'}"
+              + (f" = {identity['title']}" if identity.get("title") else ""))
+        print(f"gguf:    {g.get('name')!r}, {g.get('architecture')}, {g.get('block_count')} blocks, "
+              f"{g.get('quantization')}, {identity.get('bytes'):,} bytes"
+              + ("" if g.get("chat_template") else ", NO chat template"))
+        print(f"licence: {identity.get('licence')} ({identity.get('licence_source')})")
+        if identity.get("upstream"):
+            print(f"source:  {identity['upstream']}; packages {identity['packages'][0]}"
+                  + (f" ... {identity['packages'][-1]}" if len(identity["packages"]) > 1 else ""))
+    print(f"digest:  {identity.get('digest')}" + (" (equals the pinned sha256)" if identity.get("embedded") else ""))
     print(f"reply:   {reply.text.strip()!r}")
-    print(f"speed:   {reply.completion_tokens} tokens in {reply.seconds:.2f} s = "
-          f"{report['tokens_per_second']} tokens/s (prompt {reply.prompt_tokens} tokens)")
+    if speed:
+        print(f"speed:   prompt {speed['prompt_tokens_per_second']} tokens/s ({speed['prompt_tokens']} tokens), "
+              f"generation {speed['generation_tokens_per_second']} tokens/s ({speed['generated_tokens']} tokens), "
+              f"{speed['threads']} thread(s); model load {speed['load_seconds']} s; load average "
+              f"{speed['load_average']} on {speed['cpus']} CPUs (other work on the machine slows both)")
+    else:
+        print(f"speed:   {reply.completion_tokens} tokens in {reply.seconds:.2f} s = "
+              f"{report['tokens_per_second']} tokens/s (prompt {reply.prompt_tokens} tokens)")
     return 0
+
+
+def _embedded_speed(backend, options: LLMConfig) -> dict:
+    """Prompt and generation tokens/s of the embedded model, measured now by llama.cpp's own
+    timings on a GPTA-sized prompt (the whole prompt evaluated: no KV reuse), with the threads
+    and the machine's load average at the time. The first call also loads the model (timed)."""
+    from gpta.llm.embedded import llm_threads
+
+    t0 = time.perf_counter()
+    backend.complete([{"role": "user", "content": "Hi"}], LLMConfig(max_tokens=1))  # loads the model
+    load_seconds = time.perf_counter() - t0
+    before = load_average()
+    backend.complete(CHECK_PROMPT_LONG, LLMConfig(max_tokens=options.max_tokens, temperature=0.0))
+    t = backend.last_timings
+    return {
+        "threads": backend.threads or llm_threads(),
+        "prompt_tokens": t.get("prompt_n"),
+        "prompt_tokens_per_second": round(t["prompt_per_second"], 2) if t.get("prompt_per_second") else None,
+        "generated_tokens": t.get("predicted_n"),
+        "generation_tokens_per_second": round(t["predicted_per_second"], 2) if t.get("predicted_per_second") else None,
+        "load_seconds": round(load_seconds, 2),
+        "load_average": before,
+        "cpus": os.cpu_count(),
+        "measured": "llama.cpp timings of one call (prompt evaluation; then generation at temperature 0)",
+    }
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
@@ -157,22 +232,28 @@ def register(sub) -> None:
     p = sub.add_parser("llm", help="check the LLM backend; inspect or clear the LLM call cache")
     llm_sub = p.add_subparsers(dest="llm_command", required=True)
     c = llm_sub.add_parser("check", help="which backend and model answer, their identity, tokens/second")
-    c.add_argument("--llm", default=DEFAULT_LLM,
-                   help="embedded | embedded:PATH.gguf | ollama:MODEL | openai:MODEL")
-    add_endpoint_args(c)
     from gpta.cli import positive_float, positive_int
+    from gpta.llm.models import DEFAULT_EMBEDDED, MODELS
+
+    names = ", ".join(f"embedded:{n}" for n in MODELS)
+    c.add_argument("--llm", default=DEFAULT_LLM,
+                   help=f"embedded | embedded:NAME ({names}) | embedded:PATH.gguf | ollama:MODEL | openai:MODEL")
+    add_endpoint_args(c)
+    c.add_argument("--threads", type=positive_int, default=None,
+                   help="embedded: llama.cpp CPU threads (default: $GPTA_LLM_THREADS or 1)")
 
     c.add_argument("--max-tokens", type=positive_int, default=32)
     c.add_argument("--timeout", type=positive_float, default=LLMConfig.timeout_s, help="seconds per request")
     c.add_argument("--json", action="store_true")
     c.set_defaults(func=cmd_check)
     s = llm_sub.add_parser("serve", help="serve the embedded GGUF over llama.cpp's OpenAI-compatible HTTP server")
-    s.add_argument("--gguf", default=None, help="GGUF file (default: the embedded SmolLM2-135M-Instruct)")
+    s.add_argument("--gguf", default=None,
+                   help=f"GGUF file or embedded model name ({', '.join(MODELS)}; default: {DEFAULT_EMBEDDED})")
     s.add_argument("--host", default="127.0.0.1")
-    s.add_argument("--port", type=int, default=8080, help="0 picks a free port")
+    s.add_argument("--port", type=tcp_port, default=8080, help="1..65535, or 0 for a free port")
     s.add_argument("--alias", default=None, help="model id the server reports (default: the file's stem)")
-    s.add_argument("--ctx", type=int, default=4096, help="context length (the embedded backend uses 4096)")
-    s.add_argument("--threads", type=int, default=None, help="CPU threads (default: $GPTA_LLM_THREADS or 1)")
+    s.add_argument("--ctx", type=positive_int, default=4096, help="context length (the embedded backend uses 4096)")
+    s.add_argument("--threads", type=positive_int, default=None, help="CPU threads (default: $GPTA_LLM_THREADS or 1)")
     s.set_defaults(func=cmd_serve)
     m = llm_sub.add_parser("compare", help="ask another LLM every request in a cache; report differing replies")
     m.add_argument("--path", required=True, help="an LLM cache (a run writes <out>/llm_cache.sqlite)")

@@ -1,4 +1,7 @@
-"""LLM layer: ``make_llm("embedded" | "embedded:PATH.gguf" | "ollama:MODEL" | "openai:MODEL")``."""
+"""LLM layer: ``make_llm("embedded" | "embedded:NAME" | "embedded:PATH.gguf" | "ollama:MODEL" | "openai:MODEL")``.
+
+``embedded`` is ``embedded:smollm2-135m``; the names are gpta/llm/models.py's (``gpta llm check`` lists them).
+"""
 
 from __future__ import annotations
 
@@ -14,11 +17,20 @@ __all__ = ["LLM", "Backend", "CallLog", "Message", "Reply", "make_backend", "mak
 KINDS = ("embedded", "ollama", "openai")
 
 
+USAGE = "use embedded, embedded:NAME, embedded:PATH.gguf, ollama:MODEL or openai:MODEL"
+
+
 def check_spec(spec: str) -> None:
-    """A spec's form only (no file, server or key looked at): for checking a suite up front."""
+    """A spec's form only (no file, server or key looked at): for checking a suite up front.
+    ``embedded:ARG`` must be a known model name or look like a path (ends .gguf or has a /)."""
     kind, _, arg = spec.partition(":")
     if kind not in KINDS or (kind != "embedded" and not arg):
-        raise UserError(f"unknown LLM {spec!r}; use embedded, embedded:PATH.gguf, ollama:MODEL or openai:MODEL")
+        raise UserError(f"unknown LLM {spec!r}; {USAGE}")
+    if kind == "embedded" and arg:
+        from gpta.llm import models
+
+        if not models.is_model_name(arg) and not models.looks_like_path(arg):
+            models.get_model(arg)  # raises: the known names
 
 
 def make_backend(spec: str, options: LLMConfig | None = None) -> Backend:
@@ -41,7 +53,7 @@ def make_backend(spec: str, options: LLMConfig | None = None) -> Backend:
         from gpta.llm.openai_backend import OpenAIBackend
 
         return OpenAIBackend(arg, timeout_s=options.timeout_s, retries=options.retries)
-    raise UserError(f"unknown LLM {spec!r}; use embedded, embedded:PATH.gguf, ollama:MODEL or openai:MODEL")
+    raise UserError(f"unknown LLM {spec!r}; {USAGE}")
 
 
 def make_llm(spec: str, options: LLMConfig | None = None, cache: Any = None) -> LLM:

