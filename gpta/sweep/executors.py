@@ -246,7 +246,7 @@ class RayExecutor:
         try:
             import ray
         except ImportError:
-            raise UserError("--executor ray needs Ray: pip install 'gpta-suite[ray]' (ray[default])") from None
+            raise UserError("--executor ray needs Ray: pip install 'gpta-suite[ray]'") from None
         self._ray = ray
         if not ray.is_initialized():
             kwargs: dict[str, Any] = {"log_to_driver": False, "include_dashboard": False,
