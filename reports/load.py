@@ -2,11 +2,17 @@
 
 Everything downstream (figures, tables, index) works from these frames, so what a report says
 can always be traced back to a result file (the ``path`` column).
+
+A file that cannot be one row is named, never crashed on (``problem_files``): a damaged file
+(gpta/results.py ``damaged_files``), a result of a schema version this build does not know, a
+second file holding a run id already read (a stray copy: the file named ``<run_id>.json`` is
+kept), and a result whose headline test metric is not a finite number (NaN is not a measurement).
 """
 
 from __future__ import annotations
 
 import json
+import math
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -16,8 +22,8 @@ import numpy as np
 import pandas as pd
 
 from gpta.errors import UserError
-from gpta.results import load_results
-from gpta.schema import COST_KEYS, flatten
+from gpta.results import damaged_files, load_results
+from gpta.schema import COST_KEYS, SCHEMA_VERSION, flatten
 
 # The cell coordinates; everything else in a config is a "setting" of the method.
 CELL_KEYS = ("dataset", "fraction", "seed", "method")
@@ -36,6 +42,7 @@ class ResultSet:
     failed: pd.DataFrame  # one row per failed cell (no finished result of the same cell)
     raw: dict[str, dict[str, Any]] = field(default_factory=dict)  # run_id -> full result JSON
     skipped_files: list[str] = field(default_factory=list)  # *.json that are not results
+    problems: list[tuple[str, str]] = field(default_factory=list)  # (file, why) left out: problem_files
 
     @property
     def empty(self) -> bool:
@@ -168,11 +175,53 @@ def label_variants(runs: pd.DataFrame) -> pd.Series:
     return arms
 
 
+def _unusable(result: dict[str, Any]) -> str | None:
+    """Why a readable result cannot be a row (None: it can)."""
+    version = result.get("schema_version", SCHEMA_VERSION)  # results before the field: version 1
+    if not isinstance(version, int) or isinstance(version, bool) or not 1 <= version <= SCHEMA_VERSION:
+        return f"schema_version {version!r} is not one this build reads (1..{SCHEMA_VERSION}); report it with the build that wrote it"
+    metric = result.get("metric") or "accuracy"
+    test = (result.get("metrics") or {}).get("test")
+    value = test.get(metric) if isinstance(test, dict) else None
+    if value is None or isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+        return f"test {metric} is {value!r}, not a finite number (not a measurement)"
+    return None
+
+
+def usable_results(results_dir: Path) -> tuple[list[dict[str, Any]], list[tuple[str, str]]]:
+    """(results that can be rows, (file, why) for each readable result left out).
+
+    Of several files holding one run id, the one named ``<run_id>.json`` is kept (else the first by
+    name); each other one is named as a copy."""
+    kept: dict[str, dict[str, Any]] = {}
+    left_out: list[tuple[str, str]] = []
+    results = [r for r in load_results(results_dir) if isinstance(r.get("metrics"), dict)]
+    results.sort(key=lambda r: (Path(r["_path"]).stem != str(r["run_id"]), r["_path"]))
+    for r in results:
+        name = Path(r["_path"]).name
+        why = _unusable(r)
+        if why:
+            left_out.append((name, why))
+        elif str(r["run_id"]) in kept:
+            first = Path(kept[str(r["run_id"])]["_path"]).name
+            left_out.append((name, f"run_id {r['run_id']!r} is also in {first} (a copy?); only {first} is read"))
+        else:
+            kept[str(r["run_id"])] = r
+    return sorted(kept.values(), key=lambda r: r["_path"]), sorted(left_out)
+
+
+def problem_files(results_dir: str | Path) -> list[tuple[str, str]]:
+    """(file, why) for every *.json of the folder that is not a row of the report: damaged files
+    (gpta.results.damaged_files), unknown schema versions, copies of a run id, NaN metrics."""
+    results_dir = Path(results_dir)
+    return sorted(damaged_files(results_dir) + usable_results(results_dir)[1])
+
+
 def load(results_dir: str | Path) -> ResultSet:
     results_dir = Path(results_dir)
     if not results_dir.is_dir():
         raise UserError(f"results directory {results_dir}: not a directory")
-    results = [r for r in load_results(results_dir) if isinstance(r.get("metrics"), dict)]
+    results, left_out = usable_results(results_dir)
     rows = [run_row(r) for r in results]
     runs = pd.DataFrame(rows)
     if not runs.empty:
@@ -191,7 +240,11 @@ def load(results_dir: str | Path) -> ResultSet:
         if row["run_id"] not in done:  # a later successful rerun supersedes the failure
             fails.append(row)
     failed = pd.DataFrame(fails, columns=["run_id", "method", "dataset", "fraction", "seed", "error", "path"])
+    if runs.empty and failed.empty and left_out:
+        name, why = left_out[0]
+        raise UserError(f"results directory {results_dir}: no usable result; {len(left_out)} left out "
+                        f"(first: {name}: {why})")
     known = {r.get("_path") for r in results}
     skipped = [p.name for p in sorted(results_dir.glob("*.json"))
                if str(p) not in known and not p.name.endswith(".failed.json")]
-    return ResultSet(results_dir, runs, failed, {r["run_id"]: r for r in results}, skipped)
+    return ResultSet(results_dir, runs, failed, {r["run_id"]: r for r in results}, skipped, left_out)

@@ -385,7 +385,7 @@ def test_report_names_damaged_files_on_the_console(one_result, tmp_path, capsys)
     (tmp_path / "wrong.json").write_text(json.dumps({"run_id": 3, "config": {}, "metrics": "high"}))
     assert main(["report", str(tmp_path), "--out", str(tmp_path / "rep")]) == 0
     err = capsys.readouterr().err
-    assert "skipped 3 damaged files" in err
+    assert "left out 3 files" in err and "delete" not in err
     assert "truncated.json: truncated JSON" in err and "latin.json: not UTF-8" in err
     assert "wrong.json: wrong types" in err
 
@@ -460,3 +460,32 @@ def test_a_sweep_that_fails_validation_releases_its_lock(tmp_path, monkeypatch, 
     lock = FileLock(str(out / ".sweep.lock"), timeout=0)
     lock.acquire()  # free: raises Timeout if a sweep still held it
     lock.release()
+
+
+def test_results_folder_copies_unknown_schema_and_nan_metrics_are_named(tmp_path, capsys):
+    """Issue 27 item 5: a stray copy of a result, schema_version 99 and a NaN accuracy: the report
+    is written from the other results, each file is named on the console, no "nan points"."""
+    from tests.report_synth import write_folder
+
+    res = write_folder(tmp_path / "res", seeds=(1, 2), fractions=(0.01, 0.05), zero_shot=False)
+    files = sorted(res.glob("*.json"))
+    gpta = [p for p in files if "__gpta__" in p.name]
+    (res / "copy of a result.json").write_text(gpta[0].read_text())
+    future = json.loads(files[0].read_text())
+    future["schema_version"] = 99
+    files[0].write_text(json.dumps(future))
+    nan_files = [p for p in gpta if "__f0.05__" in p.name]  # every GPTA run of one cell: its gain was "+nan"
+    for p in nan_files:
+        nan = json.loads(p.read_text())
+        nan["metrics"]["test"]["accuracy"] = float("nan")
+        p.write_text(json.dumps(nan))  # Python writes NaN, as a failed evaluation would
+    assert main(["report", str(res), "--out", str(tmp_path / "rep")]) == 0
+    err = capsys.readouterr().err
+    assert f"left out {2 + len(nan_files)} files" in err
+    assert f"copy of a result.json: run_id {json.loads(gpta[0].read_text())['run_id']!r} is also in {gpta[0].name}" in err
+    assert f"{files[0].name}: schema_version 99 is not one this build reads" in err
+    assert all(f"{p.name}: test accuracy is nan, not a finite number" in err for p in nan_files)
+    assert "delete" not in err
+    for written in ("index.md", "tables.md"):
+        text = (tmp_path / "rep" / written).read_text().lower()
+        assert "nan points" not in text and "+nan" not in text, written

@@ -9,7 +9,6 @@ import argparse
 import sys
 from pathlib import Path
 
-from gpta.results import damaged_files
 
 def cmd_report(args: argparse.Namespace) -> int:
     from gpta.context import check_out_dir
@@ -20,7 +19,9 @@ def cmd_report(args: argparse.Namespace) -> int:
     if not results_dir.is_dir():
         raise UserError(f"results directory {results_dir}: not a directory")
     check_out_dir(args.out or results_dir / "report")
-    damaged = damaged_files(results_dir)
+    from reports.load import problem_files
+
+    damaged = problem_files(results_dir)  # damaged, unknown schema, copies of a run id, NaN metrics
     written = build_report(args.results_dir, args.out)
     s = written["summary"]
     h = s["gpta_vs_finetune"]
@@ -40,8 +41,8 @@ def cmd_report(args: argparse.Namespace) -> int:
     print(f"tables: {written['tables']['md']} and {written['tables']['tex']}")
     print(f"index: {written['index_md']} and {written['index_html']}")
     if damaged:  # on the console, not only in index.md
-        print(f"report: skipped {len(damaged)} damaged file{'s' if len(damaged) > 1 else ''} in {results_dir} "
-              f"(delete them, or rerun their cells with `gpta sweep`):", file=sys.stderr)
+        print(f"report: left out {len(damaged)} file{'s' if len(damaged) > 1 else ''} of {results_dir} that are "
+              f"not usable results (move them out, or rerun their cells with `gpta sweep`):", file=sys.stderr)
         for name, why in damaged:
             print(f"  {name}: {why}", file=sys.stderr)
     return 0
