@@ -35,6 +35,25 @@ def test_llms_suite_runs_each_llm_method_once_per_llm_and_the_rest_once(capsys):
     assert one.llms == [] and {c.cfg.llm for c in expand_stage(one)} == {"embedded"}
 
 
+def test_dialogue_suite_runs_the_same_llm_cells_with_smollm2_and_qwen():
+    """Issue 25, Build 5: each LLM gets gpta K=1 (always), llm-prefix and gpta K=4 (if-better) on the
+    same cell (dataset, fraction, seed, recipe); SetFit, which reads no LLM, runs once."""
+    from gpta.llm import check_spec
+
+    qwen = "embedded:qwen2.5-coder-1.5b"
+    cells = [c for s in load_suite("dialogue").stages for c in expand_stage(s)]
+    by = {(c.cfg.method, c.cfg.llm, c.cfg.gpta.candidates, c.cfg.gpta.adopt): c for c in cells}
+    for llm in ("embedded", qwen):
+        check_spec(llm)
+        assert {("gpta", llm, 1, "always"), ("llm-prefix", llm, 1, "always"), ("gpta", llm, 4, "if-better")} <= set(by)
+    same = {(c.cfg.dataset, c.cfg.fraction, c.cfg.seed, json.dumps(c.cfg.to_dict()["train"], sort_keys=True))
+            for c in cells}
+    assert len(same) == 1
+    assert sorted(m for m, llm, *_ in by if llm == qwen) == ["gpta", "gpta", "llm-prefix"]
+    assert sorted(m for m, llm, *_ in by if m.startswith("setfit")) == ["setfit-gpta", "setfit-manual"]
+    assert len({c.id for c in cells}) == len(cells) == 8
+
+
 def test_a_malformed_llm_in_a_suite_is_one_line(tmp_path):
     path = tmp_path / "s.yaml"
     path.write_text("name: s\ndatasets: [tweets]\nfractions: [0.02]\nseeds: [1]\nmethods: [gpta]\n"

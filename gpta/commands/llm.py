@@ -114,12 +114,22 @@ def cmd_check(args: argparse.Namespace) -> int:
     if speed:
         print(f"speed:   prompt {speed['prompt_tokens_per_second']} tokens/s ({speed['prompt_tokens']} tokens), "
               f"generation {speed['generation_tokens_per_second']} tokens/s ({speed['generated_tokens']} tokens), "
-              f"{speed['threads']} thread(s); model load {speed['load_seconds']} s; load average "
+              f"{speed['threads']} thread(s); model load {speed['load_seconds']} s, peak RSS "
+              f"{speed['peak_rss_mb']} MB; load average "
               f"{speed['load_average']} on {speed['cpus']} CPUs (other work on the machine slows both)")
     else:
         print(f"speed:   {reply.completion_tokens} tokens in {reply.seconds:.2f} s = "
               f"{report['tokens_per_second']} tokens/s (prompt {reply.prompt_tokens} tokens)")
     return 0
+
+
+def _peak_rss_mb() -> float | None:
+    """This process's peak resident memory in MB (the loaded model included; Linux reports KiB)."""
+    try:
+        import resource
+    except ImportError:  # not on Windows
+        return None
+    return round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
 
 
 def _embedded_speed(backend, options: LLMConfig) -> dict:
@@ -143,6 +153,7 @@ def _embedded_speed(backend, options: LLMConfig) -> dict:
         "load_seconds": round(load_seconds, 2),
         "load_average": before,
         "cpus": os.cpu_count(),
+        "peak_rss_mb": _peak_rss_mb(),
         "measured": "llama.cpp timings of one call (prompt evaluation; then generation at temperature 0)",
     }
 
