@@ -12,8 +12,9 @@ How a verdict is reached (``reports/protocol.py`` declares the analysis):
 4. A **smoke run** (fewer than ``MIN_SEEDS`` seeds in some compared cell) gets no verdict word
    anywhere: "no verdict (smoke run: ...)".
 
-Verdict words: supported, contradicted, mixed, not significant at this n, not measured: ...,
-no verdict (smoke run: ...).
+Verdict words: supported (the rule holds), contradicted (it fails), mixed (both ways), not
+significant at this n, not measured: ..., no verdict (smoke run: ...). The rules are written with
+"holds" / "fails" / "both ways", so a verdict word appears only where a verdict is given.
 """
 
 from __future__ import annotations
@@ -198,10 +199,10 @@ def _not_measured(number: int, title: str, rule: str, test: str, missing: str, c
     return Claim(number, title, rule, test, missing=missing, command=command, **kw)
 
 
-RULE_1 = ("supported: the pooled gain over the paper's datasets is positive and significant and no paper cell is "
-          "significantly negative; contradicted: pooled gain negative and significant; mixed: pooled gain positive "
-          f"and significant but a paper cell significantly negative. Minimum: {MIN_PAPER_DATASETS} paper datasets "
-          f"with >= {MIN_SEEDS} seed pairs per cell.")
+RULE_1 = ("holds when the pooled gain over the paper's datasets is positive and significant and no paper cell is "
+          "significantly negative; fails when the pooled gain is negative and significant; both ways when it is "
+          f"positive and significant but a paper cell is significantly negative. Minimum: {MIN_PAPER_DATASETS} paper "
+          f"datasets with >= {MIN_SEEDS} seed pairs per cell.")
 
 
 def claim_gains(runs: pd.DataFrame, comp: pd.DataFrame) -> list[Claim]:
@@ -241,8 +242,8 @@ def claim_gains(runs: pd.DataFrame, comp: pd.DataFrame) -> list[Claim]:
     return out
 
 
-RULE_2 = ("supported: GPTA's gain at each paper dataset's lowest fraction minus its gain at the highest (paired by "
-          "seed), pooled over datasets, is positive and significant; contradicted: negative and significant. "
+RULE_2 = ("holds when GPTA's gain at each paper dataset's lowest fraction minus its gain at the highest (paired by "
+          "seed), pooled over datasets, is positive and significant; fails when negative and significant. "
           f"Minimum: {MIN_PAPER_DATASETS} paper datasets whose highest fraction is >= {HIGH_OVER_LOW:g}x the lowest, "
           f">= {MIN_SEEDS} common seeds.")
 
@@ -292,9 +293,9 @@ def claim_low_resource(runs: pd.DataFrame) -> list[Claim]:
     return out
 
 
-RULE_3 = ("overfitting = test loss minus train loss at the selected checkpoint (test never selects); supported: GPTA "
-          f"minus {BASELINE}, at each paper dataset's lowest fraction, pooled, is negative and significant; "
-          f"contradicted: positive and significant. Minimum: {MIN_PAPER_DATASETS} paper datasets with >= {MIN_SEEDS} "
+RULE_3 = ("overfitting = test loss minus train loss at the selected checkpoint (test never selects); holds when GPTA "
+          f"minus {BASELINE}, at each paper dataset's lowest fraction, pooled, is negative and significant; fails "
+          f"when positive and significant. Minimum: {MIN_PAPER_DATASETS} paper datasets with >= {MIN_SEEDS} "
           "pairs recording test and train loss.")
 
 
@@ -341,9 +342,9 @@ def claim_overfitting(runs: pd.DataFrame) -> list[Claim]:
 
 RULE_4 = (f"per (dataset, fraction) and each method that calls an LLM at inference: GPTA's seconds for "
           f"{PREDICTIONS:,} predictions (one-time LLM + encoder training, plus encoder inference) against the "
-          f"method's; supported: GPTA cheaper in every comparison and its accuracy not significantly lower (>= "
-          f"{MIN_RUNS_A_SIDE} GPTA runs); contradicted: costlier or significantly less accurate in every comparison; "
-          "mixed otherwise.")
+          f"method's; holds when GPTA is cheaper in every comparison and its accuracy not significantly lower (>= "
+          f"{MIN_RUNS_A_SIDE} GPTA runs); fails when it is costlier or significantly less accurate in every "
+          "comparison; both ways otherwise.")
 
 
 def _inference_llm_methods() -> list[str]:
@@ -420,8 +421,8 @@ def claim_cost(runs: pd.DataFrame) -> list[Claim]:
     return out
 
 
-RULE_5 = ("supported: the mean within-stratum (dataset, fraction) Spearman correlation between a GPTA run's LLM "
-          "accuracy and its gain over finetune is positive and significant; contradicted: negative and significant. "
+RULE_5 = ("holds when the mean within-stratum (dataset, fraction) Spearman correlation between a GPTA run's LLM "
+          "accuracy and its gain over finetune is positive and significant; fails when negative and significant. "
           f"Minimum: {MIN_CORR_RUNS} runs in strata of >= 3 runs with varying values. Caveat: {INCUMBENT_BIAS}.")
 
 
@@ -455,10 +456,10 @@ def claim_llm_accuracy(runs: pd.DataFrame) -> list[Claim]:
     return out
 
 
-RULE_6 = ("supported: a prefix transferred from another dataset of the same domain beats BOTH the target's random "
+RULE_6 = ("holds when a prefix transferred from another dataset of the same domain beats BOTH the target's random "
           "prefix and its empty-prefix layout, each pooled over source -> target pairs and significant "
-          "(intersection-union: the larger p is the claim's p); contradicted: it is significantly worse than the "
-          f"empty-prefix layout. Minimum: a within-domain pair with >= {MIN_SEEDS} seeds paired with both controls.")
+          "(intersection-union: the larger p is the claim's p); otherwise no verdict beyond 'not significant'. "
+          f"Minimum: a within-domain pair with >= {MIN_SEEDS} seeds paired with both controls.")
 CONTROLS_6 = ("random-prefix", "empty-prefix", "manual-prefix", UNDER_TEST, BASELINE)
 
 

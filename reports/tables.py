@@ -96,7 +96,7 @@ def to_markdown(t: Table) -> str:
 
 def to_latex(t: Table) -> str:
     spec = t.align or "l" + "r" * (len(t.header) - 1)
-    wide = t.wide if t.wide is not None else len(t.header) > WIDE_COLUMNS or "p{" in spec
+    wide = t.wide if t.wide is not None else len(t.header) > WIDE_COLUMNS or "p{" in spec or "X" in spec
     env = "table*" if wide else "table"
     out = [rf"\begin{{{env}}}[t]", r"\centering", r"\small", rf"\caption{{{latex_escape(t.title)}}}"]
     if t.label:
