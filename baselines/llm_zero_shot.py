@@ -42,7 +42,7 @@ from gpta.config import RunConfig
 from gpta.context import RunContext
 from gpta.errors import UserError
 from gpta.llm.embedded import SCORE_TOP_K
-from gpta.registry import LLMZeroShotOptions, method_options
+from gpta.registry import LLMZeroShotOptions, get_method, method_options
 from gpta.pipeline import Setup, _subset
 
 DEFAULT_MAX_EVAL = LLMZeroShotOptions.max_eval  # 0 = the same test set as the other methods
@@ -192,4 +192,4 @@ def run(cfg: RunConfig, ctx: RunContext) -> dict[str, Any]:
     if isinstance(getattr(setup, "evaluated", None), dict):  # the result's sizes say what was scored
         setup.evaluated.update({"dev": 0, "test": len(examples)})
     costs = {"train_seconds": 0.0, "eval_seconds": round(seconds, 3), "train_steps": 0}
-    return setup.build_result(metrics, extra, costs, precision="n/a (no encoder)")
+    return setup.build_result(metrics, extra, costs, precision=get_method(cfg.method).precision)  # no encoder

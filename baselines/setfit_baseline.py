@@ -31,7 +31,7 @@ import torch
 from gpta.config import RunConfig
 from gpta.context import RunContext
 from gpta.errors import UserError
-from gpta.registry import method_options
+from gpta.registry import SETFIT_PRECISION, method_options
 from gpta.model import resolve_model_path
 from gpta.pipeline import Setup
 
@@ -164,4 +164,4 @@ def run(cfg: RunConfig, ctx: RunContext) -> dict[str, Any]:
                         "defaults": "setfit 1.x TrainingArguments (no shared step cap)",
                         "encoder": resolve_model_path(cfg.model)}}
     costs = {"train_seconds": round(train_seconds, 3), "eval_seconds": round(eval_seconds, 3), "train_steps": steps}
-    return setup.build_result(metrics, extra, costs, precision="fp32")
+    return setup.build_result(metrics, extra, costs, precision=SETFIT_PRECISION)  # its identity's too

@@ -8,6 +8,7 @@ choice varied from the command line (``--set gpta.rounds=4``) or a suite file (`
 
 from __future__ import annotations
 
+import copy
 import dataclasses
 import math
 from dataclasses import dataclass, field
@@ -80,6 +81,12 @@ class GPTAConfig:
     # above"; a small LLM often repeats the old one on line 1 and writes a new one below it).
     # first: the first usable line only, whatever it repeats (before issue 14's follow-up).
     reply_line: str = "first-new"
+    # How reply 1 (p0 and each round's paper reply; llm-prefix's only call) is sampled (issue 23).
+    # llm_seed: run = the cell's seed (the first prefix varies with the run seed, so intervals over
+    # seeds include the LLM's variability) | fixed = generation.seed (one prefix for every seed).
+    # The seed is part of the LLM cache key. reply_temperature 0 is greedy: the seed then changes nothing.
+    llm_seed: str = "run"
+    reply_temperature: float = 0.7
 
 
 @dataclass
@@ -97,7 +104,8 @@ class LLMConfig:
 
 @dataclass
 class RunConfig:
-    """Everything that defines one cell; its id hashes all of it."""
+    """Everything that defines one cell. Its id (gpta.results.cell_id) hashes the part its method
+    reads: the cell itself and the sections in the method's registry row (``MethodInfo.reads``)."""
 
     dataset: str
     fraction: float
@@ -125,7 +133,16 @@ class RunConfig:
         return self.seed if self.data_seed is None else self.data_seed
 
     def to_dict(self) -> dict[str, Any]:
-        d = dataclasses.asdict(self)
+        """Plain data, as a result records it: ``dataclasses.asdict`` plus the resolved seeds, built
+        field by field (asdict deep-copies every value; a 100,000-cell plan calls this per cell)."""
+        d: dict[str, Any] = {}
+        for f in _RUN_FIELDS:
+            value = getattr(self, f)
+            if f in SECTIONS:
+                value = {name: getattr(value, name) for name in _SECTION_FIELDS[f]}
+            elif isinstance(value, (dict, list)):
+                value = copy.deepcopy(value) if value else type(value)()
+            d[f] = value
         if not d["inputs"]:  # only dependent cells have inputs; other cells keep their ids
             del d["inputs"]
         d["data_seed"] = self.resolved_data_seed
@@ -135,6 +152,8 @@ class RunConfig:
 
 
 SECTIONS = {"train": TrainConfig, "gpta": GPTAConfig, "generation": LLMConfig}
+_RUN_FIELDS = tuple(f.name for f in dataclasses.fields(RunConfig))
+_SECTION_FIELDS = {s: tuple(f.name for f in dataclasses.fields(cls)) for s, cls in SECTIONS.items()}
 
 
 # -- the settings table: every setting's type, default, allowed values and range -----------------
@@ -157,6 +176,7 @@ CHOICES: dict[str, tuple[str, ...]] = {
     "gpta.history": ("full", "last"),
     "gpta.adopt": ("always", "if-better"),
     "gpta.reply_line": ("first-new", "first"),
+    "gpta.llm_seed": ("run", "fixed"),
 }
 PRECISIONS = CHOICES["train.precision"]
 # Numeric settings: (lowest allowed, whether the lowest is excluded, highest allowed or None).
@@ -169,7 +189,7 @@ RANGES: dict[str, tuple[float, bool, float | None]] = {
     "train.dev_max": (0, False, None), "train.test_max": (0, False, None), "train.threads": (0, False, None),
     "train.max_grad_norm": (0, True, None),
     "gpta.rounds": (1, False, None), "gpta.candidates": (1, False, MAX_CANDIDATES),
-    "gpta.candidate_temperature": (0, False, 2),
+    "gpta.candidate_temperature": (0, False, 2), "gpta.reply_temperature": (0, False, 2),
     "generation.temperature": (0, False, None), "generation.seed": (0, False, SEED_RANGE - 1),
     "generation.top_p": (0, True, 1), "generation.max_tokens": (1, False, None),
     "generation.timeout_s": (0, True, None), "generation.retries": (0, False, None),

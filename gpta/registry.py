@@ -134,6 +134,16 @@ class Need:
 
 
 SAME_CELL_KEYS = ("dataset", "dataset_options", "fraction", "seed", "data_seed", "model", "llm", "train")
+# What every cell's id hashes: the cell itself (``RunConfig.to_dict()`` keys); each method adds
+# the sections it reads (``MethodInfo.reads``).
+CELL_KEYS = ("dataset", "dataset_options", "fraction", "seed", "data_seed", "train_seed", "method", "model",
+             "options", "inputs")
+LLM_READS = ("train", "llm", "generation")  # an encoder method that asks the LLM
+LOOP_READS = (*LLM_READS, "gpta")  # the GPTA loop (gpta, textual-gradient)
+# GPTA's first prefix alone (llm-prefix): gpta.gpta_loop.first_prefix samples reply 1 by
+# llm_seed and reply_temperature (llm_options) and cleans it by the two reject rules (accept)
+FIRST_PREFIX_READS = (*LLM_READS, "gpta.llm_seed", "gpta.reply_temperature", "gpta.reject_partial_labels",
+                      "gpta.reject_off_task")
 
 
 # -- cost model and report style ------------------------------------------------------------------
@@ -145,7 +155,9 @@ class Cost:
 
     train: float = 1.0  # training work relative to finetune (0 = no encoder training)
     prefix: bool = True  # adds a prefix to every input (longer sequences)
-    calls: str = "0"  # LLM calls: "0", "1", "rounds", "2*rounds", "test" (one per test input)
+    # LLM calls: "0", "1", "rounds" (the GPTA loop: 1 + (gpta.rounds - 1) x gpta.candidates), "test"
+    # (one per evaluated test input)
+    calls: str = "0"
     contrastive: bool = False  # SetFit: trains on sentence pairs, whose number grows with n squared
 
 
@@ -176,6 +188,13 @@ class MethodInfo:
     # True: the result depends on neither fraction nor train seed (llm-zero-shot): a suite runs
     # one cell per dataset and LLM (gpta.sweep.suite.expand_stage)
     once_per_dataset: bool = False
+    # What the method reads of a cell's config beyond the cell itself (CELL_KEYS): config sections
+    # ("train", "gpta", "generation", "llm") or single settings ("train.test_max"). The cell's id
+    # hashes exactly these (gpta.results.cell_id), so changing a GPTA default re-runs no baseline.
+    reads: tuple[str, ...] = ("train",)
+    # The precision the method always trains in, whatever train.precision (SetFit: fp32), or why
+    # none applies; None: train.precision, resolved on this machine (gpta.model.resolve_precision).
+    precision: str | None = None
     display: str = ""  # the name reports print (legends, tables, captions); "" = the registry name
 
     @property
@@ -200,14 +219,16 @@ CLASSIFICATION = ("classification",)
 # SetFit at its documented defaults pairs every example with many others: the battery's smallest
 # real run caps it (a few contrastive steps still exercise the whole method)
 SETFIT_SMOKE = (("max_steps", 4), ("num_iterations", 1))
+SETFIT_PRECISION = "fp32"  # setfit's trainer runs without autocast (baselines/setfit_baseline.py)
 _CB = ['#0173b2', '#de8f05', '#029e73', '#d55e00', '#cc78bc', '#ca9161', '#fbafe4', '#949494', '#ece133',
        '#56b4e9']  # seaborn.color_palette("colorblind").as_hex(): ten colours; transfer gets black
 
 METHODS: dict[str, MethodInfo] = {m.name: m for m in [
     MethodInfo("gpta", "gpta.gpta_loop:run", display="GPTA",
                isolates="the full method: LLM-written prefix revised by the dialogue gradient",
-               llm_use="rounds calls (1 + one revision per later round)", exposure="none", uses_llm=True,
-               cost=Cost(calls="rounds"), style=Style(_CB[3], "o", 0)),  # vermillion: stands out
+               llm_use="1 + (rounds - 1) x gpta.candidates calls (the first prefix, then K revision replies per "
+                       "later round)", exposure="none", uses_llm=True,
+               cost=Cost(calls="rounds"), reads=LOOP_READS, style=Style(_CB[3], "o", 0)),  # vermillion: stands out
     MethodInfo("finetune", "baselines.finetune:run", display="Fine-tune",
                isolates="the baseline every gain is measured against: no prefix, no LLM",
                llm_use="none", exposure="none", cost=Cost(prefix=False), style=Style(_CB[0], "s", 1)),
@@ -222,7 +243,8 @@ METHODS: dict[str, MethodInfo] = {m.name: m for m in [
                llm_use="none", exposure="none", style=Style(_CB[2], "^", 2)),
     MethodInfo("llm-prefix", "baselines.llm_prefix:run", display="LLM prefix",
                isolates="the dialogue gradient: GPTA's first prefix, no feedback rounds, same epochs",
-               llm_use="1 call", exposure="none", uses_llm=True, cost=Cost(calls="1"), style=Style(_CB[1], "v", 3)),
+               llm_use="1 call", exposure="none", uses_llm=True, cost=Cost(calls="1"),
+               reads=FIRST_PREFIX_READS, style=Style(_CB[1], "v", 3)),
     MethodInfo("random-prefix", "baselines.random_prefix:run", display="Random prefix",
                isolates="prefix content vs prefix length: random tokens, as many as GPTA's selected prefix",
                llm_use="none", exposure="none", options=RandomPrefixOptions,
@@ -238,32 +260,37 @@ METHODS: dict[str, MethodInfo] = {m.name: m for m in [
                        "set as the other methods), once per dataset and LLM",
                exposure="test inputs: every evaluated test text is sent to the LLM",
                tasks=CLASSIFICATION, uses_llm=True, once_per_dataset=True, options=LLMZeroShotOptions,
+               reads=("train.test_max", "llm", "generation"), precision="n/a (no encoder)",
                cost=Cost(train=0.0, prefix=False, calls="test"), style=Style(_CB[9], "*", 7)),
     MethodInfo("setfit", "baselines.setfit_baseline:run", display="SetFit",
                isolates="what a practitioner would pick for few-shot classification: SetFit on the same "
                         "encoder, no LLM",
                llm_use="none", exposure="none", tasks=CLASSIFICATION, options=SetFitOptions,
                # contrastive pairs: two sentences per pair, pairs ~ n^2 by setfit's default (estimate.py)
-               cost=Cost(prefix=False, contrastive=True), smoke_options=SETFIT_SMOKE, style=Style(_CB[6], "h", 8)),
+               cost=Cost(prefix=False, contrastive=True), smoke_options=SETFIT_SMOKE, precision=SETFIT_PRECISION,
+               style=Style(_CB[6], "h", 8)),
     MethodInfo("textual-gradient", "baselines.textual_gradient:run", display="Textual gradient",
                isolates="showing the LLM misclassified training data (ProTeGi/TextGrad) vs GPTA's "
                         "aggregate-only feedback",
-               llm_use="rounds calls (1 + one revision per later round), like gpta",
+               llm_use="like gpta: 1 + (rounds - 1) x gpta.candidates calls (the first prefix, then K revision "
+                       "replies per later round); no separate critique call: the examples ride in the feedback",
                exposure="training data: up to options.n_examples (default 4) training texts with labels "
                         "per revision",
                tasks=CLASSIFICATION, uses_llm=True, options=TextualGradientOptions,
-               cost=Cost(calls="2*rounds"),  # critique + rewrite per revision
+               cost=Cost(calls="rounds"), reads=LOOP_READS,  # the GPTA loop with another feedback message
                style=Style(_CB[8], "<", 9)),  # yellow (markers get a dark edge so it reads on white)
     MethodInfo("setfit-gpta", "baselines.setfit_gpta:run_gpta", display="SetFit + GPTA prefix",
                isolates="whether an LLM-written prefix helps the best few-shot learner: SetFit with GPTA's "
                         "selected prefix of the same cell (control: setfit-manual)",
                llm_use="none itself (takes the same cell's gpta prefix)", exposure="none", tasks=CLASSIFICATION,
                options=SetFitOptions, needs=(Need("gpta", "prefix"),),
-               cost=Cost(prefix=True, contrastive=True), smoke_options=SETFIT_SMOKE, style=Style("#117733", "H", 11)),
+               cost=Cost(prefix=True, contrastive=True), smoke_options=SETFIT_SMOKE, precision=SETFIT_PRECISION,
+               style=Style("#117733", "H", 11)),
     MethodInfo("setfit-manual", "baselines.setfit_gpta:run_manual", display="SetFit + manual prefix",
                isolates="setfit-gpta's control: the same SetFit with the dataset's hand-written prefix",
                llm_use="none", exposure="none", tasks=CLASSIFICATION, options=SetFitOptions,
-               cost=Cost(prefix=True, contrastive=True), smoke_options=SETFIT_SMOKE, style=Style("#882255", "d", 12)),
+               cost=Cost(prefix=True, contrastive=True), smoke_options=SETFIT_SMOKE, precision=SETFIT_PRECISION,
+               style=Style("#882255", "d", 12)),
     MethodInfo("transfer", "baselines.transfer:run", display="Transfer",
                isolates="whether a prefix learned on one dataset helps another (the paper's transfer claim)",
                llm_use="none (reuses a learned prefix)", exposure="none", options=TransferOptions,

@@ -8,9 +8,11 @@ killed process never leaves a half-written result.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import hashlib
 import json
+import os
 import platform
 import re
 import subprocess
@@ -18,6 +20,7 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
+from gpta.config import TrainConfig
 from gpta.schema import SCHEMA_VERSION, atomic_write, build_result, flatten, write_text_atomic  # noqa: F401
 
 # The result schema (every key, documented), its builder, the flattener and the atomic writer
@@ -32,7 +35,6 @@ PACKAGES = ("torch", "transformers", "datasets", "scikit-learn", "numpy", "ollam
 PROTOCOL_VERSION = 2
 
 
-@functools.lru_cache(maxsize=4)
 def _auto_precision() -> str:
     """What ``train.precision=auto`` resolves to on this machine's device (``--device``; imports
     torch: only for auto)."""
@@ -48,25 +50,99 @@ def _auto_precision_on(device: str) -> str:
     return resolve_precision("auto", resolve_device(device))
 
 
+# Within ``planning()``, each data fingerprint is computed once: a plan
+# names up to 100,000 cells on a handful of data files, and hashing (a stat and a path
+# resolution per file, package metadata for embedded data) took ~0.5 ms a cell.
+_PLAN_MEMO: dict[Any, Any] | None = None
+
+
+@contextlib.contextmanager
+def planning():
+    """Memoize the data fingerprint of cell identities while planning a sweep (files do not
+    change between naming two cells of one plan); nests; off outside, so a changed file gives a
+    new id at once."""
+    global _PLAN_MEMO
+    outer = _PLAN_MEMO
+    if outer is None:
+        _PLAN_MEMO = {}
+    try:
+        yield
+    finally:
+        if outer is None:
+            _PLAN_MEMO = None
+
+
+def _memo(key: Any, compute: Any) -> Any:
+    if _PLAN_MEMO is None:
+        return compute()
+    if key not in _PLAN_MEMO:
+        _PLAN_MEMO[key] = compute()
+    return _PLAN_MEMO[key]
+
+
+def identity_config(cfg_dict: dict[str, Any]) -> dict[str, Any]:
+    """The part of a cell's config (``RunConfig.to_dict()``) its method reads: the cell itself
+    (``gpta.registry.CELL_KEYS``) and the sections or settings in the method's ``reads``. The
+    training precision is left out here: the identity holds it resolved (``cell_precision``)."""
+    from gpta.registry import CELL_KEYS, METHODS
+
+    info = METHODS.get(cfg_dict.get("method"))
+    if info is None:  # not a registered method: everything counts
+        reads: tuple[str, ...] = tuple(k for k in cfg_dict if k not in CELL_KEYS)
+    else:
+        reads = info.reads
+    out = {k: cfg_dict[k] for k in CELL_KEYS if k in cfg_dict}
+    for item in reads:
+        section, _, name = item.partition(".")
+        if section not in cfg_dict:
+            continue
+        if not name:
+            value = cfg_dict[section]
+            out[section] = {k: v for k, v in value.items() if k != "precision"} if section == "train" else value
+        elif name != "precision":
+            out.setdefault(section, {})[name] = cfg_dict[section].get(name)
+    return out
+
+
+def cell_precision(cfg_dict: dict[str, Any]) -> str:
+    """The precision the cell trains in: the method's own (``MethodInfo.precision``: SetFit's
+    fp32) or ``train.precision`` resolved on this machine (``auto``: bf16 where the device has it)."""
+    from gpta.registry import METHODS
+
+    info = METHODS.get(cfg_dict.get("method"))
+    if info is not None and info.precision is not None:
+        return info.precision
+    precision = (cfg_dict.get("train") or {}).get("precision") or TrainConfig.precision
+    return _auto_precision() if precision == "auto" else precision
+
+
 def cell_identity(cfg_dict: dict[str, Any], data_dir: str | None = None) -> dict[str, Any]:
-    """What a cell's id hashes besides its config: the protocol version, the data it reads
-    (file hashes, gpta/data/fingerprint.py) and the precision it will actually train in."""
+    """What a cell's id hashes besides the config its method reads: the protocol version, the
+    data it reads (file hashes, gpta/data/fingerprint.py) and the precision it trains in."""
     from gpta.data.fingerprint import data_fingerprint
 
-    precision = (cfg_dict.get("train") or {}).get("precision", "auto")
+    dataset, options = str(cfg_dict["dataset"]), cfg_dict.get("dataset_options")
+    key = ("data", dataset, repr(sorted(options.items())) if options else "", data_dir,
+           os.environ.get("GPTA_DATA_DIR"))
     return {"protocol_version": PROTOCOL_VERSION,
-            "data": data_fingerprint(str(cfg_dict["dataset"]), cfg_dict.get("dataset_options"), data_dir),
-            "precision": _auto_precision() if precision == "auto" else precision}
+            "data": _memo(key, lambda: data_fingerprint(dataset, options, data_dir)),
+            "precision": cell_precision(cfg_dict)}
 
 
 def cell_id(cfg_dict: dict[str, Any], data_dir: str | None = None) -> str:
-    """Readable and stable: dataset-method-fraction-seed plus a hash of the full config and the
-    cell's identity (protocol version, data fingerprint, resolved precision)."""
-    blob = json.dumps({"config": cfg_dict, "identity": cell_identity(cfg_dict, data_dir)}, sort_keys=True,
-                      default=str)
+    """Readable and stable: dataset-method-fraction-seed plus a hash of what the cell's method
+    reads of its config (``identity_config``) and the cell's identity (protocol version, data
+    fingerprint, training precision). A setting the method does not read changes no id."""
+    blob = json.dumps({"config": identity_config(cfg_dict), "identity": cell_identity(cfg_dict, data_dir)},
+                      sort_keys=True, default=str)
     digest = hashlib.sha256(blob.encode()).hexdigest()[:10]
-    dataset = re.sub(r"[^A-Za-z0-9_.-]+", "_", Path(str(cfg_dict["dataset"])).name)[:40]
-    return f"{dataset}__{cfg_dict['method']}__f{cfg_dict['fraction']:g}__s{cfg_dict['seed']}__{digest}"
+    return f"{_readable(str(cfg_dict['dataset']))}__{cfg_dict['method']}__f{cfg_dict['fraction']:g}__s{cfg_dict['seed']}__{digest}"
+
+
+@functools.lru_cache(maxsize=1024)
+def _readable(dataset: str) -> str:
+    """The dataset part of a cell id: the name (or a file's name), safe in a file name."""
+    return re.sub(r"[^A-Za-z0-9_.-]+", "_", Path(dataset).name)[:40]
 
 
 @functools.lru_cache(maxsize=1)

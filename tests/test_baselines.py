@@ -327,3 +327,5 @@ def test_setfit_writes_the_common_schema(cells):
     assert sel["dev_metric"] == max(p["dev_accuracy"] for p in sel["evaluations"])
     assert result["costs"]["llm_calls"] == 0 and result["costs"]["train_steps"] == 4
     assert result["dataset"]["sizes"]["train"] == sum(result["dataset"]["n_train_per_class"].values())
+    # the precision its id hashes is the precision it trained in (it never autocasts)
+    assert result["identity"]["precision"] == result["identity"]["precision_used"] == result["env"]["precision"] == "fp32"

@@ -167,12 +167,70 @@ def test_true_few_shot_cell_selects_on_a_dev_set_as_small_as_its_training_sample
     assert r["dataset"]["sizes"]["dev_evaluated"] == p["n_train"] < r["dataset"]["sizes"]["dev"]
 
 
-def test_unknown_dev_protocol_is_refused(tmp_path):
-    from gpta.data import get_dataset, load_splits
-    from gpta.pipeline import dev_split, sample_train
+def test_unknown_dev_protocol_is_refused_when_set():
+    """Refused by the settings table where it is set, before any data loads (not in dev_split)."""
+    with pytest.raises(UserError, match="setting train.dev_protocol='tiny': allowed values: fixed, true-few-shot"):
+        cfg_for("finetune", **{"train.dev_protocol": "tiny"})
 
-    spec = get_dataset("tweets")
-    splits = load_splits(spec)
-    cfg = cfg_for("finetune", **{"train.dev_protocol": "tiny"})
-    with pytest.raises(UserError, match="train.dev_protocol 'tiny'"):
-        dev_split(spec, splits, sample_train(spec, splits, cfg), cfg)
+
+# -- issue 24 item 2: a cell is what its method reads ---------------------------------------------
+
+def _ids(changes: dict) -> dict[str, str]:
+    from gpta.results import cell_id
+
+    methods = ("finetune", "setfit", "llm-zero-shot", "manual-prefix", "random-prefix", "gpta", "llm-prefix",
+               "textual-gradient")
+    return {m: cell_id(cfg_for(m, **changes).to_dict()) for m in methods}
+
+
+def test_a_gpta_default_changes_no_baselines_cell_id():
+    """A changed GPTA (or generation) default changes every cell's gpta section; only the methods
+    that read it get new ids: finetune, setfit and llm-zero-shot keep theirs."""
+    base = _ids({})
+    for changes, moved in [({"gpta.rounds": 5}, {"gpta", "textual-gradient"}),
+                           ({"gpta.candidates": 4, "gpta.adopt": "if-better"}, {"gpta", "textual-gradient"}),
+                           ({"gpta.reject_off_task": False}, {"gpta", "textual-gradient", "llm-prefix"}),
+                           ({"gpta.reply_temperature": 0.3}, {"gpta", "textual-gradient", "llm-prefix"}),
+                           ({"generation.max_tokens": 99}, {"gpta", "textual-gradient", "llm-prefix", "llm-zero-shot"}),
+                           ({"train.epochs": 3}, set(base) - {"llm-zero-shot"}),
+                           ({"train.test_max": 7}, set(base))]:
+        now = _ids(changes)
+        assert {m for m in base if now[m] != base[m]} == moved, changes
+
+
+def test_the_llm_is_part_of_the_cell_only_where_the_method_asks_it():
+    from gpta.results import cell_id
+
+    for method, changes in (("finetune", False), ("setfit", False), ("gpta", True), ("llm-zero-shot", True)):
+        a, b = cfg_for(method), cfg_for(method)
+        b.llm = "ollama:other"
+        assert (cell_id(a.to_dict()) != cell_id(b.to_dict())) is changes, method
+
+
+def test_precision_in_the_identity_is_what_the_method_trains_in():
+    """SetFit trains in fp32 whatever train.precision (its result says so too): its id does not
+    move with train.precision, finetune's does; llm-zero-shot trains nothing."""
+    from gpta.registry import SETFIT_PRECISION
+    from gpta.results import cell_id, cell_identity
+
+    for method, moves in (("finetune", True), ("setfit", False), ("setfit-manual", False), ("llm-zero-shot", False)):
+        a = cfg_for(method, **{"train.precision": "fp32"}).to_dict()
+        b = cfg_for(method, **{"train.precision": "bf16"}).to_dict()
+        assert (cell_id(a) != cell_id(b)) is moves, method
+    assert cell_identity(cfg_for("setfit").to_dict())["precision"] == SETFIT_PRECISION == "fp32"
+    import inspect
+
+    import baselines.setfit_baseline as sb
+
+    assert "precision=SETFIT_PRECISION" in inspect.getsource(sb.run)  # the result records the same fact
+
+
+def test_every_method_reads_real_settings_and_an_llm_method_reads_its_llm():
+    from gpta.config import SECTIONS, SETTINGS
+    from gpta.registry import METHODS
+
+    for name, info in METHODS.items():
+        for item in info.reads:
+            assert item in SECTIONS or item == "llm" or item in SETTINGS, (name, item)
+        if info.uses_llm:
+            assert {"llm", "generation"} <= set(info.reads), name

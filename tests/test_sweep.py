@@ -287,3 +287,36 @@ def test_inputs_are_priced_at_their_datasets_mean_length():
     assert input_tokens("csv:mine.csv", 64, 0) == 64 + 2
     assert input_tokens("bbc-news", 32, 18) == 32 + 18 + 3  # cut at max_text_tokens, plus the prefix
     assert input_tokens("squad", 64, 0) > 256  # QA windows, whatever max_text_tokens
+
+
+# -- planning a large grid (issue 27 item 7) ------------------------------------------------------
+
+def test_planning_hashes_each_dataset_once_and_names_each_cell_once(tmp_path, monkeypatch):
+    """A plan's cell ids share one data fingerprint per dataset (it was computed ~7 times per cell,
+    reading package metadata each time), and check_suite's cells are the ones the dry run prices."""
+    import gpta.data.fingerprint as fingerprint
+    from gpta.results import cell_id as plain_cell_id
+    from gpta.sweep.suite import check_suite
+
+    calls = []
+    real = fingerprint.data_fingerprint
+    monkeypatch.setattr(fingerprint, "data_fingerprint", lambda *a, **k: calls.append(a[0]) or real(*a, **k))
+    path = write_suite(tmp_path / "s.yaml", datasets=["tweets", "bbc-news"], methods=["finetune", "gpta"],
+                       grid={"train.learning_rate": [1e-4, 2e-4, 3e-4]})
+    suite = load_suite(str(path))
+    check_suite(suite, None, need_data=False)
+    cells = suite.planned["main"]
+    assert len(cells) == 2 * 2 * 2 * 3 and sorted(calls) == ["bbc-news", "tweets"]
+    assert [c.id for c in cells] == [plain_cell_id(c.cfg.to_dict()) for c in cells]  # memo = no memo
+    calls.clear()
+    check_suite(suite, None, need_data=False)  # the sweep checks again: nothing named twice
+    assert calls == [] and suite.planned["main"] is cells
+
+
+def test_a_long_dry_run_shows_progress(tmp_path, capsys):
+    lrs = [round(1e-4 + i * 1e-7, 10) for i in range(2600)]
+    path = write_suite(tmp_path / "s.yaml", grid={"train.learning_rate": lrs})  # 2 seeds x 2,600 = 5,200 cells
+    code, out, err = run_cli(["sweep", str(path), "--dry-run", "--out", str(tmp_path / "o")], capsys)
+    assert code == 0, err
+    assert "total: 5200 cells" in out
+    assert "naming the cells of stage main" in err and "pricing the cells of stage main" in err

@@ -20,7 +20,7 @@ from typing import Any
 
 from gpta.results import read_result, write_json_atomic, write_text_atomic
 from gpta.sweep.estimate import Estimator, human
-from gpta.sweep.suite import (Cell, Suite, check_suite, dependency_waves, expand_stage, expand_transfer,
+from gpta.sweep.suite import (Cell, Suite, check_suite, dependency_waves, expand_transfer, stage_cells,
                               give_stage_inputs)
 from gpta.sweep.table import ResultsTable, read_records
 from gpta.sweep.worker import Job, journal
@@ -87,7 +87,7 @@ def plan_stage(suite: Suite, stage_index: int, out: Path, done_cells: dict[str, 
     stage = suite.stages[stage_index]
     if stage.is_transfer:
         return expand_transfer(stage, done_cells[stage.transfer_from], out)
-    return expand_stage(stage), []
+    return stage_cells(suite, stage), []
 
 
 class Sweep:

@@ -14,8 +14,8 @@ from typing import TextIO
 from gpta.sweep.estimate import Estimator, human
 from gpta.sweep.driver import failed_path, is_done
 from gpta.results import read_result
-from gpta.sweep.suite import (Cell, Suite, dependency_waves, expand_stage, give_stage_inputs, make_config,
-                              planned_transfer_count, transfer_targets)
+from gpta.sweep.suite import (Cell, Suite, dependency_waves, give_stage_inputs, make_config, planned,
+                              planned_transfer_count, progress_bar, stage_cells, transfer_targets)
 
 LIST_LIMIT = 60  # list every cell up to this many (or with --list)
 
@@ -34,12 +34,15 @@ def llm_counts(cells: list[Cell]) -> dict[str, int]:
     return out
 
 
+@planned
 def dry_run(suite: Suite, out: Path, workers: int, slots_note: str, stream: TextIO, list_all: bool = False) -> int:
     from gpta.results import load_results
 
     est = Estimator()
+    files: set[str] = set()  # the output folder's file names, listed once (not two stats per cell)
     if out.is_dir():
         est.learn_all(load_results(out))
+        files = {p.name for p in out.iterdir()}
     print(f"suite {suite.name} ({suite.path})", file=stream)
     if suite.description:
         print(f"  {suite.description.strip()}", file=stream)
@@ -66,7 +69,7 @@ def dry_run(suite: Suite, out: Path, workers: int, slots_note: str, stream: Text
             total_s += secs
             by_stage[stage.name] = []
             continue
-        cells = expand_stage(stage)
+        cells = stage_cells(suite, stage)
         for wave in dependency_waves(cells)[1:]:  # dependent cells are named once their source has a result
             give_stage_inputs(wave, cells, lambda run_id: read_result(out / f"{run_id}.json"))
         by_stage[stage.name] = cells
@@ -74,15 +77,20 @@ def dry_run(suite: Suite, out: Path, workers: int, slots_note: str, stream: Text
         groups: dict[tuple[str, str], list[float]] = defaultdict(list)
         n_done = n_failed = 0
         lines = []
+        bar = progress_bar(len(cells), f"pricing the cells of stage {stage.name}")
         for cell in cells:
-            status = "done" if is_done(out, cell.id) else "failed" if failed_path(out, cell.id).is_file() else "todo"
+            bar.update(1)
+            name = cell.id
+            status = ("done" if f"{name}.json" in files and is_done(out, name) else
+                      "failed" if failed_path(out, name).name in files else "todo")
             secs = est.seconds(cell.cfg)
             if status == "done":
                 n_done += 1
             else:
                 n_failed += status == "failed"
                 groups[(cell.cfg.dataset, cell.cfg.method)].append(secs)
-            lines.append(f"  {status:6s} {cell.id}  ~{human(secs)}" + (f"  [{_llm_of(cell)}]" if multi else ""))
+            lines.append(f"  {status:6s} {name}  ~{human(secs)}" + (f"  [{_llm_of(cell)}]" if multi else ""))
+        bar.close()
         todo_s = sum(sum(v) for v in groups.values())
         n_todo = len(cells) - n_done
         print(f"stage {stage.name}: {len(cells)} cells ({n_done} done, {n_failed} failed, {n_todo} to run): "

@@ -38,6 +38,7 @@ cell finishes.
 
 from __future__ import annotations
 
+import functools
 import math
 import statistics
 from typing import Any, Iterable
@@ -96,6 +97,7 @@ def contrastive_pairs(n: int, classes: int, num_iterations: Any = None) -> float
     return n * n * max(1.0 / k, (k - 1.0) / k)
 
 
+@functools.lru_cache(maxsize=256)
 def n_classes(dataset: str) -> int:
     """The registry's label count (no data is read); 2 for a dataset it does not know."""
     from gpta.data.spec import get_dataset
@@ -132,11 +134,19 @@ def sizes(dataset: str) -> tuple[int, int, int]:
     return DATASET_SIZES.get(dataset, DEFAULT_SIZES)
 
 
+def loop_boundaries(cfg: RunConfig) -> int:
+    """Round boundaries of the GPTA loop: rounds - 1, with no more rounds than epochs
+    (gpta.gpta_loop.split_epochs)."""
+    return max(0, min(cfg.gpta.rounds, cfg.train.epochs) - 1)
+
+
 def llm_calls(cfg: RunConfig) -> int:
+    """The registry's ``Cost.calls`` as a number: the GPTA loop (gpta, textual-gradient) asks once
+    for the first prefix and K = gpta.candidates replies at each round boundary."""
     cost = method_cost(cfg.method)
     _, _, test = sizes(cfg.dataset)
     test = min(test, cfg.train.test_max) if cfg.train.test_max else test
-    return {"0": 0, "1": 1, "rounds": 1 + (cfg.gpta.rounds - 1) * cfg.gpta.candidates, "2*rounds": 2 * cfg.gpta.rounds, "test": test}[cost.calls]
+    return {"0": 0, "1": 1, "rounds": 1 + loop_boundaries(cfg) * cfg.gpta.candidates, "test": test}[cost.calls]
 
 
 def prior_seconds(cfg: RunConfig) -> float:
@@ -159,8 +169,8 @@ def prior_seconds(cfg: RunConfig) -> float:
         steps = min(steps, max_steps) if max_steps > 0 else steps
         train = steps * 2 * bs * per_train_example * SETFIT_STEP_FACTOR
     loop = 0
-    if cost.calls in ("rounds", "2*rounds"):  # the GPTA loop (textual-gradient runs it too)
-        boundaries = max(0, min(cfg.gpta.rounds, t.epochs) - 1)
+    if cost.calls == "rounds":  # the GPTA loop (textual-gradient runs it too)
+        boundaries = loop_boundaries(cfg)
         # the first round's "before" pass, then per boundary at most K new candidates + the earlier prefixes
         loop = dev * (1 + boundaries * cfg.gpta.candidates + boundaries * (boundaries - 1) // 2)
     eval_examples = evaluated_examples(t.epochs, train_eval, dev, test, loop) if cost.train else 0

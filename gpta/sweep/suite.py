@@ -31,7 +31,11 @@ Precedence of settings, lowest first: suite ``settings``, stage ``settings``, ``
 
 from __future__ import annotations
 
+import copy
+import dataclasses
+import functools
 import itertools
+import json
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -39,9 +43,9 @@ from typing import Any
 
 import yaml
 
-from gpta.config import DEFAULT_LLM, DEFAULT_MODEL, RunConfig, apply_overrides
+from gpta.config import DEFAULT_LLM, DEFAULT_MODEL, RunConfig, apply_overrides, check_fraction, check_seed
 from gpta.errors import UserError
-from gpta.results import cell_id
+from gpta.results import cell_id, planning
 
 SUITES_DIR = Path(__file__).resolve().parent.parent.parent / "suites"
 _AXES = ("datasets", "fractions", "seeds", "methods", "model", "llm", "llms", "settings", "grid",
@@ -59,10 +63,16 @@ class Cell:
 
     cfg: RunConfig
     stage: str
+    _id: tuple[str, str] | None = field(default=None, repr=False, compare=False)  # (inputs key, id)
 
     @property
     def id(self) -> str:
-        return cell_id(self.cfg.to_dict())
+        """The cell id, computed once; again only when ``cfg.inputs`` changes (the values a
+        dependent cell is given before it runs: nothing else of a planned config changes)."""
+        key = json.dumps(self.cfg.inputs, sort_keys=True, default=str) if self.cfg.inputs else ""
+        if self._id is None or self._id[0] != key:
+            self._id = (key, cell_id(self.cfg.to_dict()))
+        return self._id[1]
 
     def label(self) -> str:
         c = self.cfg
@@ -104,6 +114,9 @@ class Suite:
     cost: str = ""
     after: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)  # cells dropped while checking, in words
+    # stage name -> its cells, named once by check_suite (ordinary stages; transfer stages are
+    # named after their sources ran): the dry run and the sweep take them from here
+    planned: dict[str, list[Cell]] = field(default_factory=dict)
 
 
 @dataclass
@@ -117,6 +130,16 @@ class Overrides:
     llm: str | None = None
     model: str | None = None
     settings: dict[str, Any] = field(default_factory=dict)
+
+
+def planned(fn):
+    """Run ``fn`` inside ``gpta.results.planning()``: the cell ids it computes share one data
+    fingerprint per dataset instead of hashing the files again for every cell."""
+    @functools.wraps(fn)
+    def wrapper(*args, **kwargs):
+        with planning():
+            return fn(*args, **kwargs)
+    return wrapper
 
 
 # -- reading -------------------------------------------------------------------------------------
@@ -294,6 +317,7 @@ def _read_stage(path: Path, index: int, top: dict, raw: dict, ov: Overrides) -> 
 
 # -- checking ------------------------------------------------------------------------------------
 
+@planned
 def check_suite(suite: Suite, data_dir: str | None, need_data: bool = True) -> str | None:
     """Unknown datasets or methods, bad settings or missing data: one line, before any cell runs.
 
@@ -326,16 +350,17 @@ def check_suite(suite: Suite, data_dir: str | None, need_data: bool = True) -> s
             raise UserError(f"{suite.path}: {exc}") from None
     from gpta.registry import needs_of
 
+    checked = bool(suite.planned)  # a second check (the sweep's own) names no cell again
     for stage in suite.stages:
-        for m in stage.methods if not stage.is_transfer else []:
+        for m in stage.methods if not stage.is_transfer and not checked else []:
             for need in needs_of(m):
                 if need.method not in stage.methods:
                     suite.notes.append(f"stage {stage.name!r}: {m} needs {need.method}'s {need.value} of the same cell, "
                                        f"but {need.method} is not in the stage: its result is read from the output directory if "
                                        f"there, else {m} uses its own fallback")
-        if not stage.is_transfer:
-            try:
-                expand_stage(stage, suite.notes)  # applies every setting: a bad key or value fails here
+        if not stage.is_transfer and stage.name not in suite.planned:
+            try:  # applies every setting: a bad key or value fails here, before any cell runs
+                suite.planned[stage.name] = expand_stage(stage, suite.notes)
             except UserError as exc:
                 raise UserError(f"{suite.path}: stage {stage.name!r}: {exc}") from None
     for f in {f for s in suite.stages for f in s.fractions if not s.is_transfer}:
@@ -345,6 +370,13 @@ def check_suite(suite: Suite, data_dir: str | None, need_data: bool = True) -> s
     if missing and need_data:
         raise UserError(missing)
     return missing
+
+
+def stage_cells(suite: Suite, stage: Stage) -> list[Cell]:
+    """The cells of an ordinary stage: as check_suite named them, else named now."""
+    if stage.name not in suite.planned:
+        suite.planned[stage.name] = expand_stage(stage)
+    return suite.planned[stage.name]
 
 
 def _offline() -> bool:
@@ -375,10 +407,29 @@ def _grid_points(grid: dict[str, list[Any]]) -> list[dict[str, Any]]:
 
 
 def make_config(stage: Stage, dataset: str, fraction: float, seed: int, method: str,
-                settings: dict[str, Any], llm: str | None = None) -> RunConfig:
-    cfg = RunConfig(dataset=dataset, fraction=fraction, seed=seed, method=method, model=stage.model,
-                    llm=llm or stage.llm)
-    return apply_overrides(cfg, settings)
+                settings: dict[str, Any], llm: str | None = None, settings_key: str | None = None) -> RunConfig:
+    """A cell's config: the settings applied and checked against the table (gpta.config) once per
+    (method, encoder, LLM, settings), then copied for each dataset, fraction and seed.
+    ``settings_key``: ``settings_key(settings)``, when the caller has it already."""
+    template = _checked_template(method, stage.model, llm or stage.llm, settings_key or settings_key_of(settings))
+    check_seed("seed", seed)
+    check_fraction(fraction)
+    return dataclasses.replace(template, dataset=dataset, fraction=fraction, seed=seed,
+                               train=copy.copy(template.train), gpta=copy.copy(template.gpta),
+                               generation=copy.copy(template.generation), options=copy.deepcopy(template.options),
+                               inputs={})
+
+
+def settings_key_of(settings: dict[str, Any]) -> str:
+    return json.dumps(settings, sort_keys=True, default=str)
+
+
+@functools.lru_cache(maxsize=4096)
+def _checked_template(method: str, model: str, llm: str, settings_json: str) -> RunConfig:
+    """The settings applied to a placeholder cell and checked: every cell with these settings
+    differs from it only in dataset, fraction and seed (a refusal is not cached: it raises)."""
+    cfg = RunConfig(dataset="", fraction=1.0, seed=0, method=method, model=model, llm=llm)
+    return apply_overrides(cfg, json.loads(settings_json))
 
 
 def _settings_for(stage: Stage, dataset: str, method: str) -> list[dict[str, Any]]:
@@ -390,6 +441,7 @@ def _settings_for(stage: Stage, dataset: str, method: str) -> list[dict[str, Any
     return [{**base, **point, **stage.cli_settings} for point in _grid_points(grid)]
 
 
+@planned
 def expand_stage(stage: Stage, notes: list[str] | None = None) -> list[Cell]:
     """The cells of an ordinary stage, in a stable order: dataset, fraction, seed, method, grid;
     cells that need another method's result of the same cell (``MethodInfo.needs``) come after
@@ -399,6 +451,7 @@ def expand_stage(stage: Stage, notes: list[str] | None = None) -> list[Cell]:
 
     cells: list[Cell] = []
     seen: set[str] = set()
+    bar = progress_bar(_most_cells(stage), f"naming the cells of stage {stage.name}")
     for dataset in stage.datasets:
         pd = stage.per_dataset.get(dataset, {})
         task = get_dataset(dataset).task
@@ -415,18 +468,45 @@ def expand_stage(stage: Stage, notes: list[str] | None = None) -> list[Cell]:
             notes.append(f"stage {stage.name!r}: {', '.join(once)} on {dataset}: one cell (fraction "
                          f"{min(fractions):g}, seed {seeds[0]}) instead of {len(fractions) * len(seeds)}: "
                          "fraction and train seed do not apply")
+        points = {m: [(s, settings_key_of(s)) for s in _settings_for(stage, dataset, m)] for m in methods}
         for fraction, seed, method in itertools.product(fractions, seeds, methods):
             if task not in get_method(method).tasks:
                 continue
             if method in once and (fraction != min(fractions) or seed != seeds[0]):
                 continue  # once per dataset and LLM: the smallest fraction, the first seed
             llms = stage.llms if stage.llms and get_method(method).uses_llm else [stage.llm]
-            for llm, settings in itertools.product(llms, _settings_for(stage, dataset, method)):
-                cell = Cell(make_config(stage, dataset, fraction, seed, method, settings, llm), stage.name)
+            for llm, (settings, key) in itertools.product(llms, points[method]):
+                cell = Cell(make_config(stage, dataset, fraction, seed, method, settings, llm, key), stage.name)
+                bar.update(1)
                 if cell.id not in seen:  # a grid axis a method ignores can still name one cell twice
                     seen.add(cell.id)
                     cells.append(cell)
+    bar.close()
     return [c for wave in dependency_waves(cells) for c in wave]
+
+
+PROGRESS_FROM = 5000  # a plan of at least this many cells shows a progress bar on stderr while named
+
+
+def progress_bar(total: int, what: str) -> Any:
+    """A tqdm bar on stderr for a long plan (none below PROGRESS_FROM cells); erased when done."""
+    import sys
+
+    from tqdm import tqdm
+
+    return tqdm(total=total, desc=what, unit="cell", file=sys.stderr, leave=False, mininterval=0.5,
+                disable=total < PROGRESS_FROM)
+
+
+def _most_cells(stage: Stage) -> int:
+    """How many configs expand_stage will make at most (before merging duplicates)."""
+    n = 0
+    for dataset in stage.datasets:
+        pd = stage.per_dataset.get(dataset, {})
+        points = sum(len(_settings_for(stage, dataset, str(m))) * max(1, len(stage.llms))
+                     for m in pd.get("methods", stage.methods))
+        n += len(pd.get("fractions", stage.fractions)) * len(pd.get("seeds", stage.seeds)) * points
+    return n
 
 
 # -- dependencies between cells: MethodInfo.needs ------------------------------------------------
@@ -443,32 +523,44 @@ def need_depth(method: str, _seen: tuple[str, ...] = ()) -> int:
 def dependency_waves(cells: list[Cell]) -> list[list[Cell]]:
     """The cells in waves: each wave only needs results of earlier waves (order kept within one)."""
     waves: dict[int, list[Cell]] = {}
+    depth: dict[str, int] = {}
     for cell in cells:
-        waves.setdefault(need_depth(cell.cfg.method), []).append(cell)
+        m = cell.cfg.method
+        if m not in depth:
+            depth[m] = need_depth(m)
+        waves.setdefault(depth[m], []).append(cell)
     return [waves[k] for k in sorted(waves)]
 
 
 def _same_cell_key(cfg: RunConfig) -> str:
-    import json
-
     from gpta.registry import SAME_CELL_KEYS
 
     d = cfg.to_dict()
     return json.dumps([d.get(k) for k in SAME_CELL_KEYS], sort_keys=True, default=str)
 
 
-def find_source(cell: Cell, need: Any, cells: list[Cell]) -> Cell | None:
+def same_cell_index(cells: list[Cell]) -> dict[tuple[str, str], list[Cell]]:
+    """(method, same-cell key) -> the plan's cells, in plan order: each source is found in one
+    look-up instead of a scan of the plan (a scan per dependent cell was quadratic)."""
+    index: dict[tuple[str, str], list[Cell]] = {}
+    for c in cells:
+        index.setdefault((c.cfg.method, _same_cell_key(c.cfg)), []).append(c)
+    return index
+
+
+def find_source(cell: Cell, need: Any, cells: list[Cell] | dict[tuple[str, str], list[Cell]]) -> Cell | None:
     """The cell of this plan whose result ``cell`` needs: same cell (``SAME_CELL_KEYS``), the
     needed method; among several (a grid over gpta.rounds) the one with this cell's gpta and
-    generation settings, else the first."""
-    key = _same_cell_key(cell.cfg)
-    found = [c for c in cells if c.cfg.method == need.method and _same_cell_key(c.cfg) == key]
+    generation settings, else the first. ``cells``: the plan, or its ``same_cell_index``."""
+    index = cells if isinstance(cells, dict) else same_cell_index(cells)
+    found = index.get((need.method, _same_cell_key(cell.cfg)), [])
     for c in found:
         if c.cfg.gpta == cell.cfg.gpta and c.cfg.generation == cell.cfg.generation:
             return c
     return found[0] if found else None
 
 
+@planned
 def give_stage_inputs(wave: list[Cell], cells: list[Cell], read_result: Any) -> tuple[list[Cell], list[str]]:
     """Pass each cell of ``wave`` the values it needs from its source cell's result.
 
@@ -481,14 +573,13 @@ def give_stage_inputs(wave: list[Cell], cells: list[Cell], read_result: Any) -> 
     """
     from gpta.registry import give_inputs, needs_of, source_config
 
-    by_method: dict[str, list[Cell]] = {}
-    for c in cells:
-        by_method.setdefault(c.cfg.method, []).append(c)
+    sources = {n.method for c in wave for n in needs_of(c.cfg.method)}
+    index = same_cell_index([c for c in cells if c.cfg.method in sources])
     ready, waiting = [], []
     for cell in wave:
         ok = True
         for need in needs_of(cell.cfg.method):
-            src = find_source(cell, need, by_method.get(need.method, []))
+            src = find_source(cell, need, index)
             if src is None:  # not in this plan: the cell it would be, if an earlier sweep left its result
                 give_inputs(cell.cfg, need, read_result(cell_id(source_config(cell.cfg, need).to_dict())))
                 continue
@@ -516,6 +607,7 @@ def planned_transfer_count(stage: Stage, source_cells: list[Cell]) -> int:
                if c.cfg.method in stage.source_methods)
 
 
+@planned
 def expand_transfer(stage: Stage, source_cells: list[Cell], out_dir: Path) -> tuple[list[Cell], list[str]]:
     """Transfer cells for every source cell with a result; the rest are returned as 'waiting' lines."""
     from baselines.transfer import read_source
