@@ -18,18 +18,20 @@ from reports.llm_quality import llm_quality, render_llm_quality
 def test_llms_suite_runs_each_llm_method_once_per_llm_and_the_rest_once(capsys):
     suite = load_suite("llms")
     [stage] = suite.stages
-    assert stage.llms == ["embedded", "openai:smollm2"]
+    assert stage.llms == ["embedded", "embedded:qwen2.5-coder-1.5b", "openai:smollm2"]
     cells = expand_stage(stage)
     by = {}
     for c in cells:
         by.setdefault((c.cfg.method, c.cfg.llm), []).append(c)
     assert len(by[("gpta", "embedded")]) == len(by[("gpta", "openai:smollm2")]) == 6
+    assert len(by[("gpta", "embedded:qwen2.5-coder-1.5b")]) == 6
     assert len(by[("llm-zero-shot", "openai:smollm2")]) == 3  # once per dataset and LLM
     assert [k for k in by if k[0] == "finetune"] == [("finetune", "embedded")]  # no LLM: once
-    assert len({c.id for c in cells}) == len(cells) == 12 + (6 + 6 + 3) * 2
+    assert len({c.id for c in cells}) == len(cells) == 12 + (6 + 6 + 3) * 3
     assert main(["sweep", "llms", "--dry-run", "--out", "/nonexistent/llms"]) == 0
     out = capsys.readouterr().out
-    assert "by LLM: no LLM: 12 cells; embedded: 15 cells; openai:smollm2: 15 cells" in out
+    assert ("by LLM: no LLM: 12 cells; embedded: 15 cells; embedded:qwen2.5-coder-1.5b: 15 cells; "
+            "openai:smollm2: 15 cells") in out
     # --llm replaces the list; a malformed spec fails the whole suite up front
     [one] = load_suite("llms", Overrides(llm="embedded")).stages
     assert one.llms == [] and {c.cfg.llm for c in expand_stage(one)} == {"embedded"}
