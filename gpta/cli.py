@@ -24,12 +24,49 @@ from gpta.errors import UserError
 COMMANDS = ["run", "list", "transfer", "sweep", "report", "audit", "llm", "data"]
 
 
+DESCRIPTION = """\
+gpta-suite: a benchmark reproduction suite for GPTA (Generative Prompt Tuning Assistant,
+arXiv 2404.00189): an LLM writes and revises a text prefix for a small encoder's input, and the
+suite measures it against finetuning and the paper's baselines, with every result's provenance.
+
+Start with `gpta sweep quick` (12 cells, minutes on 2 CPU cores), then `gpta report results/quick`.
+"""
+
+
+class HelpFormatter(argparse.RawDescriptionHelpFormatter):
+    """Descriptions as written; every option's default shown, unless its help already says it or
+    there is none to show (None, False)."""
+
+    def _get_help_string(self, action: argparse.Action) -> str:
+        text = action.help or ""
+        default = action.default
+        if ("default" in text or default in (None, False, argparse.SUPPRESS) or not action.option_strings
+                or isinstance(action, argparse._HelpAction)):
+            return text
+        shown = default if not isinstance(default, list) else ",".join(map(str, default))
+        return f"{text} (default: {shown})" if text else f"default: {shown}"
+
+
 class Parser(argparse.ArgumentParser):
-    """argparse, but a usage error is one line (the usage is one ``--help`` away)."""
+    """argparse, but a usage error is one line (the usage is one ``--help`` away), and help
+    shows defaults (HelpFormatter)."""
+
+    def __init__(self, *args, **kwargs) -> None:
+        kwargs.setdefault("formatter_class", HelpFormatter)
+        super().__init__(*args, **kwargs)
 
     def error(self, message: str):  # type: ignore[override]
         print(f"{self.prog}: error: {message} (see {self.prog} --help)", file=sys.stderr)
         raise SystemExit(2)
+
+
+def version() -> str:
+    from importlib import metadata
+
+    try:
+        return metadata.version("gpta-suite")
+    except metadata.PackageNotFoundError:  # a source tree that is not installed
+        return "unknown (not installed: pip install -e .)"
 
 
 def positive_int(text: str) -> int:
@@ -64,17 +101,12 @@ def device_arg(text: str) -> str:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = Parser(prog="gpta", description=__doc__.split("\n")[0])
+    parser = Parser(prog="gpta", description=DESCRIPTION)
+    parser.add_argument("--version", action="version", version=f"gpta-suite {version()}")
     parser.add_argument("--debug", action="store_true", help="show the traceback of an error")
-    sub = parser.add_subparsers(dest="command", required=True)
-    for name in COMMANDS:
-        try:
-            module = importlib.import_module(f"gpta.commands.{name}")
-        except ModuleNotFoundError as exc:
-            if exc.name == f"gpta.commands.{name}":
-                continue  # not built yet
-            raise
-        module.register(sub)
+    sub = parser.add_subparsers(dest="command", required=True, parser_class=Parser)
+    for name in COMMANDS:  # a missing command module is a broken install: the import error says so
+        importlib.import_module(f"gpta.commands.{name}").register(sub)
     _add_debug(sub)  # `gpta run ... --debug` works too, at every level
     return parser
 

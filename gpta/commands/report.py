@@ -1,28 +1,84 @@
 """``gpta report RESULTS_DIR [--out DIR]``: figures, tables and index files from stored results.
+``gpta report A B [--out DIR]``: two results folders side by side (reports/compare.py).
 
-Reads result JSONs (and sweep failure records) only; never runs a model or an LLM.
+Reads result JSONs (and sweep failure records) only; never runs a model or an LLM. The output
+folder is written whole or not at all: it is built in a hidden sibling folder and renamed into
+place at the end, so an interrupted or failing report leaves the previous one (or none), never
+half of one.
 """
 
 from __future__ import annotations
 
 import argparse
+import os
+import shutil
 import sys
+import tempfile
 from pathlib import Path
+from typing import Any, Callable, TypeVar
+
+from gpta.results import damaged_files
+
+T = TypeVar("T")
+
+
+def built_whole(final: Path, build: Callable[[Path], T]) -> T:
+    """``build(folder)`` into a fresh hidden folder beside ``final``, then swap it in: readers see
+    the old folder, or the new one, never a mix. A failing build removes its folder and raises."""
+    final.parent.mkdir(parents=True, exist_ok=True)
+    building = Path(tempfile.mkdtemp(prefix=f".{final.name}.building-", dir=final.parent))
+    umask = os.umask(0)
+    os.umask(umask)
+    building.chmod(0o777 & ~umask)  # mkdtemp makes it 0700; a report folder is as readable as any
+    try:
+        out = build(building)
+    except BaseException:
+        shutil.rmtree(building, ignore_errors=True)
+        raise
+    old = None
+    if final.exists():
+        old = final.parent / f".{final.name}.old-{os.getpid()}"
+        final.rename(old)
+    building.rename(final)
+    if old is not None:
+        shutil.rmtree(old, ignore_errors=True)
+    return out
+
+
+def _moved(value: Any, building: Path, final: Path) -> Any:
+    """The written paths as they are after the rename."""
+    if isinstance(value, str):
+        return value.replace(str(building), str(final))
+    if isinstance(value, dict):
+        return {k: _moved(v, building, final) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_moved(v, building, final) for v in value]
+    return value
 
 
 def cmd_report(args: argparse.Namespace) -> int:
     from gpta.context import check_out_dir
     from gpta.errors import UserError
+
+    dirs = [args.results_dir] + ([args.other] if getattr(args, "other", None) else [])
+    for d in dirs:
+        if not Path(d).is_dir():
+            raise UserError(f"results directory {d}: not a directory")
+    if len(dirs) == 2:
+        return _compare(args, dirs)
+    results_dir = Path(args.results_dir)
+    final = Path(args.out) if args.out else results_dir / "report"
+    check_out_dir(final)
+    damaged = damaged_files(results_dir)
     from reports import build_report
 
-    results_dir = Path(args.results_dir)
-    if not results_dir.is_dir():
-        raise UserError(f"results directory {results_dir}: not a directory")
-    check_out_dir(args.out or results_dir / "report")
-    from reports.load import problem_files
+    holder: dict[str, Path] = {}
 
-    damaged = problem_files(results_dir)  # damaged, unknown schema, copies of a run id, NaN metrics
-    written = build_report(args.results_dir, args.out)
+    def build(folder: Path) -> dict[str, Any]:
+        holder["building"] = folder
+        return build_report(args.results_dir, folder)
+
+    written = _moved(built_whole(final, build), holder["building"], final)
     s = written["summary"]
     h = s["gpta_vs_finetune"]
     print(f"report from {s['runs']} runs ({s['failed']} failed, {s['missing']} missing of "
@@ -35,21 +91,45 @@ def cmd_report(args: argparse.Namespace) -> int:
         for c in s["claims"]:
             print(f"  {c['claim']}. {c['title']}: {c['verdict']}")
     figs = written["figures"]
-    print(f"figures ({len(figs)}, PNG + PDF): {Path(written['out_dir']) / 'figures'}")
+    print(f"figures ({len(figs)}, PNG + PDF): {final / 'figures'}")
     for name, reason in (s["skipped_figures"] or {}).items():
         print(f"  skipped {name}: {reason}")
     print(f"tables: {written['tables']['md']} and {written['tables']['tex']}")
     print(f"index: {written['index_md']} and {written['index_html']}")
     if damaged:  # on the console, not only in index.md
-        print(f"report: left out {len(damaged)} file{'s' if len(damaged) > 1 else ''} of {results_dir} that are "
-              f"not usable results (move them out, or rerun their cells with `gpta sweep`):", file=sys.stderr)
+        print(f"report: skipped {len(damaged)} damaged file{'s' if len(damaged) > 1 else ''} in {results_dir} "
+              f"(delete them, or rerun their cells with `gpta sweep`):", file=sys.stderr)
         for name, why in damaged:
             print(f"  {name}: {why}", file=sys.stderr)
     return 0
 
 
+def _compare(args: argparse.Namespace, dirs: list[str]) -> int:
+    from gpta.context import check_out_dir
+    from reports.compare import write_comparison
+
+    final = Path(args.out) if args.out else Path(dirs[0]) / f"compare-{Path(dirs[1]).resolve().name}"
+    check_out_dir(final)
+    holder: dict[str, Path] = {}
+
+    def build(folder: Path) -> dict[str, str]:
+        holder["building"] = folder
+        return write_comparison(dirs[0], dirs[1], folder)
+
+    written = _moved(built_whole(final, build), holder["building"], final)
+    print(Path(written["md"]).read_text(encoding="utf-8"), end="")
+    print(f"\ncomparison ({written['groups']} groups): {written['md']} and {written['csv']}")
+    return 0
+
+
 def register(sub) -> None:
-    p = sub.add_parser("report", help="figures, tables (Markdown + LaTeX) and index.md/html from a results directory")
+    p = sub.add_parser("report", help="figures, tables (Markdown + LaTeX) and index.md/html from a results directory; "
+                                      "with two directories, a side-by-side comparison",
+                       description=__doc__)
     p.add_argument("results_dir", help="directory of result JSONs (e.g. from `gpta sweep` or `gpta run --out`)")
-    p.add_argument("--out", default=None, help="output directory (default: RESULTS_DIR/report)")
+    p.add_argument("other", nargs="?", default=None, metavar="OTHER_DIR",
+                   help="a second results directory: compare the two (test metric per cell group, B - A on "
+                        "shared seeds, wall time) instead of building a report")
+    p.add_argument("--out", default=None,
+                   help="output directory (default: RESULTS_DIR/report, or RESULTS_DIR/compare-<OTHER> with two)")
     p.set_defaults(func=cmd_report)

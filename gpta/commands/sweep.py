@@ -152,7 +152,10 @@ def cmd_sweep(args: argparse.Namespace) -> int:
 def register(sub) -> None:
     p = sub.add_parser("sweep", help="run a suite (datasets x fractions x seeds x methods); resumes where it stopped",
                        description="Run every cell of a suite that has no result yet. Safe to kill and rerun.")
-    p.add_argument("suite", help="a suite YAML file, or the name of a shipped suite (quick, paper, transfer, cost)")
+    from gpta.commands.list import shipped_suite_names
+
+    p.add_argument("suite", help=f"a suite YAML file, or the name of a shipped suite ({', '.join(shipped_suite_names())}; "
+                                 f"see `gpta list suites`)")
     p.add_argument("--out", default=None, help="results directory (default: results/<suite name>)")
     p.add_argument("--workers", type=int, default=None,
                    help="cells at once (local: worker processes, default 1; ray: default = cluster CPUs); "
