@@ -18,6 +18,9 @@ These are our choices (the paper's full text is not available); each is named in
   per-cell comparisons: every (dataset, fraction, arm) against finetune, Holm-corrected together:
   every table and caption that shows a per-cell p reads this one family, so the same comparison
   never has two corrected p-values in one report.
+- **Claim 4 is a non-inferiority claim.** "Cost-efficient" needs GPTA cheaper and its accuracy
+  shown to be no more than ``NONINFERIORITY_MARGIN`` below the alternative's (a one-sided test
+  of difference + margin > 0): absence of evidence of a loss is not evidence of no loss.
 - **Minimum evidence.** Below it a claim says "not measured: <what is missing>", never a verdict
   word. A run with fewer than ``MIN_SEEDS`` seeds in any compared cell is a smoke run: no verdict.
 """
@@ -35,6 +38,7 @@ HIGH_OVER_LOW = 4.0  # claim 2: the highest fraction is at least 4x the lowest
 MIN_CORR_RUNS = 10  # claim 5: GPTA runs with a defined LLM accuracy, in strata of >= 3 runs
 MIN_RUNS_A_SIDE = 3  # claim 4: accuracy compared only with >= 3 runs a side
 PREDICTIONS = 1000  # claim 4: cost per 1,000 predictions
+NONINFERIORITY_MARGIN = 0.02  # claim 4: GPTA's accuracy may be at most 2 points below the LLM's (shown, tested)
 FAMILY_CLAIMS = "claims' primary tests"
 FAMILY_CELLS = "per-cell comparisons with finetune"
 

@@ -136,10 +136,12 @@ def _stratum_index(strata) -> tuple[np.ndarray, int]:
 
 
 def pooled_signflip(diffs, strata, resolution: float | None = None, min_per_stratum: int = MIN_PAIRS,
-                    draws: int = MC_DRAWS, seed: int = MC_SEED) -> PooledTest:
-    """Mean over strata of the per-stratum mean difference; sign-flip permutation p (two-sided).
+                    draws: int = MC_DRAWS, seed: int = MC_SEED, alternative: str = "two-sided") -> PooledTest:
+    """Mean over strata of the per-stratum mean difference; sign-flip permutation p.
 
-    Strata with fewer than ``min_per_stratum`` pairs are left out (they are not a measurement).
+    ``alternative``: "two-sided", or "greater" (one-sided: H1 says the pooled mean is above 0; a
+    non-inferiority test passes the differences plus the margin). Strata with fewer than
+    ``min_per_stratum`` pairs are left out (they are not a measurement).
     """
     d = np.asarray(diffs, dtype=float)
     s_all = list(strata)
@@ -167,12 +169,14 @@ def pooled_signflip(diffs, strata, resolution: float | None = None, min_per_stra
     if n <= EXACT_FLIPS_MAX:
         signs = np.array(list(itertools.product((1.0, -1.0), repeat=n)))
         null = stat(signs)
-        p = float(np.mean(np.abs(null) >= abs(observed) - 1e-12))
+        extreme = (null >= observed - 1e-12) if alternative == "greater" else (np.abs(null) >= abs(observed) - 1e-12)
+        p = float(np.mean(extreme))
         exact = True
     else:
         rng = np.random.default_rng(seed)
         null = stat(rng.choice((1.0, -1.0), size=(draws, n)))
-        p = float((1 + np.sum(np.abs(null) >= abs(observed) - 1e-12)) / (1 + draws))
+        extreme = (null >= observed - 1e-12) if alternative == "greater" else (np.abs(null) >= abs(observed) - 1e-12)
+        p = float((1 + np.sum(extreme)) / (1 + draws))
         exact = False
     floor = DEFAULT_RESOLUTION if resolution is None or not resolution > 0 else float(resolution)
     var = 0.0
