@@ -33,6 +33,9 @@ class Options:
     def check(self) -> None:  # ranges beyond the type; overridden per method
         pass
 
+    def check_dataset(self, spec: Any) -> None:  # what needs the cell's dataset (its task); per method
+        pass
+
     def __post_init__(self) -> None:
         self.check()
 
@@ -113,7 +116,13 @@ class TextualGradientOptions(Options):
 @dataclass(frozen=True)
 class TransferOptions(Options):
     prefix: str | None = None  # the prefix text learned elsewhere (required to run)
-    source: dict | None = None  # where it came from: result file name, dataset, method, run id
+    source: dict | None = None  # where it came from: result file name, dataset, task, domain, method, run id
+
+    def check_dataset(self, spec: Any) -> None:
+        task = (self.source or {}).get("task")
+        if task and task != spec.task:  # a classification prefix says nothing about reading a passage
+            raise UserError(f"transfer: the prefix comes from a {task} dataset ({self.source.get('dataset')}); "
+                            f"{spec.name!r} is {spec.task}: a prefix transfers between datasets of one task")
 
 
 # -- dependencies on other methods' results of the same cell -------------------------------------
@@ -195,6 +204,9 @@ class MethodInfo:
     # The precision the method always trains in, whatever train.precision (SetFit: fp32), or why
     # none applies; None: train.precision, resolved on this machine (gpta.model.resolve_precision).
     precision: str | None = None
+    # "module:function" reading another cell's result file into this method's options (transfer:
+    # the learned prefix and where it came from), for `gpta transfer --from` and transfer stages
+    from_result: str | None = None
     display: str = ""  # the name reports print (legends, tables, captions); "" = the registry name
 
     @property
@@ -294,7 +306,8 @@ METHODS: dict[str, MethodInfo] = {m.name: m for m in [
     MethodInfo("transfer", "baselines.transfer:run", display="Transfer",
                isolates="whether a prefix learned on one dataset helps another (the paper's transfer claim)",
                llm_use="none (reuses a learned prefix)", exposure="none", options=TransferOptions,
-               smoke_options=(("prefix", "Is this tweet negative or positive?"),), style=Style("#000000", ">", 10)),
+               smoke_options=(("prefix", "Is this tweet negative or positive?"),), from_result="baselines.transfer:read_source",
+               style=Style("#000000", ">", 10)),
 ]}
 
 # Methods this installation cannot run: listed (with the reason, computed when asked: it inspects
@@ -318,6 +331,12 @@ def unavailable_reason(name: str) -> str:
 
 def all_methods() -> dict[str, MethodInfo]:
     return METHODS
+
+
+# The roles two methods play in every comparison (reports read them through reports/roles.py):
+# the method under test (the paper's method) and the baseline every gain is measured against.
+UNDER_TEST = "gpta"
+BASELINE = "finetune"
 
 
 def styled_methods() -> dict[str, MethodInfo]:
@@ -384,6 +403,22 @@ def give_inputs(cfg: Any, need: Need, source: dict[str, Any] | None) -> None:
         return
     cfg.inputs[need.value] = source[need.value]
     cfg.inputs[f"{need.value}_from"] = source.get("run_id")
+
+
+def options_from_result(method: str, path: Any) -> dict[str, Any]:
+    """The options ``method`` takes from another cell's result file (``MethodInfo.from_result``):
+    for transfer, ``{"prefix": ..., "source": {...}}``. A bad file is a UserError naming it."""
+    info = get_method(method)
+    if info.from_result is None:
+        raise UserError(f"method {method!r} takes nothing from a result file")
+    return _resolve(info.from_result)(path)
+
+
+def depends_on_llm(method: str) -> bool:
+    """Whether an LLM changes a cell of ``method``: it asks one, or takes a value from a method
+    that does (random-prefix takes the same cell's gpta prefix length)."""
+    info = get_method(method)
+    return info.uses_llm or any(depends_on_llm(n.method) for n in info.needs)
 
 
 def needs_of(method: str) -> tuple[Need, ...]:

@@ -18,7 +18,7 @@ import numpy as np
 import pandas as pd
 
 from reports import keys as K
-from reports.protocol import is_paper_arm, protocol_of
+from reports.protocol import is_paper_arm, loop_settings, protocol_of
 from reports.roles import UNDER_TEST, reference_methods
 
 
@@ -89,7 +89,7 @@ def llm_accuracy(result: dict[str, Any]) -> tuple[float, str]:
             sw.append(float(a) > float(b))
     if sw:
         return float(np.mean(sw)), "same-weights dev (recorded)"
-    weights = ((result.get("config") or {}).get("gpta") or {}).get("weights")
+    weights = loop_settings(result).get("weights")
     if weights == "continue" and all("dev_before" in e for e in hist[1:]) and all("dev_metric" in e for e in hist):
         return float(np.mean([cur["dev_before"] > prev["dev_metric"] for prev, cur in zip(hist, hist[1:])])), \
             "same-weights dev (derived: new prefix vs previous prefix on the weights at the round boundary)"

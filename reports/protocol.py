@@ -29,6 +29,11 @@ from __future__ import annotations
 
 from typing import Any
 
+from gpta.config import SECTIONS, GPTAConfig
+
+# The config section that holds the GPTA loop's settings (gpta.config), not a method name.
+LOOP_SECTION = next(name for name, cls in SECTIONS.items() if cls is GPTAConfig)
+
 PAPER_DATASETS = ("sst2", "ag_news", "trec", "yelp", "twitter", "squad")  # the paper's six benchmarks
 PAPER_ARM = {"candidates": 1, "adopt": "always"}  # gpta.* settings of the paper's method
 PROTOCOLS = ("fixed", "true-few-shot")  # co-primary dev protocols
@@ -51,9 +56,15 @@ def protocol_of(result: dict[str, Any]) -> str:
 
 def is_paper_arm(result: dict[str, Any]) -> bool:
     """Whether a GPTA result ran the paper's arm (K = 1, always adopt)."""
-    g = (result.get("config") or {}).get("gpta") or {}
+    g = loop_settings(result)
     return all(g.get(k, v) == v for k, v in PAPER_ARM.items())
 
 
 def paper_arm_text() -> str:
     return ", ".join(f"gpta.{k} = {v}" for k, v in PAPER_ARM.items())
+
+
+def loop_settings(result: dict[str, Any]) -> dict[str, Any]:
+    """The GPTA loop's settings a result ran with ({} when it records none)."""
+    g = (result.get("config") or {}).get(LOOP_SECTION)
+    return g if isinstance(g, dict) else {}

@@ -9,10 +9,9 @@ renaming a method fails here, at import, not as an empty figure.
 
 from __future__ import annotations
 
-from gpta.registry import MethodInfo, styled_methods
+from gpta.registry import BASELINE, UNDER_TEST, MethodInfo, styled_methods
 
-UNDER_TEST = "gpta"  # the method under test: the paper's method
-BASELINE = "finetune"  # every gain is measured against it (same dataset, fraction and seed)
+__all__ = ["BASELINE", "UNDER_TEST", "reference_methods", "uses_llm"]  # roles: the registry's constants
 
 
 def _info(method: str) -> MethodInfo | None:
