@@ -346,21 +346,22 @@ def dialogue_table(runs: pd.DataFrame) -> Table | None:
                      Cell(share("rev_new")), Cell(share("rev_echo")), Cell(share("rev_fallback")),
                      Cell(share("rev_unchanged")), Cell(acc_txt)])
     hows = sorted(d["llm_acc_how"].dropna().unique())
-    return Table(title="The LLM's revisions per method and dataset: new text, echo, fallback",
-                 header=["Dataset", "Method", "LLM", "Runs", "Revisions", "New", "Echo", "Fallback", "Unchanged",
+    return Table(title="The LLM's proposals per method and dataset: new text, echo, unusable",
+                 header=["Dataset", "Method", "LLM", "Runs", "Proposals", "New", "Echo", "Unusable", "Unchanged",
                          "LLM accuracy"], rows=rows, label="tab:revisions", align="lllrrrrrrr",
-                 notes=["Revisions = rounds after the first. New: the LLM wrote text not used before in the run; echo: "
-                        "it returned an earlier prefix; fallback: its reply was unusable and the previous prefix (or a "
-                        "template) was kept. Unchanged: the prefix text did not change (echo of the previous round or "
-                        "fallback). A run whose revisions are all unchanged trained with a fixed prefix. LLM accuracy: "
-                        "share of the run's genuinely new proposals that beat the incumbent prefix on dev with the "
-                        "same weights (n/a: nothing new proposed, no credit), mean [95% CI] over runs, measured as: "
+                 notes=["Proposals: the LLM's candidate prefixes after each round but the last. Judged by the loop's "
+                        "one echo rule (gpta/prefix.py): an echo repeats, nearly repeats or is contained in an earlier "
+                        "prefix, an earlier proposal or a line of our own request, whatever line of the reply it came "
+                        "from; unusable: a fragment or a rejected reply; new: everything else. Unchanged: rounds whose "
+                        "prefix text did not change. LLM accuracy: share of the run's new proposals whose same-weights "
+                        "dev gain over the incumbent passes the loop's paired test (n/a: nothing new proposed, no "
+                        f"credit), mean over runs (interval from {MIN_SEEDS} runs on), measured as: "
                         + "; ".join(hows) + "."])
 
 
 def prefix_tables(runs: pd.DataFrame, raw: dict, max_chars: int = 90) -> list[Table]:
     """Per dataset (and LLM): the prefixes written per round, shortened, with source and dev scores."""
-    from reports import keys as K
+    from reports.extract import PATHS, get
 
     out = []
     d = runs[runs["rounds"] > 0] if "rounds" in runs else runs.iloc[0:0]
@@ -368,14 +369,12 @@ def prefix_tables(runs: pd.DataFrame, raw: dict, max_chars: int = 90) -> list[Ta
         rows = []
         for r in g.sort_values(["arm", "fraction", "seed"]).itertuples():
             res = raw.get(r.run_id) or {}
-            hist = K.get(res, K.HISTORY) or []
+            hist = get(res, PATHS["history"]) or []
             sel_round = ((res.get("selected") or {}) if isinstance(res.get("selected"), dict) else {}).get("round")
             for e in hist:
                 text = " ".join(str(e.get("prefix") or "").split())
                 short = text if len(text) <= max_chars else text[:max_chars - 1].rstrip() + "…"
-                sw = K.get(e, K.ENTRY_SAME_WEIGHTS_DEV)
-                if sw is None and e.get("round", 0) > 0 and "dev_before" in e:
-                    sw = e["dev_before"]
+                sw = e.get("dev_before") if e.get("round", 0) > 0 else None  # same weights as the previous prefix
                 rows.append([Cell(display_name(r.arm)), Cell(frac_label(r.fraction)), Cell(str(r.seed)),
                              Cell(str(e.get("round", "?")) + (" ←" if e.get("round") == sel_round else ""),
                                   bold=e.get("round") == sel_round),
