@@ -220,3 +220,19 @@ def test_gpta_llm_serve_starts_the_server_the_readme_names(openai_env, tmp_path)
     finally:
         proc.terminate()
         proc.wait(timeout=30)
+
+
+@pytest.mark.parametrize("garble, words", [("invalid-json", "not valid JSON"),
+                                            ("choices-nope", "'choices' is a str ('nope')")])
+def test_a_reply_that_is_not_openai_json_is_one_clear_line(llamacpp_server, openai_env, garble, words):
+    """Issue 27 item 5: a server answering HTTP 200 with cut JSON, or with ``choices: "nope"``:
+    one LLMUnavailable line naming the server and what is wrong, not JSONDecodeError/AttributeError."""
+    with FaultProxy(llamacpp_server.url) as proxy:
+        b = backend(proxy.url, retries=0)
+        b.identity()
+        proxy.set(garble_next=1, garble=garble)
+        with pytest.raises(LLMUnavailable) as exc:
+            b.complete(HELLO, SHORT)
+        msg = str(exc.value)
+        assert "\n" not in msg and proxy.url in msg and words in msg, msg
+        assert b.complete(HELLO, SHORT).text  # the next, unbroken reply is used as usual

@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 import os
 import time
 from typing import Any, Callable, TypeVar
@@ -84,7 +85,12 @@ class OpenAIBackend(Backend):
         """Model id, what the server reports about it, and a digest of that (cached per object)."""
         if self._identity is None:
             listing = self._with_retries("list models", lambda: self.client.models.list())
-            entries = [m.model_dump() for m in listing.data]
+            data = getattr(listing, "data", None)
+            if not isinstance(data, list) or not all(hasattr(m, "model_dump") for m in data):
+                raise LLMUnavailable(f"{self._where()}: the model list (GET /models) has 'data' of type "
+                                     f"{type(data).__name__}, not a list of models; is this an OpenAI-compatible "
+                                     f"server?")
+            entries = [m.model_dump() for m in data]
             entry = next((m for m in entries if m.get("id") == self.model
                           or self.model in (m.get("aliases") or [])), None)
             if entry is None:
@@ -131,11 +137,31 @@ class OpenAIBackend(Backend):
             seed=options.seed, max_tokens=options.max_tokens, stop=list(options.stop) or None,
             **self._extra()))
         seconds = time.perf_counter() - t0
-        text = (resp.choices[0].message.content if resp.choices and resp.choices[0].message else None) or ""
-        usage = resp.usage
-        return Reply(text=text, prompt_tokens=int(usage.prompt_tokens or 0) if usage else 0,
-                     completion_tokens=int(usage.completion_tokens or 0) if usage else 0,
+        usage = getattr(resp, "usage", None)
+        return Reply(text=self._reply_text(resp), prompt_tokens=_count(getattr(usage, "prompt_tokens", 0)),
+                     completion_tokens=_count(getattr(usage, "completion_tokens", 0)),
                      seconds=seconds, retries=self.retried)
+
+    def _reply_text(self, resp: Any) -> str:
+        """The first choice's text ("" when the server sent no choice or no text); a reply of
+        another shape (``choices`` not a list, a choice without a message object) is one line."""
+        choices = getattr(resp, "choices", None)
+        if choices is None or choices == []:
+            return ""
+        if not isinstance(choices, list):
+            raise self._not_openai(f"'choices' is a {type(choices).__name__} ({_short(choices)}), not a list")
+        message = getattr(choices[0], "message", None)
+        if message is None:
+            return ""
+        content = getattr(message, "content", None)
+        if content is not None and not isinstance(content, str):
+            raise self._not_openai(f"the first choice's message content is a {type(content).__name__} "
+                                   f"({_short(content)}), not text")
+        return content or ""
+
+    def _not_openai(self, what: str) -> LLMUnavailable:
+        return LLMUnavailable(f"{self._where()}, model {self.model!r}: the chat reply is not an OpenAI chat "
+                              f"completion: {what}; is --llm-base-url an OpenAI-compatible server?")
 
     # -- failures ------------------------------------------------------------------------------
     def _where(self) -> str:
@@ -146,6 +172,10 @@ class OpenAIBackend(Backend):
         where = f"openai-compatible server at {self.base_url}"
         try:
             return call()
+        except (json.JSONDecodeError, openai.APIResponseValidationError) as exc:  # HTTP 200, body not the API's
+            why = f"{exc.msg} at character {exc.pos}" if isinstance(exc, json.JSONDecodeError) else " ".join(str(exc).split())[:200]
+            raise LLMUnavailable(f"{where}, model {self.model!r}: the reply is not valid JSON ({why}); is "
+                                 f"--llm-base-url an OpenAI-compatible server?") from None
         except openai.APITimeoutError:
             raise RetryableError(f"no reply within {self.timeout_s:g} s") from None
         except openai.APIConnectionError as exc:
@@ -165,6 +195,17 @@ class OpenAIBackend(Backend):
 
     def close(self) -> None:
         self.client.close()
+
+
+def _count(value: Any) -> int:
+    """A token count as the server sent it; anything but a whole number counts as 0."""
+    ok = isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+    return int(value) if ok else 0
+
+
+def _short(value: Any) -> str:
+    text = repr(value)
+    return text if len(text) <= 40 else text[:37] + "..."
 
 
 def _refused(exc: BaseException) -> bool:
