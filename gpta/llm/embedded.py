@@ -32,17 +32,17 @@ def default_gguf() -> Path:
     return models.model_file(models.DEFAULT_EMBEDDED)
 
 
-def resolve_gguf(arg: str | os.PathLike | None) -> tuple[Path, models.EmbeddedModel | None]:
-    """``None`` or a model name -> its checked GGUF and registry row; a path -> itself (must exist)."""
-    if arg is None or str(arg) in models.MODELS:
-        model = models.get_model(str(arg) if arg is not None else models.DEFAULT_EMBEDDED)
-        return models.model_file(model.name), model
+def resolve_gguf(arg: str | os.PathLike | None) -> Path:
+    """``None`` or a model name -> its GGUF (models.model_file: installed, sha256 checked); a path
+    -> itself (must exist)."""
+    if arg is None or models.is_model_name(str(arg)):
+        return models.model_file(str(arg) if arg is not None else models.DEFAULT_EMBEDDED)
     path = Path(arg).expanduser()
     if not path.is_file():
         if not models.looks_like_path(str(arg)):
             models.get_model(str(arg))  # raises: unknown name, with the known ones
         raise UserError(f"--llm embedded:{arg}: no such GGUF file")
-    return path, None
+    return path
 
 
 @functools.lru_cache(maxsize=16)
@@ -107,8 +107,7 @@ class EmbeddedBackend(Backend):
         self.model = models.get_model(arg or models.DEFAULT_EMBEDDED) if arg is None or models.is_model_name(arg) else None
         self._path: str | None = None
         if self.model is None:
-            path, _ = resolve_gguf(arg)
-            self._path = str(path.resolve())
+            self._path = str(resolve_gguf(arg).resolve())
         self.n_ctx = n_ctx
         self.threads = threads
         self._identity: dict[str, Any] | None = None
@@ -215,7 +214,7 @@ def serve_http(gguf: str | os.PathLike | None = None, host: str = "127.0.0.1", p
 
     if not 0 <= port <= 65535:
         raise UserError(f"--port {port}: not a TCP port (1..65535, or 0 for a free one)")
-    path, _ = resolve_gguf(gguf)
+    path = resolve_gguf(gguf)
     if port == 0:
         with socket.socket() as s:
             s.bind((host, 0))
