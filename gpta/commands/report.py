@@ -17,8 +17,6 @@ import tempfile
 from pathlib import Path
 from typing import Any, Callable, TypeVar
 
-from gpta.results import damaged_files
-
 T = TypeVar("T")
 
 
@@ -69,7 +67,9 @@ def cmd_report(args: argparse.Namespace) -> int:
     results_dir = Path(args.results_dir)
     final = Path(args.out) if args.out else results_dir / "report"
     check_out_dir(final)
-    damaged = damaged_files(results_dir)
+    from reports.load import problem_files
+
+    damaged = problem_files(results_dir)  # damaged, unknown schema, copies of a run id, NaN metrics
     from reports import build_report
 
     holder: dict[str, Path] = {}
@@ -97,8 +97,8 @@ def cmd_report(args: argparse.Namespace) -> int:
     print(f"tables: {written['tables']['md']} and {written['tables']['tex']}")
     print(f"index: {written['index_md']} and {written['index_html']}")
     if damaged:  # on the console, not only in index.md
-        print(f"report: skipped {len(damaged)} damaged file{'s' if len(damaged) > 1 else ''} in {results_dir} "
-              f"(delete them, or rerun their cells with `gpta sweep`):", file=sys.stderr)
+        print(f"report: left out {len(damaged)} file{'s' if len(damaged) > 1 else ''} of {results_dir} that are "
+              f"not usable results (move them out, or rerun their cells with `gpta sweep`):", file=sys.stderr)
         for name, why in damaged:
             print(f"  {name}: {why}", file=sys.stderr)
     return 0
