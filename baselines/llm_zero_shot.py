@@ -43,7 +43,7 @@ from gpta.context import RunContext
 from gpta.errors import UserError
 from gpta.llm.embedded import SCORE_TOP_K
 from gpta.registry import LLMZeroShotOptions, get_method, method_options
-from gpta.pipeline import Setup, _subset
+from gpta.pipeline import Setup, subset
 
 DEFAULT_MAX_EVAL = LLMZeroShotOptions.max_eval  # 0 = the same test set as the other methods
 DEFAULT_LABEL_TOKENS = LLMZeroShotOptions.label_max_tokens
@@ -141,7 +141,7 @@ def run(cfg: RunConfig, ctx: RunContext) -> dict[str, Any]:
     opts = method_options(cfg)  # typed and checked: gpta.registry.LLMZeroShotOptions
     max_eval, label_tokens, scoring = opts.max_eval, opts.label_max_tokens, opts.scoring
     # the same inputs as every other method (train.test_max already applied), optionally capped
-    examples = _subset(setup.enc["test"].examples, max_eval, 0)
+    examples = subset(setup.enc["test"].examples, max_eval, 0)
 
     llm = ctx.llm()
     can_score = llm.can_score_labels() if hasattr(llm, "can_score_labels") else False

@@ -18,7 +18,7 @@ from typing import Any
 
 import numpy as np
 
-from gpta import gpta_loop as gpta_method
+from gpta import gpta_loop
 from gpta.config import RunConfig
 from gpta.context import RunContext
 from gpta.errors import UserError
@@ -68,6 +68,6 @@ def run(cfg: RunConfig, ctx: RunContext) -> dict[str, Any]:
         shown.append(examples.count("\n") - 1)
         return examples + aggregate_feedback(setup, rep)
 
-    result = gpta_method.run(cfg, ctx, feedback=feedback)
+    result = gpta_loop.run(cfg, ctx, feedback=feedback)
     result["training_examples_shown"] = sum(shown)
     return result

@@ -1,9 +1,12 @@
 """transfer: train with a fixed prefix learned elsewhere (``gpta transfer --from RESULT.json``).
 
-The prefix is ``options.prefix``; ``options.source`` (result path, dataset, method, run id) is
-recorded with it. No LLM call: the prefix is text another run already wrote. ``read_source`` (used by
-``gpta transfer`` and by transfer stages of a sweep) reads a source result; this module imports
-no torch until the method runs.
+The prefix is ``options.prefix``; ``options.source`` (result file name, dataset, task, domain,
+method, run id) is recorded with it. No LLM call: the prefix is text another run already wrote.
+``read_source`` reads a source result into those options; the registry names it
+(``MethodInfo.from_result``), so ``gpta transfer`` and a sweep's transfer stages reach it through
+``gpta.registry.options_from_result`` and the core imports nothing from here. A prefix moves only
+between datasets of one task (``TransferOptions.check_dataset``, checked before any data loads).
+This module imports no torch until the method runs.
 """
 
 from __future__ import annotations
@@ -18,7 +21,9 @@ from gpta.registry import method_options
 
 
 def read_source(path: str | Path) -> dict[str, Any]:
-    """The learned prefix and where it came from; a result without one is refused."""
+    """The options a transfer cell takes from a source result: the learned prefix and where it
+    came from. The file's name, not its path, is recorded: a cell's id must not depend on where
+    the results folder lives (the source's run id names it). A result without a prefix is refused."""
     path = Path(path)
     if not path.is_file():
         raise UserError(f"--from {path}: no such result file")
@@ -38,8 +43,9 @@ def read_source(path: str | Path) -> dict[str, Any]:
     return {
         "prefix": prefix,
         "source": {
-            "result": str(path.resolve()),
+            "result": path.name,
             "dataset": dataset.get("name") if isinstance(dataset, dict) else dataset,
+            "task": dataset.get("task") if isinstance(dataset, dict) else None,
             "domain": dataset.get("domain") if isinstance(dataset, dict) else None,
             "method": method,
             "run_id": result.get("run_id"),

@@ -15,7 +15,7 @@ from gpta.data.spec import get_dataset
 from gpta.errors import UserError
 from gpta.llm import make_backend
 from gpta.llm.cache import require_cache_file
-from gpta.registry import get_method, give_inputs, needs_of, source_config
+from gpta.registry import get_method, give_inputs, method_options, needs_of, source_config
 from gpta.results import cell_id, read_result, write_json_atomic
 
 
@@ -26,6 +26,7 @@ def validate(cfg: RunConfig, data_dir: str | None = None, read_cache: Path | Non
     spec = get_dataset(cfg.dataset, **cfg.dataset_options)
     if spec.task not in method.tasks:
         raise UserError(f"method {cfg.method!r} does not apply to {spec.task} dataset {spec.name!r}")
+    method_options(cfg).check_dataset(spec)  # e.g. transfer: the source prefix's task is this dataset's
     from gpta.model import resolve_model_path  # torch: only once the settings are known to be good
 
     resolve_model_path(cfg.model)

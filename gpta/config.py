@@ -305,12 +305,12 @@ def parse_set_args(items: list[str] | None) -> dict[str, str]:
     return out
 
 
-def check_fraction(fraction: Any) -> float:
-    """A fraction of the train pool: a number in (0, 1]."""
+def check_fraction(fraction: Any, name: str = "fraction") -> float:
+    """A fraction of the train pool: a number in (0, 1] (``name``: how the message calls it)."""
     if isinstance(fraction, bool) or not isinstance(fraction, (int, float)):
-        raise UserError(f"fraction {fraction!r}: must be a number in (0, 1]")
+        raise UserError(f"{name} {fraction!r}: must be a number in (0, 1]")
     if not math.isfinite(fraction) or not 0 < fraction <= 1:
-        raise UserError(f"fraction {fraction!r}: must be in (0, 1]")
+        raise UserError(f"{name} {fraction!r}: must be in (0, 1]")
     return fraction
 
 

@@ -67,12 +67,16 @@ def overfitting(metrics: dict[str, Any], curves: list[dict[str, Any]], metric: s
     }
 
 
-def _subset(examples: list, cap: int, seed: int) -> list:
-    """At most ``cap`` examples (0 = all), a seeded subset in the original order."""
+def subset(examples: list, cap: int, seed: int) -> list:
+    """At most ``cap`` examples (0 = all), a seeded subset in the original order: how dev and test
+    are capped (train.dev_max, train.test_max; seed 0) and llm-zero-shot's options.max_eval."""
     if not cap or len(examples) <= cap:
         return examples
     keep = np.random.default_rng(seed).permutation(len(examples))[:cap]
     return [examples[i] for i in sorted(keep)]
+
+
+_subset = subset  # the old private name, still read by reports/extract.py
 
 
 @dataclass
@@ -104,10 +108,10 @@ class Setup:
         task = make_task(spec, tokenizer, cfg)
         t = cfg.train
         dev_pool = dev_split(spec, splits, train, cfg)
-        dev, test = _subset(dev_pool, t.dev_max, 0), _subset(splits.test, t.test_max, 0)
+        dev, test = subset(dev_pool, t.dev_max, 0), subset(splits.test, t.test_max, 0)
         enc = {
             "train": task.encode(train),
-            "train_eval": task.encode(_subset(train, t.eval_train_max, cfg.resolved_data_seed)),
+            "train_eval": task.encode(subset(train, t.eval_train_max, cfg.resolved_data_seed)),
             "dev": task.encode(dev),
             "test": task.encode(test),
         }

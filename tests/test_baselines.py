@@ -285,7 +285,7 @@ def evaluated_test_texts(result: dict, n: int) -> list[str]:
     """The evaluated test texts, as the pipeline capped and subset them."""
     from gpta.data import load_splits
     from gpta.data.spec import get_dataset
-    from gpta.pipeline import _subset
+    from gpta.pipeline import subset as _subset
 
     test = _subset(load_splits(get_dataset("tweets")).test, result["config"]["train"]["test_max"], 0)
     return [e.text for e in _subset(test, n, 0)]

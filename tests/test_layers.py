@@ -1,4 +1,6 @@
-"""Layers read downward only: no import cycle, and no import from a CLI module into the library.
+"""Layers read downward only: no import cycle, no import from a CLI module into the library, and
+no import from the core (``gpta``) into a method module (``baselines``): the core reaches methods
+only through the registry's "module:function" names (gpta/registry.py).
 
 The walk parses every module of the packages (module-level and function-level imports alike,
 so a cycle hidden behind a lazy import still counts; ``if TYPE_CHECKING:`` blocks do not). It
@@ -142,3 +144,20 @@ def test_no_library_module_imports_a_cli_module():
     edges, cli = graph()
     wrong = sorted(f"{a} -> {b}" for a, bs in edges.items() if a not in cli for b in bs if b in cli)
     assert wrong == []
+
+
+def core_to_baselines(edges: dict[str, set[str]]) -> list[str]:
+    return sorted(f"{a} -> {b}" for a, bs in edges.items() if a.split(".")[0] == "gpta"
+                  for b in bs if b.split(".")[0] == "baselines")
+
+
+def test_the_core_imports_no_baseline_module(tmp_path):
+    """gpta -> baselines is an upward arrow: a method plugs in through its registry row (impl,
+    from_result: "module:function" strings, resolved when used), never by an import in the core."""
+    edges, _ = graph()
+    assert core_to_baselines(edges) == []
+    # the walk sees such an import, even a lazy one inside a function
+    planted = tmp_path / "planted.py"
+    planted.write_text("def f():\n    from baselines.transfer import read_source\n    return read_source\n")
+    found, _ = imports("gpta.sweep.planted", planted, modules())
+    assert core_to_baselines({"gpta.sweep.planted": found}) == ["gpta.sweep.planted -> baselines.transfer"]

@@ -256,3 +256,106 @@ def test_settings_and_options_share_one_coercer():
     cfg = apply_overrides(RunConfig("tweets", 0.1, 13, "gpta"), {"train.learning_rate": "2e-4", "gpta.rounds": "4",
                                                                  "generation.stop": "a,b"})
     assert (cfg.train.learning_rate, cfg.gpta.rounds, cfg.generation.stop) == (2e-4, 4, ("a", "b"))
+
+
+# -- planning-time bad inputs (issue 27 item 6): exit 2, one line, nothing written, no model ------
+
+def _one_line(code: int, err: str, *words: str) -> None:
+    assert code == 2, err
+    lines = [line for line in err.splitlines() if line.strip()]
+    assert len(lines) == 1 and "Traceback" not in err, err
+    for w in words:
+        assert w in lines[0], (w, err)
+
+
+@pytest.fixture
+def no_model(monkeypatch):
+    """Loading an encoder or tokenizer fails the test: these refusals come before any model."""
+    import gpta.model
+
+    def refuse(*a, **k):
+        raise AssertionError("a model was loaded")
+
+    monkeypatch.setattr(gpta.model, "load_model", refuse)
+    monkeypatch.setattr(gpta.model, "load_tokenizer", refuse)
+
+
+@pytest.mark.parametrize("method, llm, words", [
+    ("finetune", "chatgpt", ["--llm chatgpt", "method 'finetune' uses no LLM"]),
+    ("setfit", "ollama:qwen2.5", ["--llm ollama:qwen2.5", "uses no LLM"]),
+    ("gpta", "chatgpt", ["unknown LLM 'chatgpt'"]),  # a method that asks one: the spec is checked
+])
+def test_an_llm_for_a_method_that_uses_none_is_refused(tmp_path, capsys, no_model, method, llm, words):
+    out = tmp_path / "o"
+    code = main(RUN + [method, "--llm", llm, "--out", str(out)])
+    _one_line(code, capsys.readouterr().err, *words)
+    assert not out.exists()
+
+
+def test_random_prefix_takes_an_llm_it_depends_on():
+    """random-prefix asks no LLM but takes the same cell's gpta prefix length: --llm picks that cell."""
+    from gpta.cli import build_parser
+    from gpta.commands.run import config_from_args
+
+    args = build_parser().parse_args(RUN + ["random-prefix", "--llm", "ollama:qwen2.5"])
+    assert config_from_args(args, "random-prefix").llm == "ollama:qwen2.5"
+    args = build_parser().parse_args(RUN + ["finetune"])
+    assert config_from_args(args, "finetune").llm == "embedded"  # no --llm: the default, recorded
+
+
+@pytest.mark.parametrize("grid, words", [
+    ({"grid": {"gpta.rounds": []}}, ["grid gpta.rounds is empty"]),
+    ({"grid": {"gpta": {"rounds": []}}}, ["grid gpta.rounds is empty"]),
+    ({"methods": ["finetune", "gpta"], "per_method": {"gpta": {"grid": {"gpta.rounds": []}}}},
+     ["per_method.gpta", "grid gpta.rounds is empty"]),
+])
+def test_an_empty_grid_axis_is_refused_not_dropped(tmp_path, capsys, grid, words):
+    code, err, out = run_suite(tmp_path, capsys, yaml.safe_dump({**BASE, "methods": ["gpta"], **grid}))
+    _one_line(code, err, *words)
+    assert not out.exists()
+
+
+@pytest.mark.parametrize("flag", ["--seeds", "--fractions", "--datasets", "--methods"])
+def test_an_empty_axis_override_is_refused_not_ignored(tmp_path, capsys, flag):
+    path = tmp_path / "s.yaml"
+    path.write_text(yaml.safe_dump(BASE))
+    with pytest.raises(SystemExit) as exc:
+        main(["sweep", str(path), "--out", str(tmp_path / "o"), flag, "", "--dry-run"])
+    _one_line(exc.value.code, capsys.readouterr().err, flag, "is empty")
+    assert not (tmp_path / "o").exists()
+
+
+@pytest.mark.parametrize("argv", [RUN + ["finetune"], ["sweep", "quick", "--dry-run"],
+                                  ["transfer", "--from", "x.json", "--dataset", "tweets"]])
+def test_an_empty_out_is_refused_not_the_current_folder(tmp_path, capsys, monkeypatch, argv):
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(SystemExit) as exc:
+        main(argv + ["--out", ""])
+    _one_line(exc.value.code, capsys.readouterr().err, "--out", "no folder")
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_run_into_a_folder_a_sweep_has_locked_is_refused(tmp_path, capsys, no_model):
+    """A sweep holds the folder (here: this process, through the sweep's own lock, on another file
+    handle); a single `gpta run` into it is refused before any data or model loads."""
+    from gpta.sweep.lock import sweep_lock
+
+    out = tmp_path / "out"
+    with sweep_lock(out):
+        code = main(RUN + ["finetune", "--out", str(out)])
+    _one_line(code, capsys.readouterr().err, f"--out {out} is in use by a sweep (pid ")
+    assert sorted(p.name for p in out.iterdir()) == [".sweep.lock"]  # nothing written beside it
+    code = main(RUN + ["finetune", "--out", str(out), "--set", "train.epochs=0"])  # unlocked: the next check
+    _one_line(code, capsys.readouterr().err, "train.epochs")
+
+
+def test_transfer_between_task_types_is_refused(tmp_path, capsys, no_model, monkeypatch):
+    """A tweets (classification) prefix is not trained into a squad (QA) model."""
+    src = tmp_path / "tweets_gpta.json"
+    src.write_text(json.dumps({"run_id": "tweets__gpta__f0.02__s13__abc", "status": "ok", "method": "gpta",
+                               "dataset": {"name": "tweets", "task": "classification", "domain": "sentiment"},
+                               "prefix": "Is this tweet negative or positive?"}))
+    out = tmp_path / "o"
+    code = main(["transfer", "--from", str(src), "--dataset", "squad", "--fraction", "0.01", "--out", str(out)])
+    _one_line(code, capsys.readouterr().err, "classification dataset (tweets)", "'squad' is qa")
+    assert not out.exists()

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from gpta.commands.transfer import read_source
+from baselines.transfer import read_source
 from gpta.errors import UserError
 
 DATA_DIR = Path(os.environ.get("GPTA_DATA_DIR") or Path(__file__).resolve().parents[2] / "shared" / "data")
@@ -18,7 +18,8 @@ PREFIX = "Decide whether the opinion in this sentence is negative or positive."
 def source_result(tmp_path: Path, **overrides) -> Path:
     """A result file as `gpta run --method gpta` writes it, reduced to the keys transfer reads."""
     result = {"schema_version": 1, "run_id": "sst2__gpta__f0.05__s13__abc", "status": "ok", "method": "gpta",
-              "dataset": {"name": "sst2", "domain": "sentiment"}, "prefix": PREFIX, **overrides}
+              "dataset": {"name": "sst2", "task": "classification", "domain": "sentiment"}, "prefix": PREFIX,
+              **overrides}
     path = tmp_path / "source.json"
     path.write_text(json.dumps(result))
     return path
@@ -27,7 +28,8 @@ def source_result(tmp_path: Path, **overrides) -> Path:
 def test_read_source_takes_prefix_and_provenance(tmp_path):
     src = read_source(source_result(tmp_path))
     assert src["prefix"] == PREFIX
-    assert src["source"] == {"result": str((tmp_path / "source.json").resolve()), "dataset": "sst2",
+    # the file's name: a cell id must not depend on where the results folder lives
+    assert src["source"] == {"result": "source.json", "dataset": "sst2", "task": "classification",
                              "domain": "sentiment", "method": "gpta", "run_id": "sst2__gpta__f0.05__s13__abc"}
 
 
@@ -53,7 +55,7 @@ def test_transfer_config_carries_prefix_and_source(tmp_path):
 
     args = build_parser().parse_args(["transfer", "--from", str(source_result(tmp_path)), "--dataset", "yelp",
                                       "--fraction", "0.1", "--seed", "3"])
-    cfg = transfer_config(args, read_source(args.from_path))
+    cfg = transfer_config(args)
     assert cfg.method == "transfer" and cfg.dataset == "yelp" and (cfg.fraction, cfg.seed) == (0.1, 3)
     assert cfg.options["prefix"] == PREFIX and cfg.options["source"]["dataset"] == "sst2"
 

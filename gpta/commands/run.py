@@ -7,7 +7,8 @@ import json
 import sys
 from pathlib import Path
 
-from gpta.config import DEFAULT_LLM, DEFAULT_MODEL, RunConfig, apply_overrides, check_seed, parse_set_args
+from gpta.config import (DEFAULT_LLM, DEFAULT_MODEL, RunConfig, apply_overrides, check_fraction, check_seed,
+                         parse_set_args)
 from gpta.errors import UserError
 
 
@@ -22,6 +23,28 @@ def seed_arg(text: str) -> int:
         raise argparse.ArgumentTypeError(str(exc)) from None
 
 
+def out_arg(text: str) -> str:
+    """``--out``: a folder. An empty value is refused (it would write into the current folder)."""
+    if not text.strip():
+        raise argparse.ArgumentTypeError(f"{text!r} is no folder: give a results folder, e.g. --out results")
+    return text
+
+
+def cell_llm(method: str, llm: str | None) -> str:
+    """The cell's LLM. An explicit ``--llm`` is refused for a method whose cell no LLM changes (it
+    asks none and needs no result of a method that does): it would be recorded and never called.
+    Sweeps give every cell the suite's LLM; the cell id leaves it out where the method reads none."""
+    if llm is None:
+        return DEFAULT_LLM
+    from gpta.llm import check_spec
+    from gpta.registry import depends_on_llm
+
+    if not depends_on_llm(method):
+        raise UserError(f"--llm {llm}: method {method!r} uses no LLM; drop --llm")
+    check_spec(llm)
+    return llm
+
+
 def add_cell_args(p: argparse.ArgumentParser, with_method: bool = True) -> None:
     """Arguments shared by `run` and `transfer`."""
     p.add_argument("--dataset", required=True, help="registered name, csv:PATH, tsv:PATH, jsonl:PATH or a card file")
@@ -30,9 +53,9 @@ def add_cell_args(p: argparse.ArgumentParser, with_method: bool = True) -> None:
     p.add_argument("--data-seed", type=seed_arg, default=None, help="seed of the low-resource sample")
     if with_method:
         p.add_argument("--method", default="gpta", help="see `gpta list methods`")
-    p.add_argument("--llm", default=DEFAULT_LLM, help="embedded | embedded:PATH.gguf | ollama:MODEL | openai:MODEL")
+    p.add_argument("--llm", default=None, help="embedded | embedded:PATH.gguf | ollama:MODEL | openai:MODEL")
     p.add_argument("--model", default=DEFAULT_MODEL, help="Hugging Face name or local path of the encoder")
-    p.add_argument("--out", default="results", help="results directory")
+    p.add_argument("--out", type=out_arg, default="results", help="results directory")
     p.add_argument("--data-dir", default=None, help="local benchmark files (default: $GPTA_DATA_DIR)")
     p.add_argument("--set", action="append", metavar="KEY=VALUE",
                    help="override a setting, e.g. train.epochs=4, gpta.rounds=2, gpta.weights=restart")
@@ -98,6 +121,9 @@ def preflight(cfg: RunConfig, out: str, llm_cache: str, llm_cache_path: str | No
 
     resolve_device(os.environ.get("GPTA_DEVICE") or "auto")  # --device cuda without CUDA: refused now
     check_out_dir(out)
+    from gpta.sweep.lock import refuse_if_locked
+
+    refuse_if_locked(Path(out))  # a sweep writing there holds its lock: a cell beside it would race it
     check_dataset_options(cfg.dataset, cfg.dataset_options)
     from gpta.data.manifest import require_benchmarks
 
@@ -118,8 +144,10 @@ def config_from_args(args: argparse.Namespace, method: str) -> RunConfig:
         os.environ["GPTA_DEVICE"] = args.device
     dataset_options = {k: getattr(args, k) for k in ("text_col", "label_col", "description", "encoding")
                        if getattr(args, k, None) is not None}
+    check_fraction(args.fraction, "--fraction")  # the config's own check, naming the flag
     cfg = RunConfig(dataset=args.dataset, fraction=args.fraction, seed=args.seed, method=method,
-                    model=args.model, llm=args.llm, data_seed=args.data_seed, dataset_options=dataset_options)
+                    model=args.model, llm=cell_llm(method, args.llm), data_seed=args.data_seed,
+                    dataset_options=dataset_options)
     return apply_overrides(cfg, parse_set_args(args.set))
 
 

@@ -6,12 +6,15 @@ import argparse
 import sys
 from pathlib import Path
 
+from gpta.commands.run import out_arg
 from gpta.errors import UserError
 
 
 def _csv(kind: type):
     def parse(text: str) -> list:
         items = [t.strip() for t in text.split(",") if t.strip()]
+        if not items:  # an empty list would silently keep the suite's own
+            raise argparse.ArgumentTypeError(f"{text!r} is empty: give at least one value (a,b,c)")
         try:
             return [kind(t) for t in items]
         except ValueError:
@@ -156,7 +159,7 @@ def register(sub) -> None:
 
     p.add_argument("suite", help=f"a suite YAML file, or the name of a shipped suite ({', '.join(shipped_suite_names())}; "
                                  f"see `gpta list suites`)")
-    p.add_argument("--out", default=None, help="results directory (default: results/<suite name>)")
+    p.add_argument("--out", type=out_arg, default=None, help="results directory (default: results/<suite name>)")
     p.add_argument("--workers", type=int, default=None,
                    help="cells at once (local: worker processes, default 1; ray: default = cluster CPUs); "
                         "torch threads per cell = cores // workers")

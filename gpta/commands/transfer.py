@@ -2,7 +2,9 @@
 
 Trains on D with the fixed prefix another run learned (no LLM call), through the same path as
 ``gpta run`` (method ``transfer``). The source result is recorded in the config
-(``options.source``: result path, dataset, method, run id), so the new result names both datasets.
+(``options.source``: result file name, dataset, task, domain, method, run id), so the new result
+names both datasets. The method's registry row says how a result file becomes its options
+(``MethodInfo.from_result``); this command imports no method module.
 """
 
 from __future__ import annotations
@@ -10,39 +12,39 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from typing import Any
 
-from baselines.transfer import read_source  # noqa: F401 (the method's reader; re-exported)
 from gpta.commands.run import add_cell_args, config_from_args, summary_line
 from gpta.config import RunConfig
+from gpta.registry import options_from_result
+
+METHOD = "transfer"
 
 
-def transfer_config(args: argparse.Namespace, source: dict[str, Any]) -> RunConfig:
-    cfg = config_from_args(args, "transfer")
-    cfg.options["prefix"] = source["prefix"]
-    cfg.options["source"] = source["source"]
+def transfer_config(args: argparse.Namespace) -> RunConfig:
+    """The cell: the command line's, with the options the transfer method reads from ``--from``."""
+    cfg = config_from_args(args, METHOD)
+    cfg.options.update(options_from_result(METHOD, args.from_path))
     return cfg
 
 
 def cmd_transfer(args: argparse.Namespace) -> int:
-    from gpta.data.spec import get_dataset
     from gpta.cell import execute
-
     from gpta.commands.run import preflight
+    from gpta.data.spec import get_dataset
 
-    source = read_source(args.from_path)
-    cfg = transfer_config(args, source)
+    cfg = transfer_config(args)
     preflight(cfg, args.out, args.llm_cache, args.llm_cache_path, args.data_dir)
-    target = get_dataset(cfg.dataset, **cfg.dataset_options)
-    src_domain = source["source"]["domain"]
-    if src_domain and src_domain != target.domain:
-        # Allowed (a prefix is only text), but the paper's claim is about transfer within a domain.
-        print(f"gpta transfer: note: source domain {src_domain!r} differs from {target.name!r} "
-              f"({target.domain})", file=sys.stderr)
+    source, prefix = cfg.options["source"], cfg.options["prefix"]
+    # (a source of another task type is refused by the method's options, checked in execute)
     path, result = execute(cfg, args.out, data_dir=args.data_dir, llm_cache=args.llm_cache,
                            llm_cache_path=args.llm_cache_path)
     print(summary_line(path, result))
-    print(f"prefix (from {source['source']['dataset']}): {json.dumps(source['prefix'])}")
+    print(f"prefix (from {source['dataset']}): {json.dumps(prefix)}")
+    target = get_dataset(cfg.dataset, **cfg.dataset_options)
+    if source.get("domain") and source["domain"] != target.domain:
+        # Allowed (a prefix is only text), but the paper's claim is about transfer within a domain.
+        print(f"gpta transfer: note: source domain {source['domain']!r} differs from {target.name!r} "
+              f"({target.domain})", file=sys.stderr)
     return 0
 
 

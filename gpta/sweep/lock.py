@@ -41,6 +41,21 @@ def sweep_lock(out_dir: Path) -> Iterator[None]:
         lock.release()
 
 
+def refuse_if_locked(out_dir: Path, flag: str = "--out") -> None:
+    """For a single cell (``gpta run``, ``gpta transfer``) into a folder: refuse while a sweep holds
+    its lock there. Creates nothing (a folder without a lock file is not locked)."""
+    path = Path(out_dir).expanduser() / LOCK_FILE
+    if not path.is_file():
+        return
+    lock = FileLock(str(path), timeout=0)
+    try:
+        lock.acquire()
+    except Timeout:
+        raise UserError(f"{flag} {out_dir} is in use by a sweep ({_owner(Path(out_dir).expanduser())}); wait "
+                        f"for it to finish, or pass another {flag}") from None
+    lock.release()
+
+
 def _owner(out_dir: Path) -> str:
     try:
         info = json.loads((out_dir / OWNER_FILE).read_text())

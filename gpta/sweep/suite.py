@@ -149,6 +149,8 @@ def resolve_path(name_or_path: str) -> Path:
     path = Path(name_or_path)
     if path.is_file():
         return path
+    if path.is_dir():
+        raise UserError(f"suite {name_or_path!r}: is a folder; pass a suite YAML file or a shipped suite's name")
     shipped = SUITES_DIR / f"{name_or_path}.yaml"
     if not path.suffix and shipped.is_file():
         return shipped
@@ -168,6 +170,9 @@ def load_suite(name_or_path: str, overrides: Overrides | None = None) -> Suite:
     if not isinstance(raw, dict):
         raise UserError(f"{path}: a suite is a YAML mapping (name, datasets, fractions, seeds, methods...)")
     _check_keys(path, "suite", raw, _TOP_KEYS)
+    if "name" in raw and not isinstance(raw["name"], str):
+        raise UserError(f"{path}: 'name' is {raw['name']!r} ({type(raw['name']).__name__}), not text; quote it "
+                        f"(name: \"{raw['name']}\")")
     if not isinstance(raw.get("name"), str) or not raw["name"].strip():
         raise UserError(f"{path}: 'name' is missing (a short name for the suite)")
     top = {k: raw[k] for k in _AXES if k in raw}
@@ -242,7 +247,12 @@ def _list(path: Path, where: str, key: str, value: Any, kind: type) -> list:
 
 
 def _read_grid(path: Path, where: str, grid: Any) -> dict[str, list[Any]]:
+    """A grid's axes, each a list of values; an empty list is refused (the product over it would
+    drop the axis silently, not run zero cells)."""
     flat = flatten_settings(path, where + " grid", grid)
+    for key, values in flat.items():
+        if isinstance(values, list) and not values:
+            raise UserError(f"{path}: {where}: grid {key} is empty: give at least one value, or drop the axis")
     return {k: (v if isinstance(v, list) else [v]) for k, v in flat.items()}
 
 
@@ -265,6 +275,7 @@ def _read_stage(path: Path, index: int, top: dict, raw: dict, ov: Overrides) -> 
             if not isinstance(v, dict):
                 raise UserError(f"{path}: {where}: {label}.{k} must be a mapping")
             _check_keys(path, f"{where} {label}.{k}", v, allowed)
+            _read_grid(path, f"{where} {label}.{k}", v.get("grid"))  # an empty axis: refused here, not at expansion
     stage = Stage(
         name=name,
         datasets=_list(path, where, "datasets", merged["datasets"], str),
@@ -595,10 +606,12 @@ def give_stage_inputs(wave: list[Cell], cells: list[Cell], read_result: Any) -> 
 
 
 def transfer_targets(stage: Stage, source_dataset: str) -> list[str]:
+    """The stage's other datasets of the source's domain and task."""
     from gpta.data.spec import get_dataset
 
-    domain = get_dataset(source_dataset).domain
-    return [d for d in stage.datasets if d != source_dataset and get_dataset(d).domain == domain]
+    src = get_dataset(source_dataset)
+    return [d for d in stage.datasets if d != source_dataset and get_dataset(d).domain == src.domain
+            and get_dataset(d).task == src.task]
 
 
 def planned_transfer_count(stage: Stage, source_cells: list[Cell]) -> int:
@@ -610,7 +623,7 @@ def planned_transfer_count(stage: Stage, source_cells: list[Cell]) -> int:
 @planned
 def expand_transfer(stage: Stage, source_cells: list[Cell], out_dir: Path) -> tuple[list[Cell], list[str]]:
     """Transfer cells for every source cell with a result; the rest are returned as 'waiting' lines."""
-    from baselines.transfer import read_source
+    from gpta.registry import options_from_result
 
     cells, waiting = [], []
     for src in source_cells:
@@ -623,13 +636,10 @@ def expand_transfer(stage: Stage, source_cells: list[Cell], out_dir: Path) -> tu
         if not path.is_file():
             waiting.append(f"{len(targets)} transfer cells wait for {src.id} (no result)")
             continue
-        source = read_source(path)
-        # The cell id must not depend on where the results directory lives: keep the file name only.
-        source["source"]["result"] = path.name
+        options = options_from_result(TRANSFER_METHOD, path)  # the method's reader (its registry row)
         for target in targets:
             for settings in _settings_for(stage, target, TRANSFER_METHOD):
                 cfg = make_config(stage, target, src.cfg.fraction, src.cfg.seed, TRANSFER_METHOD, settings)
-                cfg.options["prefix"] = source["prefix"]
-                cfg.options["source"] = source["source"]
+                cfg.options.update(copy.deepcopy(options))
                 cells.append(Cell(cfg, stage.name))
     return cells, waiting
