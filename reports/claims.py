@@ -157,10 +157,32 @@ def context_lines(runs: pd.DataFrame, raw: dict[str, dict]) -> tuple[list[str], 
         f"{BASELINE} form a second ({FAMILY_CELLS}), read by every table. \"Significant\" means after correction "
         f"at {ALPHA:.0%}. Minimum detectable effects are at {POWER:.0%} power and the family's strictest Holm level.",
     ]
+    sampling = _llm_sampling(runs, raw)
+    if sampling:
+        lines.append(sampling)
     if smoke:
         lines.insert(0, f"**Smoke run: no verdict.** {reason[0].upper() + reason[1:]}. These results exercise the "
                         "pipeline; they cannot support or contradict any claim.")
     return lines, smoke, reason
+
+
+def _llm_sampling(runs: pd.DataFrame, raw: dict[str, dict]) -> str:
+    """Whether the paper arm's LLM calls varied with the run seed (gpta/gpta_loop.py records it)."""
+    ids = runs.loc[runs["paper_arm"].astype(bool), "run_id"] if "paper_arm" in runs else []
+    det, sampled = set(), set()
+    for rid in ids:
+        s = ((raw.get(rid) or {}).get("dialogue") or {}).get("llm_sampling")
+        if not isinstance(s, dict):
+            continue
+        (det if s.get("deterministic") else sampled).add(f"temperature {s.get('temperature')}")
+    if det and not sampled:
+        return ("LLM variability: the paper arm's LLM calls are deterministic (" + ", ".join(sorted(det)) + "): every "
+                "seed gets the same LLM replies to the same request, so the intervals exclude LLM variability.")
+    if sampled:
+        return ("LLM variability: the paper arm samples its LLM calls (" + ", ".join(sorted(sampled)) + ") with the "
+                "run seed as the LLM seed, so the seeds' spread, and every interval, includes LLM variability"
+                + (" (some runs were deterministic)." if det else "."))
+    return ""
 
 
 # -- the claims --------------------------------------------------------------------------------
