@@ -32,7 +32,7 @@ from gpta.config import RunConfig
 from gpta.context import RunContext
 from gpta.errors import UserError
 from gpta.registry import SETFIT_PRECISION, method_options
-from gpta.model import resolve_model_path
+from gpta.model import model_revision, resolve_model_path
 from gpta.pipeline import Setup
 
 # setfit 1.x TrainingArguments defaults (embedding phase): documented at
@@ -114,7 +114,8 @@ def run(cfg: RunConfig, ctx: RunContext) -> dict[str, Any]:
         raise UserError("setfit is a sentence classifier: classification datasets only")
     opts = setfit_options(cfg, spec)
     train = setup.train_examples
-    model = SetFitModel.from_pretrained(resolve_model_path(cfg.model), device=str(setup.device))
+    model = SetFitModel.from_pretrained(resolve_model_path(cfg.model), device=str(setup.device),
+                                        revision=model_revision(cfg.model)[1])  # ORG/NAME@REV pins it
     prefix_tokens = len(setup.task.prefix_ids(opts["prefix"]))
     model.model_body.max_seq_length = cfg.train.max_text_tokens + prefix_tokens + 3  # [CLS] .. [SEP]
     x_train, y_train = texts(train, opts["prefix"]), [e.label for e in train]

@@ -31,7 +31,18 @@ def resolve_model_path(name: str) -> str:
         if not (path / "config.json").is_file():
             raise UserError(f"--model {name!r}: no such model directory (expected {path / 'config.json'})")
         return str(path)
-    return name  # a Hub id: loaded online by users; offline it fails with a clear message
+    return model_revision(name)[0]  # a Hub id: loaded online by users; offline it fails with a clear message
+
+
+def model_revision(name: str) -> tuple[str, str | None]:
+    """``org/model@REV`` -> ("org/model", "REV"): a Hub encoder pinned to a commit, tag or branch
+    (recorded in every result as part of ``config.model``); anything else -> (name, None)."""
+    if name.startswith(("embedded:", ".", "/", "~")) or "@" not in name:
+        return name, None
+    repo, _, revision = name.rpartition("@")
+    if not repo or not revision:
+        raise UserError(f"--model {name!r}: write a pinned Hub encoder as ORG/NAME@REVISION")
+    return repo, revision
 
 
 DEVICE_ENV = "GPTA_DEVICE"  # set by `--device` (gpta/cli.py device_arg); read by every cell in the process
@@ -67,7 +78,7 @@ def load_tokenizer(name: str):
 
     path = resolve_model_path(name)
     try:
-        return AutoTokenizer.from_pretrained(path)
+        return AutoTokenizer.from_pretrained(path, revision=model_revision(name)[1])
     except OSError as exc:
         raise UserError(f"--model {name!r}: cannot load tokenizer ({str(exc).splitlines()[0]})") from None
 
@@ -88,7 +99,7 @@ def load_model(name: str, task: str, num_labels: int = 2, seed: int = 0) -> Any:
 
     hf_logging.disable_progress_bar()
     try:
-        model = cls.from_pretrained(path, **kwargs)
+        model = cls.from_pretrained(path, revision=model_revision(name)[1], **kwargs)
     except OSError as exc:
         raise UserError(f"--model {name!r}: cannot load ({str(exc).splitlines()[0]})") from None
     return model

@@ -69,7 +69,12 @@ def _load(name: str, local: Callable[[Path], Splits], hub: Callable[[], Splits] 
             f"set GPTA_DATA_DIR or --data-dir to the folder holding {subdir}/ (see shared/data/MANIFEST.md)"
         )
     try:
-        return drop_cross_split_duplicates(hub())
+        from gpta.data.hub import describe, resolved_sources
+
+        with resolved_sources() as sources:
+            splits = drop_cross_split_duplicates(hub())
+        splits.source = f"{splits.source} [{describe(sources)}]" if sources else splits.source
+        return splits
     except UserError:
         raise
     except Exception as exc:  # noqa: BLE001 - any Hub failure (offline, missing, renamed) is the user's to fix
@@ -81,9 +86,9 @@ def _load(name: str, local: Callable[[Path], Splits], hub: Callable[[], Splits] 
 
 
 def _hub(hub_id: str, config: str | None = None) -> Any:
-    from datasets import load_dataset
+    from gpta.data.hub import load_hub  # at the pinned revision; the resolved commit is recorded
 
-    return load_dataset(hub_id, config) if config else load_dataset(hub_id)
+    return load_hub(hub_id, config)
 
 
 def _lines(path: Path, encoding: str = "utf-8") -> list[str]:

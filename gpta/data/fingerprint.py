@@ -37,7 +37,11 @@ def data_fingerprint(dataset: str, dataset_options: dict[str, Any] | None = None
         if folder is not None and folder.is_dir():
             return {"kind": "local", "sha256": {f.file: file_sha256(folder / f.file) for f in files_of(dataset)}}
         spec = REGISTRY.get(dataset)
-        return {"kind": "hub", "id": getattr(spec, "hub_id", None)}
+        hub_id = getattr(spec, "hub_id", None)
+        from gpta.data.hub import revision_of
+
+        revision = revision_of(hub_id.split(":")[0]) if hub_id else None  # a pinned revision is other data
+        return {"kind": "hub", "id": hub_id, **({"revision": revision} if revision else {})}
     if dataset in EMBEDDED_PACKAGES:
         pkg = EMBEDDED_PACKAGES[dataset]
         try:
