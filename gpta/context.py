@@ -148,7 +148,12 @@ def check_out_dir(path: str | os.PathLike, flag: str = "--out") -> Path:
     thrown away at its final write. Probes by writing (and removing) a temp file in the folder,
     or in its nearest existing parent, so it also holds for root and read-only file systems.
     """
-    out = Path(path).expanduser()
+    try:
+        out = Path(path).expanduser()
+    except RuntimeError:  # ~name of no user on this machine
+        user = str(path).split("/", 1)[0]
+        raise UserError(f"{flag} {path}: there is no user {user[1:]!r} on this machine to expand {user}; "
+                        f"give the folder's full path") from None
     probe_dir = out
     while not probe_dir.exists():
         if probe_dir.is_symlink():
@@ -176,17 +181,11 @@ def check_cache_path(path: str | os.PathLike | None, mode: str) -> None:
     if path is None or mode == "off":
         return
     p = Path(path).expanduser()
-    if p.is_dir():
-        raise UserError(f"LLM cache {p}: is a folder; pass a file path with --llm-cache-path "
-                        f"(e.g. {p / 'llm_cache.sqlite'})")
+    from gpta.llm.cache import check_cache_file
+
+    check_cache_file(p)  # a folder, a device, a file that is not SQLite: named, never removed
     if mode == "readwrite" and not p.exists():
         check_out_dir(p.parent, "--llm-cache-path")
-    if p.is_file():
-        with open(p, "rb") as f:
-            head = f.read(16)
-        if head and head != b"SQLite format 3\x00":
-            raise UserError(f"LLM cache {p}: not an SQLite file (damaged?); delete it or pass another "
-                            f"cache path (--llm-cache-path)")
 
 
 def check_ollama_host(host: str) -> str:

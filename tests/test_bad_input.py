@@ -124,6 +124,13 @@ def make_files(d: Path) -> None:
                                     + json.dumps({"text": "x", "label": "nan"}) + "\n")
     (d / "model.gguf").write_bytes(b"PK\x03\x04 this is a zip, not a GGUF")
     (d / "cut.gguf").write_bytes(b"GGUF\x03\x00\x00\x00" + b"cut short" * 10)
+    (d / "duphdr.csv").write_text("text,label,text\n" + "".join(f"t{i},{('a', 'b')[i % 2]},u{i}\n" for i in range(12)))
+    (d / "listlabel.jsonl").write_text("".join(json.dumps({"text": f"t{i}", "label": [("a", "b")[i % 2]]}) + "\n"
+                                               for i in range(12)))
+    (d / "conflict.csv").write_text("text,label\n" + "".join(f"text {i},a\ntext {i},b\n" for i in range(12)))
+    (d / "latin1.txt").write_bytes("Critiques de caf\xe9s: positive or negative.".encode("latin-1"))
+    (d / "suite_name123.yaml").write_text("name: 123\ndatasets: [tweets]\nfractions: [0.01]\nseeds: [1]\n"
+                                          "methods: [finetune]\n")
     (d / "cache.sqlite").write_bytes(b"this is not a database at all" * 10)
     (d / "cachedir").mkdir(exist_ok=True)
     (d / "truncated.json").write_text('{"run_id": "x", "config": {"method": "gpta"}, "prefix": "Is th')
@@ -155,6 +162,7 @@ def make_files(d: Path) -> None:
 RUN = ["run", "--dataset", "tweets", "--fraction", "0.02", "--method", "finetune", "--out", "{out}"]
 GPTA = ["run", "--dataset", "tweets", "--fraction", "0.02", "--method", "gpta", "--out", "{out}"]
 CSV = ["run", "--method", "finetune", "--out", "{out}", "--dataset"]
+DESC = ["run", "--method", "gpta", "--out", "{out}", "--dataset", "csv:{f}/good.csv", "--description"]
 
 ROWS = [
     # 1. settings (issue 12's validation; the CLI flags are ours)
@@ -203,7 +211,11 @@ ROWS = [
      ["suite_latin1.yaml", "line 1", "0xe9", "UTF-8"], {SUBPROCESS: True}),
     ("cache path is a folder", GPTA + ["--llm-cache-path", "{f}/cachedir"], 2, ["LLM cache", "cachedir", "is a folder"], {}),
     ("cache damaged", GPTA + ["--llm-cache-path", "{f}/cache.sqlite"], 2,
-     ["cache.sqlite", "not an SQLite file", "delete it or pass another cache path"], {}),
+     ["cache.sqlite", "not an SQLite file", "pass another --llm-cache-path"], {"not": ["delete"]}),
+    ("cache path /dev/null", GPTA + ["--llm-cache-path", "/dev/null"], 2,
+     ["/dev/null", "not a regular file", "--llm-cache off"], {"not": ["delete", "damaged"]}),
+    ("cache path is a CSV", GPTA + ["--llm-cache-path", "{f}/good.csv"], 2,
+     ["good.csv", "not an SQLite file", "left as it is"], {"not": ["delete", "damaged"]}),
     ("default cache damaged", RUN[:-1] + ["{f}", "--method", "gpta"], 2,
      ["llm_cache.sqlite", "not an SQLite file", "delete it"], {"out": None, "setup": "damaged_default_cache"}),
     ("transfer truncated result", ["transfer", "--from", "{f}/truncated.json", "--dataset", "tweets", "--out", "{out}"],
@@ -257,6 +269,34 @@ ROWS = [
     ("data check incomplete", ["data", "check", "{f}"], 2, ["6 of 6 datasets", "gpta data prepare"], {"out": None}),
     ("data prepare unknown", ["data", "prepare", "{out}", "--datasets", "imdb"], 2, ["imdb", "not a benchmark"], {}),
     # issue 27 item 2: data verified where it is read (a copy of the benchmark files, cut short)
+    # issue 27: internal errors, silent acceptance and misleading lines (items 5, 6, 8)
+    ("out ~nosuchuser", RUN[:-1] + ["~nosuchuser/x"], 2, ["--out ~nosuchuser/x", "no user 'nosuchuser'", "full path"],
+     {"out": None}),
+    ("description 10 MB text", DESC + ["x " * 5_000_000], 2, ["--description", "9,999,999 characters", "limit is 4,000"],
+     {"no_llm": True}),
+    ("description 10 MB file", DESC + ["{f}/big.csv"], 2, ["--description: the file", "characters", "4,000"],
+     {"no_llm": True}),
+    ("description is a folder", DESC + ["{f}/cachedir"], 2, ["--description", "cachedir", "is a folder"],
+     {"no_llm": True, "not": ["no such file"]}),
+    ("description latin-1", DESC + ["{f}/latin1.txt"], 2,
+     ["latin1.txt", "0xe9", "not UTF-8", "--encoding applies to the data file only"], {"no_llm": True}),
+    ("csv is a folder", CSV + ["csv:{f}/cachedir"], 2, ["cachedir", "is a folder"], {"not": ["no such file"]}),
+    ("suite is a folder", ["sweep", "{f}/cachedir", "--out", "{out}"], 2, ["cachedir", "is a folder"],
+     {"not": ["no such file"]}),
+    ("suite name 123", ["sweep", "{f}/suite_name123.yaml", "--out", "{out}"], 2,
+     ["'name' is 123 (int), not text", "quote it"], {"not": ["missing"]}),
+    ("csv header text,label,text", CSV + ["csv:{f}/duphdr.csv"], 2,
+     ["duphdr.csv", "names column 'text' 2 times", "columns 1, 3"], {}),
+    ("jsonl list labels", CSV + ["jsonl:{f}/listlabel.jsonl"], 2,
+     ["listlabel.jsonl line 1", "label 'label' is a JSON list", "multi-label"], {}),
+    ("every text with two labels", CSV + ["csv:{f}/conflict.csv"], 2,
+     ["conflict.csv", "no rows left after dropping 24 row(s) whose text also appears with another label"], {}),
+    ("base url ftp", GPTA + ["--llm", "openai:m", "--llm-base-url", "ftp://example.org/v1"], 2,
+     ["ftp://example.org/v1", "scheme 'ftp' is not http or https"], {"not": ["timeout", "retries"]}),
+    ("base url not a url", GPTA + ["--llm", "openai:m", "--llm-base-url", "not a url"], 2,
+     ["'not a url'", "not an http(s) URL"], {"not": ["timeout", "retries"]}),
+    ("data check on a file", ["data", "check", "{f}/good.csv"], 2, ["good.csv", "is a file", "data folder"],
+     {"out": None, "not": ["prepare"]}),
     ("benchmark file cut in half", ["run", "--dataset", "trec", "--method", "finetune", "--out", "{out}"], 2,
      ["TREC.test", "damaged", "11,677 bytes, not the manifest's 23,354", "gpta data prepare"],
      {"env": {"GPTA_DATA_DIR": "{f}/data"}, "setup": "half_trec", SUBPROCESS: True}),
@@ -296,7 +336,15 @@ def test_bad_input(case, argv, code, words, opts, tmp_path, hosts, monkeypatch, 
             (f / "data" / df.path).parent.mkdir(parents=True, exist_ok=True)
             data = (shared / df.path).read_bytes()
             (f / "data" / df.path).write_bytes(data[: len(data) // 2] if df.file == "TREC.test" else data)
-    argv = [_fill(a, f, out, hosts) for a in argv]
+    if opts.get("no_llm"):  # a tripwire: this row must be refused before any LLM is reached
+        import gpta.context
+
+        def no_llm(*args, **kwargs):
+            raise AssertionError("reached the LLM: the check must come before any LLM call")
+
+        monkeypatch.setattr(gpta.context, "probe_llm", no_llm)
+        monkeypatch.setattr(gpta.context, "make_llm", no_llm)
+    argv = [a if len(a) > 1000 else _fill(a, f, out, hosts) for a in argv]
     env = {k: _fill(v, f, out, hosts) for k, v in opts.get("env", {}).items()}
     t0 = time.monotonic()
     if opts.get(SUBPROCESS):
@@ -319,6 +367,8 @@ def test_bad_input(case, argv, code, words, opts, tmp_path, hosts, monkeypatch, 
     assert len(lines) == 1, err
     for w in words:
         assert w in lines[0], f"{w!r} not in: {lines[0]}"
+    for w in opts.get("not", []):  # e.g. never advise deleting a file that is not ours
+        assert w not in lines[0], f"{w!r} in: {lines[0]}"
     if "max_s" in opts:
         assert seconds < opts["max_s"], f"took {seconds:.1f} s"
     checked = out if opts.get("out", "default") == "default" else None
@@ -398,7 +448,7 @@ def test_users_data_protocol(tmp_path):
     (tmp_path / "thrice.csv").write_text("text,label\n" + rows * 3)
     splits = get_dataset(f"csv:{tmp_path}/thrice.csv").load()
     assert sum(splits.sizes().values()) == 30 and splits.extra["skipped_empty_text"] == 0
-    assert "(60 rows)" in splits.protocol
+    assert "(60 rows dropped)" in splits.protocol
     texts = [e.text for s in (splits.pool, splits.dev, splits.test) for e in s]
     assert len(texts) == len(set(texts))  # no test text is also in the pool
 

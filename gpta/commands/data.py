@@ -43,8 +43,11 @@ def cmd_check(args: argparse.Namespace) -> int:
     from gpta.data.manifest import check_dir, files_of
 
     root = Path(args.dir).expanduser()
+    if root.is_file():
+        raise UserError(f"{root}: is a file; `gpta data check` takes the data folder (the one GPTA_DATA_DIR "
+                        f"names, holding sst2/, trec/, ...)")
     if not root.is_dir():
-        raise UserError(f"{root}: not a folder; run `gpta data prepare {root}`")
+        raise UserError(f"{root}: no such folder; `gpta data prepare {root}` creates it with the benchmark files")
     report = check_dir(root, _datasets(args.datasets))
     bad = {ds: problems for ds, problems in report.items() if problems}
     for ds, problems in report.items():

@@ -95,17 +95,10 @@ def check_dataset_options(dataset: str, options: dict) -> None:
         flag = DATASET_OPTION_FLAGS[next(iter(options))]
         raise UserError(f"{flag} is for your own data (--dataset csv:PATH, tsv:PATH, jsonl:PATH or a card); "
                         f"{dataset!r} is a registered dataset: drop {flag}")
-    desc = options.get("description")
-    if desc and looks_like_path(desc) and not Path(desc).expanduser().is_file():
-        raise UserError(f"--description {desc}: no such file (give the description text itself, or an existing file)")
+    if options.get("description"):  # a folder, a missing file, not UTF-8, over the size limit: refused now
+        from gpta.data.custom import read_description
 
-
-def looks_like_path(text: str) -> bool:
-    """One word with a path separator or a file extension, e.g. desc.txt or docs/about.md."""
-    t = text.strip()
-    if not t or any(c.isspace() for c in t) or len(t) > 255:
-        return False
-    return "/" in t or "\\" in t or Path(t).suffix.lower() in (".txt", ".md", ".text", ".json", ".yaml", ".yml")
+        read_description(options["description"])
 
 
 def preflight(cfg: RunConfig, out: str, llm_cache: str, llm_cache_path: str | None,

@@ -18,27 +18,46 @@ dataset by name (``--dataset my-card.yaml`` or ``card:my-card.yaml``)::
     dev_size: 200                    # optional, single-file only (defaults below)
     test_size: 400
 
-Our protocol, recorded in each result: labels are read as strings, stripped, and mapped to
-indices (sorted, or the card's order); the mapping is recorded (``Splits.extra["label_mapping"]``).
-Rows with empty text are **skipped and counted** (``extra["skipped_empty_text"]``); a row with an
-empty label is refused (a file with holes in its labels is more likely broken than unlabelled).
+Our protocol, recorded in each result. The same rules hold for CSV, TSV and JSONL (docs/DATA.md):
+
+- **Missing values.** A text or label cell is missing when, stripped, it is empty or one of
+  ``nan``, ``null`` (any case: what pandas and JSON write for "no value"); in JSONL also ``null``
+  and NaN. A row with a missing text is **skipped and counted** (``extra["skipped_empty_text"]``);
+  a row with a text and a missing label is refused with its line (a file with holes in its labels
+  is more likely broken than unlabelled).
+- **Duplicate headers.** A header (CSV/TSV) or object (JSONL) naming the text or the label column
+  twice is refused: which one is meant is ambiguous. Other repeated names are not read.
+- **Labels** are one value per row: a JSONL list or object as a label is refused (multi-label data
+  is not supported), and so is a list or object as a text. A label that reads as a number with an
+  integer value is that integer, whatever its spelling: ``1``, ``01``, ``1.0``, ``+1`` and JSON
+  ``1`` / ``1.0`` / ``"1"`` are the class ``1``; other labels are their stripped text (``true`` for
+  JSON true). Labels are mapped to indices (sorted, numerically when all are integers, or the
+  card's order); the mapping is recorded (``Splits.extra["label_mapping"]``).
+- **Duplicate texts.** Within one file (or one split's file), a text seen again with the same
+  label is kept once; a text seen with two labels is dropped entirely. Both counts are recorded
+  (``extra["duplicate_texts_dropped"]``, ``extra["conflicting_label_rows_dropped"]``) and named in
+  any message they explain (a file left with one class says how many rows were dropped and why).
+
 One file is split stratified with the fixed ``SPLIT_SEED``: test 20% (at most 2,000), dev 20% (at
 most 1,000), the rest is the pool; every class needs >= 3 rows so the pool, dev and test can
 each hold it. Everything is read and checked when the name is resolved, before a run writes
-anything.
+anything. ``--description`` is at most ``MAX_DESCRIPTION_CHARS`` characters (text or UTF-8 file).
 """
 
 from __future__ import annotations
 
 import csv
+import decimal
 import io
 import json
+import math
+import re
 import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from gpta.data.embedded import dedupe
+from gpta.data.embedded import dedupe_counted
 from gpta.data.files import read_text
 from gpta.data.sampling import SPLIT_SEED, stratified_split
 from gpta.data.spec import REGISTRY, SCHEME_RESOLVERS, DatasetSpec, Example, Splits, register
@@ -52,6 +71,9 @@ FORMATS = ("csv", "tsv", "jsonl")
 DEV_SHARE, DEV_MAX = 0.2, 1000  # ours: single-file split sizes
 TEST_SHARE, TEST_MAX = 0.2, 2000
 MIN_PER_CLASS = 3  # one each for pool, dev and test
+# The description is part of GPTA's first message: 4,000 characters (~1,000 tokens) leave room in
+# the smallest embedded LLM's 4,096-token context for GPTA's prompts, the history and the reply.
+MAX_DESCRIPTION_CHARS = 4000
 
 
 @dataclass
@@ -84,7 +106,11 @@ def _delimited_rows(path: Path, text: str, fmt: str, text_col: str, label_col: s
                             f"use tsv:{path}")
         for col, flag in ((text_col, "--text-col"), (label_col, "--label-col")):
             if col not in header:
-                raise UserError(f"{path}: no column {col!r} (columns: {', '.join(header)}); pass {flag}")
+                raise UserError(f"{path}: no column {col!r} (columns: {_names(header)}); pass {flag}")
+            where = [i + 1 for i, h in enumerate(header) if h == col]
+            if len(where) > 1:
+                raise UserError(f"{path}: the header names column {col!r} {len(where)} times (columns "
+                                f"{', '.join(map(str, where))}); rename all but one, or pass {flag}")
         ti, li = header.index(text_col), header.index(label_col)
         rows = []
         while True:
@@ -97,7 +123,7 @@ def _delimited_rows(path: Path, text: str, fmt: str, text_col: str, label_col: s
                 continue  # a blank line is not a row
             if len(fields) != len(header):
                 raise UserError(f"{path} line {reader.line_num}: {len(fields)} fields, the header has {len(header)}")
-            rows.append(Row(start, fields[ti], fields[li]))
+            rows.append(Row(start, _cell(fields[ti]), canonical_label(fields[li])))
     except csv.Error as exc:
         msg = str(exc)
         if "field larger than field limit" in msg:
@@ -118,37 +144,67 @@ def _jsonl_rows(path: Path, text: str, text_col: str, label_col: str) -> list[Ro
         if not line.strip():
             continue
         try:
-            obj = json.loads(line)
+            pairs = json.loads(line, object_pairs_hook=lambda kv: kv)
         except json.JSONDecodeError as exc:
             raise UserError(f"{path} line {lineno}: not valid JSON ({exc.msg})") from None
-        if not isinstance(obj, dict):
-            raise UserError(f"{path} line {lineno}: expected a JSON object, got {type(obj).__name__}")
+        if not isinstance(pairs, list):
+            raise UserError(f"{path} line {lineno}: expected a JSON object, got {type(pairs).__name__}")
+        keys = [k for k, _ in pairs]
+        obj = dict(pairs)
         for col, flag in ((text_col, "--text-col"), (label_col, "--label-col")):
             if col not in obj:
-                raise UserError(f"{path} line {lineno}: no key {col!r} (keys: {', '.join(obj)}); pass {flag}")
-        label = _json_label(obj[label_col])
-        rows.append(Row(lineno, "" if obj[text_col] is None else str(obj[text_col]), label))
+                raise UserError(f"{path} line {lineno}: no key {col!r} (keys: {_names(keys)}); pass {flag}")
+            if keys.count(col) > 1:
+                raise UserError(f"{path} line {lineno}: key {col!r} appears {keys.count(col)} times in the "
+                                f"object; keep one, or pass {flag}")
+        text = _json_value(obj[text_col], path, lineno, "text", text_col)
+        label = _json_value(obj[label_col], path, lineno, "label", label_col)
+        rows.append(Row(lineno, _cell(text), canonical_label(label)))
     return rows
 
 
-def _json_label(value: Any) -> str:
-    """1, "1" and 1.0 are one label; null and NaN are missing ("")."""
-    if value is None:
+def _json_value(value: Any, path: Path, lineno: int, what: str, key: str) -> str:
+    """A JSON text or label as the string a CSV cell would hold (null and NaN: missing, "")."""
+    if isinstance(value, (list, dict)):
+        kind = "list" if isinstance(value, list) else "object"
+        why = "one label per row (multi-label data is not supported)" if what == "label" else "a text is a string"
+        raise UserError(f"{path} line {lineno}: {what} {key!r} is a JSON {kind} ({json.dumps(value)[:40]}); {why}")
+    if value is None or (isinstance(value, float) and math.isnan(value)):
         return ""
     if isinstance(value, bool):
         return json.dumps(value)
-    if isinstance(value, float):
-        if value != value:  # NaN
-            return ""
-        if value.is_integer():
-            return str(int(value))
-        return repr(value)
-    if isinstance(value, int):
-        return str(value)
-    return value if isinstance(value, str) else json.dumps(value, sort_keys=True)
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value)
 
 
-MISSING_LABELS = {"", "nan", "null"}  # what pandas and JSON write for "no label"; never a class
+MISSING_VALUES = {"", "nan", "null"}  # stripped, lower-cased: what pandas and JSON write for "no value"
+
+
+def _cell(text: str) -> str:
+    """A text cell: "" when missing (MISSING_VALUES), else as written."""
+    return "" if text.strip().lower() in MISSING_VALUES else text
+
+
+def canonical_label(text: str) -> str:
+    """The class a label cell names: "" when missing; an integer-valued number as that integer
+    ("01", "1.0", "+1", "1e0" -> "1"); any other text stripped."""
+    value = text.strip()
+    if value.lower() in MISSING_VALUES:
+        return ""
+    if _NUMBER.fullmatch(value):
+        number = decimal.Decimal(value)
+        if number == number.to_integral_value():
+            return str(int(number))
+    return value
+
+
+_NUMBER = re.compile(r"[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?")
+
+
+def _names(names: list[str]) -> str:
+    """Column names for a message; invisible characters (a second BOM, a zero-width space) shown."""
+    return ", ".join(repr(n) if not n.isprintable() or "\ufeff" in n else n for n in names)
 
 
 # -- rows -> examples -> splits -------------------------------------------------------------
@@ -170,10 +226,10 @@ def to_examples(rows: list[Row], path: Path, label_col: str, labels: list[str] |
     if not kept:
         raise UserError(f"{path}: no rows with text" + (f" ({skipped} rows had empty text)" if skipped else ""))
     for r in kept:
-        if r.label.strip().lower() in MISSING_LABELS:
-            what = f"missing label ({r.label.strip()!r})" if r.label.strip() else "empty label"
-            raise UserError(f"{path} line {r.lineno}: {what} in column {label_col!r}; fill it in or drop the row")
-    found = {r.label.strip() for r in kept}
+        if not r.label:
+            raise UserError(f"{path} line {r.lineno}: missing label (empty, nan or null) in column {label_col!r}; "
+                            f"fill it in or drop the row")
+    found = {r.label for r in kept}
     if labels is None:
         labels = label_order(found)
     else:
@@ -181,22 +237,28 @@ def to_examples(rows: list[Row], path: Path, label_col: str, labels: list[str] |
         if unknown:
             raise UserError(f"{path}: label {unknown[0]!r} is not in the card's labels ({', '.join(labels)})")
     index = {name: i for i, name in enumerate(labels)}
-    return [Example(text=r.text.strip(), label=index[r.label.strip()]) for r in kept], labels, skipped
+    return [Example(text=r.text.strip(), label=index[r.label]) for r in kept], labels, skipped
 
 
-def check_classes(examples: list[Example], labels: list[str], where: str, label_col: str, minimum: int) -> None:
+def check_classes(examples: list[Example], labels: list[str], where: str, label_col: str, minimum: int,
+                  conflicting: int = 0) -> None:
+    """At least two classes and ``minimum`` rows per class; ``conflicting``: rows dropped before
+    (texts seen with two labels), named when they explain the shortfall."""
     counts = [0] * len(labels)
     for e in examples:
         counts[e.label] += 1
     present = [n for n, c in zip(labels, counts) if c]
+    dropped = (f" after dropping {conflicting} row(s) whose text also appears with another label"
+               if conflicting else "")
     if len(present) < 2:
         only = f" ({present[0]!r})" if present else ""
-        raise UserError(f"{where}: label column {label_col!r} has only one class{only}; need at least two")
+        what = f"has only one class{only}" if present else "has no rows left"
+        raise UserError(f"{where}: label column {label_col!r} {what}{dropped}; need at least two classes")
     few = [(n, c) for n, c in zip(labels, counts) if c < minimum]
     if few:
         name, c = few[0]
         why = "one each for the pool, dev and test" if minimum == MIN_PER_CLASS else "every class must be trainable"
-        raise UserError(f"{where}: class {name!r} has {c} row(s); need at least {minimum} ({why})")
+        raise UserError(f"{where}: class {name!r} has {c} row(s){dropped}; need at least {minimum} ({why})")
 
 
 def split_one_file(examples: list[Example], dev_size: int | None, test_size: int | None,
@@ -215,15 +277,63 @@ def split_one_file(examples: list[Example], dev_size: int | None, test_size: int
 # -- building specs ----------------------------------------------------------------------------
 
 
-def describe_or_read(value: str | None, labels: list[str], source: str) -> str:
-    """``--description FILE_OR_TEXT``: a file's text if it names a file, else the text itself."""
-    if value:
-        path = Path(value).expanduser()
+DESCRIPTION_SUFFIXES = (".txt", ".md", ".text", ".json", ".yaml", ".yml")
+
+
+def looks_like_path(text: str) -> bool:
+    """One word that names a file: a known text extension (desc.txt), an explicit start (/, ./,
+    ../, ~), or a folder part that exists (docs/about). ``positive/negative`` is text."""
+    t = text.strip()
+    if not t or any(c.isspace() for c in t) or len(t) > 255:
+        return False
+    if t.startswith(("/", "./", "../", "~", ".\\")) or Path(t).suffix.lower() in DESCRIPTION_SUFFIXES:
+        return True
+    parent = Path(t).parent
+    try:
+        return ("/" in t or "\\" in t) and str(parent) not in ("", ".") and parent.is_dir()
+    except OSError:
+        return False
+
+
+def read_description(value: str) -> str:
+    """``--description FILE_OR_TEXT`` (or a card's): the text, from the file when it names one.
+
+    One line, naming what is wrong, for: a folder, a path-like value that is no file, a file that
+    is not UTF-8 (``--encoding`` is for the data file, not for this), a text over
+    ``MAX_DESCRIPTION_CHARS``."""
+    try:
+        path = Path(value.strip()).expanduser()
+        is_dir, is_file = path.is_dir(), path.is_file()
+    except (OSError, RuntimeError, ValueError):  # a long text, a ~user that does not exist, a NUL
+        path, is_dir, is_file = Path(value.strip()), False, False
+    if is_dir:
+        raise UserError(f"--description {value}: is a folder; give the description text itself, or a text file")
+    if is_file:
         try:
-            is_file = path.is_file()
-        except OSError:  # a long description is not a valid path
-            is_file = False
-        return read_text(path).strip() if is_file else value.strip()
+            raw = path.read_bytes()
+        except OSError as exc:
+            raise UserError(f"--description {path}: cannot be read ({exc.strerror or exc})") from None
+        try:
+            text = raw.decode("utf-8").lstrip("\ufeff").strip()
+        except UnicodeDecodeError as exc:
+            raise UserError(f"--description {path}: byte 0x{raw[exc.start]:02x} at offset {exc.start} is not UTF-8; "
+                            f"save the description file as UTF-8 (--encoding applies to the data file only)") from None
+        where = f"file {path}"
+    elif looks_like_path(value):
+        raise UserError(f"--description {value}: no such file (give the description text itself, or an existing file)")
+    else:
+        text, where = value.strip(), "text"
+    if len(text) > MAX_DESCRIPTION_CHARS:
+        raise UserError(f"--description: the {where} has {len(text):,} characters; the limit is "
+                        f"{MAX_DESCRIPTION_CHARS:,} (about 1,000 tokens: the LLM's context must also hold GPTA's "
+                        f"prompts and its reply); describe the data and labels, without examples")
+    return text
+
+
+def describe_or_read(value: str | None, labels: list[str], source: str) -> str:
+    """The description the LLM is shown: ``read_description(value)``, or one made from the labels."""
+    if value:
+        return read_description(value)
     return (f"Texts from the user's file {source}. Task: classify each text into one of "
             f"{len(labels)} classes: {', '.join(labels)}.")
 
@@ -254,8 +364,7 @@ def build_spec(*, name: str, fmt: str, files: dict[str, Path], text_col: str, la
         if not rows[split]:
             what = "the file" if split == "all" else f"split {split}"
             raise UserError(f"{path}: {what} has no data rows")
-    found = {r.label.strip() for rs in rows.values() for r in rs
-             if r.text.strip() and r.label.strip().lower() not in MISSING_LABELS}
+    found = {r.label for rs in rows.values() for r in rs if r.text.strip() and r.label}
     if labels is None:
         labels = label_order(found)
     extra: dict[str, Any] = {"files": {k: str(p.resolve()) for k, p in files.items()},
@@ -265,32 +374,35 @@ def build_spec(*, name: str, fmt: str, files: dict[str, Path], text_col: str, la
     if set(files) == {"all"}:
         path = files["all"]
         examples, labels, skipped = to_examples(rows["all"], path, label_col, labels)
-        examples, duplicates = dedupe(examples)
-        check_classes(examples, labels, str(path), label_col, MIN_PER_CLASS)
+        examples, duplicates, conflicting = dedupe_counted(examples)
+        check_classes(examples, labels, str(path), label_col, MIN_PER_CLASS, conflicting)
         pool, dev, test = split_one_file(examples, dev_size, test_size, str(path))
         source = str(path.resolve())
         protocol = (f"user file ({fmt}); labels read as strings and mapped {dict(zip(labels, range(len(labels))))}; "
-                    f"rows with empty text skipped ({skipped}); exact duplicate texts kept once and texts "
-                    f"seen with two labels dropped ({duplicates} rows) before splitting; stratified test {len(test)}, dev {len(dev)}, "
+                    f"rows with a missing text (empty, nan, null) skipped ({skipped}); integer-valued numeric labels read as "
+                    f"integers; exact duplicate texts kept once ({duplicates} rows dropped) and texts seen with two labels "
+                    f"dropped ({conflicting} rows) before splitting; stratified test {len(test)}, dev {len(dev)}, "
                     f"rest pool (split seed {SPLIT_SEED})")
     else:
         parts = {}
-        duplicates = 0
+        duplicates = conflicting = 0
         for split in ("pool", "dev", "test"):  # the user's splits are kept; duplicates within one are dropped
             parts[split], _, n = to_examples(rows[split], files[split], label_col, labels)
             skipped += n
-            parts[split], d = dedupe(parts[split])
+            parts[split], d, c = dedupe_counted(parts[split])
             duplicates += d
+            conflicting += c
         test_texts = {e.text for e in parts["test"]}
         extra["pool_texts_also_in_test"] = sum(e.text in test_texts for e in parts["pool"])  # reported, kept
-        check_classes(parts["pool"], labels, f"{files['pool']} (pool)", label_col, 1)
+        check_classes(parts["pool"], labels, f"{files['pool']} (pool)", label_col, 1, conflicting)
         pool, dev, test = parts["pool"], parts["dev"], parts["test"]
         source = ", ".join(f"{k}={p.resolve()}" for k, p in files.items())
         protocol = (f"user files ({fmt}), one per split; labels read as strings and mapped "
-                    f"{dict(zip(labels, range(len(labels))))}; rows with empty text skipped ({skipped}); "
-                    f"duplicate texts within a split dropped ({duplicates} rows)")
+                    f"{dict(zip(labels, range(len(labels))))}; rows with a missing text (empty, nan, null) skipped "
+                    f"({skipped}); integer-valued numeric labels read as integers; duplicate texts within a split "
+                    f"kept once ({duplicates} rows dropped), texts seen there with two labels dropped ({conflicting} rows)")
     extra.update(label_mapping={n: i for i, n in enumerate(labels)}, skipped_empty_text=skipped,
-                 duplicate_texts_dropped=duplicates)
+                 duplicate_texts_dropped=duplicates, conflicting_label_rows_dropped=conflicting)
     splits = Splits(pool, dev, test, source=source, protocol=protocol, extra=extra,
                     files_read={str(p.resolve()): extra["sha256"][k] for k, p in files.items()})
     return DatasetSpec(
@@ -365,9 +477,12 @@ def resolve_card(name: str, **options: Any) -> DatasetSpec:
     fmt = str(card.get("format") or first.suffix.lstrip(".").lower())
     labels = card.get("labels")
     if labels is not None:
-        if not isinstance(labels, list) or len(set(map(str, labels))) != len(labels):
-            raise UserError(f"{path}: 'labels' must be a list of distinct names")
-        labels = [str(x) for x in labels]
+        if not isinstance(labels, list) or any(isinstance(x, (list, dict)) or x is None for x in labels):
+            raise UserError(f"{path}: 'labels' must be a list of names")
+        labels = [canonical_label(json.dumps(x) if isinstance(x, bool) else str(x)) for x in labels]
+        if len(set(labels)) != len(labels) or "" in labels:
+            raise UserError(f"{path}: 'labels' must be distinct, non-missing names (read as {labels}; "
+                            f"1, 01 and 1.0 are one label)")
     sizes = {}
     for key in ("dev_size", "test_size"):
         if key in card:

@@ -22,19 +22,29 @@ def package_dir(pkg: str) -> Path:
 TWEETS_LABELS = ["negative", "positive"]
 
 
-def dedupe(examples: list[Example]) -> tuple[list[Example], int]:
+def dedupe_counted(examples: list[Example]) -> tuple[list[Example], int, int]:
     """Keep the first copy of each text; drop texts seen with different labels (a duplicate in
-    train and test would inflate test scores)."""
+    train and test would inflate test scores). Returns (kept, repeated copies of a text with one
+    label dropped, rows of texts seen with two or more labels dropped)."""
     labels: dict[str, set[int]] = {}
     for e in examples:
         labels.setdefault(e.text, set()).add(e.label)
     seen: set[str] = set()
     out = []
+    conflicting = 0
     for e in examples:
-        if e.text not in seen and len(labels[e.text]) == 1:
+        if len(labels[e.text]) > 1:
+            conflicting += 1
+        elif e.text not in seen:
             out.append(e)
         seen.add(e.text)
-    return out, len(examples) - len(out)
+    return out, len(examples) - len(out) - conflicting, conflicting
+
+
+def dedupe(examples: list[Example]) -> tuple[list[Example], int]:
+    """``dedupe_counted`` with one count: every row dropped."""
+    out, repeated, conflicting = dedupe_counted(examples)
+    return out, repeated + conflicting
 
 
 def load_tweets(data_dir: str | None = None) -> Splits:

@@ -1,5 +1,8 @@
 """Reading data files strictly: every problem becomes one UserError line naming the file.
 
+A folder, a device, an unreadable or empty file, and bytes that are not in the file's encoding
+are each named as what they are. Leading byte-order marks (one, or a doubled one) are not text.
+
 Shared by the benchmark loaders (gpta/data/benchmarks.py) and users' own data
 (gpta/data/custom.py). Bytes are decoded strictly, never with ``errors="replace"``: a file in
 the wrong encoding should stop the run with the byte offset, not train on mojibake.
@@ -30,9 +33,19 @@ def data_root(data_dir: str | os.PathLike | None) -> Path | None:
 def read_text(path: str | os.PathLike, encoding: str = "utf-8") -> str:
     """The whole file as text: missing, empty or undecodable files raise a UserError."""
     path = Path(path)
+    if path.is_dir():
+        raise UserError(f"{path}: is a folder, not a file; pass the file's path")
     if not path.is_file():
+        if path.exists():
+            raise UserError(f"{path}: not a regular file (a device, pipe or socket); pass a data file")
         raise UserError(f"{path}: no such file")
-    raw = path.read_bytes()
+    try:
+        raw = path.read_bytes()
+    except PermissionError:
+        raise UserError(f"{path}: cannot be read (permission denied); make it readable (chmod u+r) "
+                        f"or pass a readable copy") from None
+    except OSError as exc:
+        raise UserError(f"{path}: cannot be read ({exc.strerror or exc})") from None
     if not raw.strip():
         raise UserError(f"{path}: file is empty")
     try:
@@ -43,7 +56,8 @@ def read_text(path: str | os.PathLike, encoding: str = "utf-8") -> str:
     if codec.name == "utf-8" and raw.startswith(_BOM):  # a UTF-8 BOM is not text
         skip = len(_BOM)
     try:
-        return raw[skip:].decode(codec.name)
+        # a BOM written twice (a tool that adds one to a file that had one) is not text either
+        return raw[skip:].decode(codec.name).lstrip("\ufeff")
     except UnicodeDecodeError as exc:
         if codec.name != "utf-16" and _looks_utf16(raw):
             raise UserError(f"{path}: the file is UTF-16 (a byte-order mark or a NUL every other byte), not "

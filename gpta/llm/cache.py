@@ -68,6 +68,33 @@ def _options_for_key(options: LLMConfig) -> dict[str, Any]:
     return opts
 
 
+SQLITE_MAGIC = b"SQLite format 3\x00"
+
+
+def check_cache_file(path: Path) -> None:
+    """An existing cache path must be an SQLite file; never advise removing a file that is not ours.
+
+    A device (/dev/null), a folder or a file of other content (a CSV given by mistake) is named as
+    what it is and left alone; only a file named like our cache (CACHE_FILE) that is not SQLite is
+    called damaged, with the note that it holds nothing but cached replies."""
+    if not path.exists():
+        return
+    if path.is_dir():
+        raise UserError(f"LLM cache {path}: is a folder; pass a file path with --llm-cache-path "
+                        f"(e.g. {path / CACHE_FILE})")
+    if not path.is_file():
+        raise UserError(f"LLM cache {path}: not a regular file (a device such as /dev/null cannot hold a cache); "
+                        f"pass a file path with --llm-cache-path, or --llm-cache off for no cache")
+    with open(path, "rb") as f:
+        head = f.read(16)
+    if head and head != SQLITE_MAGIC:
+        if path.name == CACHE_FILE:
+            raise UserError(f"LLM cache {path}: not an SQLite file (damaged?); it holds only cached LLM replies: "
+                            f"delete it to start a new cache, or pass another cache path (--llm-cache-path)")
+        raise UserError(f"LLM cache {path}: not an SQLite file (it starts with {head[:12]!r}), so not an LLM cache; "
+                        f"it is left as it is: pass another --llm-cache-path, or --llm-cache off")
+
+
 def require_cache_file(path: Path) -> None:
     """``--llm-cache read`` replays a cache: refuse at once when there is none to replay."""
     if not path.is_file():
@@ -85,6 +112,7 @@ class LLMCache:
         self._lock = threading.Lock()  # one connection, possibly used from several threads
         if mode == "read":
             require_cache_file(self.path)
+        check_cache_file(self.path)
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self._conn = sqlite3.connect(str(self.path), timeout=60, isolation_level=None, check_same_thread=False)
         self._conn.execute("PRAGMA busy_timeout=60000")

@@ -31,6 +31,7 @@ import json
 import math
 import os
 import time
+import urllib.parse
 from typing import Any, Callable, TypeVar
 
 import openai
@@ -47,6 +48,22 @@ T = TypeVar("T")
 
 
 
+def check_base_url(url: str) -> str:
+    """An http(s) URL with a host (and a valid port), or one line: another scheme or a non-URL
+    would fail at every call as if the server were slow."""
+    try:
+        parts = urllib.parse.urlsplit(url.strip())
+        parts.port  # noqa: B018 - raises ValueError for a port out of range
+    except ValueError as exc:
+        raise UserError(f"--llm-base-url / OPENAI_BASE_URL {url!r}: not a valid URL ({exc}); "
+                        f"e.g. http://127.0.0.1:8080/v1") from None
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        why = f"scheme {parts.scheme!r} is not http or https" if parts.scheme else "no http:// or https:// scheme"
+        raise UserError(f"--llm-base-url / OPENAI_BASE_URL {url!r}: not an http(s) URL ({why}); "
+                        f"e.g. http://127.0.0.1:8080/v1")
+    return url.strip()
+
+
 def _truthy(value: str | None) -> bool:
     return (value or "").strip().lower() in ("1", "true", "yes", "on")
 
@@ -58,7 +75,7 @@ class OpenAIBackend(Backend):
                  timeout_s: float = 120.0, retries: int = 3, backoff_s: float = 1.0,
                  revision: str | None = None, cache_unidentified: bool | None = None):
         self.model = model
-        self.base_url = (base_url or os.environ.get("OPENAI_BASE_URL") or DEFAULT_BASE_URL).rstrip("/")
+        self.base_url = check_base_url((base_url or os.environ.get("OPENAI_BASE_URL") or DEFAULT_BASE_URL).rstrip("/"))
         key = api_key or os.environ.get("OPENAI_API_KEY")
         if not key and self.base_url == DEFAULT_BASE_URL:
             raise UserError(f"--llm openai:{model}: OPENAI_API_KEY is not set (or give --llm-base-url "
