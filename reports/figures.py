@@ -11,12 +11,13 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import matplotlib.ticker as mticker
+from matplotlib.lines import Line2D
 import numpy as np
 import pandas as pd
 
 from reports.analysis import arm_order, cell_summaries
 from reports.roles import BASELINE, UNDER_TEST, reference_methods
-from reports.stats import correlate
+from reports.stats import MIN_PAIRS, correlate
 from reports.style import (VARIANT_STYLES, dataset_style, display_name, method_color, method_marker, new_figure,
                            paper_style)
 
@@ -54,6 +55,17 @@ def _arm_style(arm: str, arms: list[str]) -> dict[str, Any]:
             "markeredgecolor": "#333333", "markeredgewidth": 0.4}
 
 
+def _scatter_style(arm: str, arms: list[str]) -> dict[str, Any]:
+    """Scatter marks of an arm: its method's colour and marker; a method's second setting (another
+    LLM, say) hollow, since a scatter has no line style to tell settings apart."""
+    method = arm.split(" ")[0]
+    same_method = [a for a in arms if a.split(" ")[0] == method]
+    color = method_color(method)
+    if arm in same_method and same_method.index(arm) % 2 == 1:
+        return {"marker": method_marker(method), "facecolor": "white", "edgecolor": color, "linewidth": 0.9}
+    return {"marker": method_marker(method), "facecolor": color, "edgecolor": "#333333", "linewidth": 0.4}
+
+
 def _fraction_axis(ax, fractions: list[float], n_train: dict[float, float]) -> None:
     ax.set_xscale("log")
     ax.set_xticks(fractions)
@@ -74,7 +86,7 @@ def _fraction_axis(ax, fractions: list[float], n_train: dict[float, float]) -> N
     top.set_xlabel("n_train (median over seeds)")
 
 
-MIN_SEEDS_FOR_INTERVAL = 3  # below this, draw the individual seeds, not a t-interval
+MIN_SEEDS_FOR_INTERVAL = MIN_PAIRS  # below this, draw the individual seeds, not a t-interval
 
 
 def _lines_over_fraction(ax, summ: pd.DataFrame, fractions: list[float], scale: float = 100.0,
@@ -129,13 +141,20 @@ def _lines_over_fraction(ax, summ: pd.DataFrame, fractions: list[float], scale: 
     return drawn
 
 
-def _interval_note(summ: pd.DataFrame) -> str:
-    n_max = int(summ["n"].max()) if len(summ) else 0
+def _interval_note(summ: pd.DataFrame, clipped: bool = False) -> str:
+    """What the marks mean; says "no interval: n < 3" wherever a cell has too few seeds for one."""
+    n = summ["n"] if len(summ) else pd.Series([0])
+    n_min, n_max = int(n.min()), int(n.max())
+    if n_min >= MIN_SEEDS_FOR_INTERVAL:
+        return ("marker = mean over seeds, whisker = 95% Student-t interval over seeds (n = "
+                f"{n_min if n_min == n_max else f'{n_min}-{n_max}'} seeds per cell)"
+                + ("; intervals clipped to 0-100%" if clipped else ""))
     if n_max >= MIN_SEEDS_FOR_INTERVAL:
-        return ("marker = mean over seeds, whisker = 95% Student-t interval over seeds (cells with fewer than "
-                f"{MIN_SEEDS_FOR_INTERVAL} seeds show their seeds as open circles instead)")
-    return (f"marker = mean over seeds, open circles = the individual seeds (at most {n_max} per cell: too few "
-            "for a useful interval, so none is drawn)")
+        return ("marker = mean over seeds, whisker = 95% Student-t interval over seeds where a cell has at least "
+                f"{MIN_SEEDS_FOR_INTERVAL} seeds" + (" (clipped to 0-100%)" if clipped else "")
+                + f"; open circles = the individual seeds where it has fewer (no interval: n < {MIN_SEEDS_FOR_INTERVAL})")
+    return (f"marker = mean over seeds, open circles = the individual seeds (no interval: n < {MIN_SEEDS_FOR_INTERVAL}; "
+            f"at most {n_max} per cell)")
 
 
 def _intervals_separate(summ: pd.DataFrame, a: str, b: str, f: float) -> bool | None:
@@ -181,6 +200,9 @@ def _test_cap_note(runs: pd.DataFrame, raw: dict | None = None) -> str:
             + "; the other methods the full test set.")
 
 
+REFERENCE_DASHES = [":", (0, (4, 1, 1, 1)), (0, (1, 3))]  # one per reference line of a method
+
+
 def _reference_lines(ax, d: pd.DataFrame, scale: float = 100.0) -> tuple[str, dict]:
     """The training-majority line and the seed-independent references (llm-zero-shot) with intervals."""
     from reports.stats import wilson
@@ -201,17 +223,21 @@ def _reference_lines(ax, d: pd.DataFrame, scale: float = 100.0) -> tuple[str, di
                      "and could not be re-derived.")
     for m in reference_methods():
         ref = d[d["method"] == m].drop_duplicates(subset=["llm_label", "test"]) if "llm_label" in d else d.iloc[0:0]
-        for r in ref.itertuples():
+        for k, r in enumerate(ref.itertuples()):
             n = int(r.test_n) if not math.isnan(r.test_n) else 0
             lo, hi = wilson(r.test * n, n)
-            line = ax.axhline(scale * r.test, color=method_color(m), linestyle=":", linewidth=1.0,
-                              label=f"{display_name(m)} (reference)")
+            # several LLMs: one line each, told apart by dash pattern and named in the legend
+            line = ax.axhline(scale * r.test, color=method_color(m), linewidth=1.0,
+                              linestyle=REFERENCE_DASHES[k % len(REFERENCE_DASHES)],
+                              label=f"{display_name(m)} ({r.llm_label}, reference)" if len(ref) > 1
+                              else f"{display_name(m)} (reference)")
             line.set_gid(f"reference:{m}")
             if n:
                 ax.axhspan(scale * lo, scale * hi, color=method_color(m), alpha=0.12, linewidth=0)
             data[m] = (float(r.test), lo, hi, n)
             texts.append(f"{display_name(m)} ({r.llm_label}) is a reference, not a seed-paired arm (it depends on "
-                         f"neither fraction nor seed): {pct(r.test)}% on {n} test items, dotted line, shaded = 95% "
+                         f"neither fraction nor seed): {pct(r.test)}% on {n} test items, "
+                         f"{'dotted' if k == 0 else 'dash-dotted' if k == 1 else 'sparsely dotted'} line, shaded = 95% "
                          f"Wilson interval over test items [{pct(lo)}, {pct(hi)}].")
     return " ".join(texts), data
 
@@ -244,7 +270,7 @@ def accuracy_vs_fraction(runs: pd.DataFrame, dataset: str, raw: dict | None = No
               f"{ntxt}; top axis). One line per method" if len(fractions) > 1 else
               f"at one training fraction ({ntxt} training examples), one position per method")
     out.caption = (
-        f"Test {metric_name(metric)} on {dataset} {layout}: {_interval_note(summ)}; intervals clipped to 0-100%. "
+        f"Test {metric_name(metric)} on {dataset} {layout}: {_interval_note(summ, clipped=True)}. "
         f"A missing cell is a gap, not interpolated. {ref_txt}{_test_cap_note(d, raw)}"
     )
     return out
@@ -421,21 +447,43 @@ def dialogue_rounds(runs: pd.DataFrame, raw: dict[str, dict], dataset: str) -> F
     fallbacks = int(d["fallbacks"].sum())
     kinds = ({k: int(d[f"rev_{k}"].sum()) for k in ("total", "new", "echo", "fallback", "unchanged")}
              if "rev_total" in d else None)
+    rises = _steps(per_run.values())
     out.fig = fig
-    out.data = {"runs": per_run, "means": means, "revisions": revisions, "improved": improved}
+    out.data = {"runs": per_run, "means": means, "revisions": revisions, "improved": improved, "rises": rises}
     main = means.get(UNDER_TEST) or next(iter(means.values()))
     path = ", ".join(f"round {x}: {y:.1f}%" for x, y in main.items())
-    share = f"{improved} of {revisions} revisions ({improved / revisions:.0%})" if revisions else "no revisions"
+    mean_steps = _steps([main])
+    # "improved" is the loop's own A/B, not a rise in this plot: it needs the proposals' records
+    ab_recorded = any(isinstance((raw.get(rid) or {}).get("dialogue"), dict)
+                      or any(h.get("proposals") for h in (raw.get(rid) or {}).get("prefix_history") or []
+                             if isinstance(h, dict)) for rid in d["run_id"])
+    ab = (f"A revision counts as improved when, in the same-weights A/B on dev (its prefix and the incumbent scored "
+          f"on dev with the same weights, at the end of the round that produced it), it beat the incumbent and was "
+          f"adopted: in {improved} of {revisions} revisions ({improved / revisions:.0%})." if revisions and ab_recorded
+          else "These results do not record the same-weights A/B of each revision, so no revision is counted as "
+               "improved." if revisions else "No run revised its prefix.")
     out.caption = (
         f"The dialogue gradient on {dataset}: dev {metric_name(metric)} at the end of each {ut} round, one thin line "
-        f"per run, thick line = mean ({path}). The revised prefix improved dev over the previous round in {share} "
-        f"(round to round); {fallbacks} round{'s' if fallbacks != 1 else ''} used a fallback prefix because the "
-        f"LLM's reply was unusable."
+        f"per run ({len(per_run)} runs; no interval is drawn), thick line = mean ({path}). In the plot, a run's dev "
+        f"{metric_name(metric)} rose from one round to the next in {rises['up']} of {rises['steps']} steps (fell in "
+        f"{rises['down']}, unchanged in {rises['flat']}); the mean rose in {mean_steps['up']} of {mean_steps['steps']}. "
+        "With weights continuing across rounds such a rise mixes further training with the new prefix, so it is "
+        f"not evidence for the prefix. {ab} {fallbacks} round{'s' if fallbacks != 1 else ''} used a fallback prefix "
+        f"because the LLM's reply was unusable."
         + (f" Of {kinds['total']} revisions, {kinds['new']} were new text, {kinds['echo']} echoed an earlier prefix "
            f"and {kinds['fallback']} fell back; {kinds['unchanged']} left the prefix text unchanged." if kinds else "")
-        + " With weights continuing across rounds, part of any round-to-round rise is further training, not the "
-        "new prefix; the dialogue table gives the same-weights comparison where it can be made."
     )
+    return out
+
+
+def _steps(lines) -> dict[str, int]:
+    """Round-to-round steps of plotted lines ({round: value}): how many rose, fell or stayed."""
+    out = {"steps": 0, "up": 0, "down": 0, "flat": 0}
+    for line in lines:
+        ys = [line[x] for x in sorted(line)]
+        for prev, cur in zip(ys, ys[1:]):
+            out["steps"] += 1
+            out["up" if cur > prev + 1e-9 else "down" if cur < prev - 1e-9 else "flat"] += 1
     return out
 
 
@@ -452,32 +500,37 @@ def llm_accuracy_vs_gain(runs: pd.DataFrame) -> FigureOut:
     corr = correlate(d[x], d["gain"])  # pooled: kept in the data for the summary, never drawn or claimed
     datasets = sorted(d["dataset"].unique())
     per_dataset = {ds: correlate(g[x], g["gain"]) for ds, g in d.groupby("dataset")}
+    llms = sorted(d["llm_label"].dropna().unique()) if "llm_label" in d else []
+    # several LLMs: a fill per LLM (filled, hollow, hatched), and a correlation per LLM in the caption
+    per_llm = {llm: correlate(g[x], g["gain"]) for llm, g in d.groupby("llm_label")} if len(llms) > 1 else {}
+    fills = [{}, {"facecolor": "none"}, {"facecolor": "none", "hatch": "//////"}]
     with paper_style():
-        fig, ax = new_figure(2.5)
-        llms = sorted(d["llm_label"].dropna().unique()) if "llm_label" in d else []
-        # several LLMs: a marker per LLM, and a correlation per LLM in the caption
-        per_llm = {llm: correlate(g[x], g["gain"]) for llm, g in d.groupby("llm_label")} if len(llms) > 1 else {}
-        import seaborn as sns
-
-        palette = sns.color_palette("colorblind", max(3, len(datasets)))
-        for i, ds in enumerate(datasets):
+        fig, ax = new_figure(3.0)
+        handles = []
+        for i, ds in enumerate(datasets):  # colour and marker = dataset, from a palette no method uses
+            color, marker = dataset_style(i)
             g = d[d["dataset"] == ds]
-            markers = ([("osD^v<>"[llms.index(v) % 7]) for v in g["llm_label"]] if per_llm else None)
-            if markers is None:
-                ax.scatter(g[x], 100 * g["gain"], s=14, color=palette[i], alpha=0.8, edgecolor="#333333",
-                           linewidth=0.3, label=f"{ds} (n = {len(g)})").set_gid(f"points:{ds}")
-            else:
-                for mk in sorted(set(markers)):
-                    sel = [m == mk for m in markers]
-                    ax.scatter(g[x][sel], 100 * g["gain"][sel], s=14, color=palette[i], marker=mk, alpha=0.8,
-                               edgecolor="#333333", linewidth=0.3,
-                               label=f"{ds} (n = {len(g)})" if mk == min(markers) else "_nolegend_")
+            groups = [(llm, g[g["llm_label"] == llm]) for llm in llms] if per_llm else [(None, g)]
+            for llm, sel in groups:
+                if sel.empty:
+                    continue
+                fill = fills[llms.index(llm) % len(fills)] if llm is not None else {}
+                pts = ax.scatter(sel[x], 100 * sel["gain"], s=18, marker=marker, alpha=0.7, linewidth=0.8,
+                                 **{"color": color, **fill, "edgecolor": color})
+                pts.set_gid(f"points:{ds}" + (f":{llm}" if llm is not None else ""))
+            handles.append(Line2D([], [], linestyle="none", marker=marker, color=color, markersize=5,
+                                  label=f"dataset {ds} (n = {len(g)})"))
+        for k, llm in enumerate(llms if per_llm else []):  # fill = LLM, shown in neutral grey
+            hollow = "facecolor" in fills[k % len(fills)]
+            handles.append(Line2D([], [], linestyle="none", marker="o", color="#555555", markersize=5,
+                                  markerfacecolor="none" if hollow else "#555555",
+                                  label=f"LLM {llm}: " + ("filled" if k == 0 else "hollow" if k == 1 else "hatched")))
         ax.axhline(0, color="#999999", linewidth=0.6)
-        ax.set_xlabel("LLM accuracy (share of new proposals beating the incumbent on the same weights)")
+        ax.set_xlabel("LLM accuracy: share of new proposals beating\nthe incumbent on dev (same weights)")
         ax.set_ylabel(f"test gain over {bl} (points)")
-        ax.set_title(f"{len(d)} {ut} runs over {len(datasets)} dataset(s); correlations per dataset in the caption")
+        ax.set_title(f"{len(d)} {ut} runs, {len(datasets)} dataset{'s' if len(datasets) != 1 else ''}")
         ax.set_xlim(-0.05, 1.05)
-        ax.legend(fontsize=6, loc="best")
+        fig.legend(handles=handles, loc="outside lower center", ncol=1, frameon=False)
     out.fig = fig
     out.data = {"n": len(d), "pearson": corr.pearson, "spearman": corr.spearman, "corr": corr, "per_llm": per_llm,
                 "per_dataset": per_dataset}
@@ -485,11 +538,14 @@ def llm_accuracy_vs_gain(runs: pd.DataFrame) -> FigureOut:
     out.caption = (
         f"Each point is one {ut} run (the unit): x = its LLM accuracy, the share of its genuinely new proposals "
         f"that beat the incumbent prefix on dev with the same weights (measured as: {how}); y = its test metric "
-        f"minus that of {bl} on the same dataset, fraction and seed, in points. Colour = dataset. A dataset has "
+        f"minus that of {bl} on the same dataset, fraction and seed, in points. Colour and marker = dataset, from a "
+        f"palette no method uses (every point is a {ut} run)" + ("; fill = LLM" if per_llm else "")
+        + ". Points at the same place overlap (darker); no interval is drawn. A dataset has "
         f"one metric, so correlations are per dataset and never pooled: "
         + "; ".join(f"{ds}: {c.text()}" if not math.isnan(c.pearson) else f"{ds}: undefined (n = {c.n})"
                     for ds, c in per_dataset.items())
-        + ". The paper reports a correlation between the two; the scorecard tests it per dataset with Holm correction."
+        + ". The paper reports a correlation between the two; these per-dataset numbers describe the plot, and the "
+        "scorecard states the claim's own test and verdict."
         + ("".join(f" LLM {llm}: {c.text()}." for llm, c in per_llm.items()) if per_llm else "")
         + (" With few rounds per run the x values are coarse (e.g. 0 or 1 with one revision)."
            if "revisions" in d and d["revisions"].max() <= 2 else "")
@@ -506,6 +562,33 @@ def pareto_front(xs, ys) -> list[int]:
             front.append(i)
             best = ys[i]
     return front
+
+
+def log_axis(axis, values) -> None:
+    """A log axis a reader can read: a labelled tick at every power of ten in range (1,000 or 10^3).
+
+    The limits are widened to at least one decade, so at least two labelled ticks show. Under two
+    decades the labels are plain numbers and 2x and 5x a power of ten are labelled too; over that,
+    powers of ten are written 10^k and the ticks between are unlabelled.
+    """
+    v = np.asarray(values, dtype=float)
+    v = v[np.isfinite(v) & (v > 0)]
+    axis.axes.set_xscale("log") if axis is axis.axes.xaxis else axis.axes.set_yscale("log")
+    lo, hi = (float(v.min()), float(v.max())) if len(v) else (1.0, 10.0)
+    span = math.log10(hi / lo)
+    pad = 10 ** (max(0.0, 1.0 - span) / 2 + 0.08 * max(span, 1.0))  # at least a decade shown, some margin
+    lo, hi = lo / pad, hi * pad
+    (axis.axes.set_xlim if axis is axis.axes.xaxis else axis.axes.set_ylim)(lo, hi)
+    axis.set_major_locator(mticker.LogLocator(base=10, numticks=30))
+    if math.log10(hi / lo) < 2:  # few decades: plain numbers, and the 2x and 5x ticks carry labels too
+        plain = mticker.FuncFormatter(lambda x, _: f"{x:,.0f}" if 1 <= x < 1e6 else f"{x:g}")
+        axis.set_major_locator(mticker.LogLocator(base=10, subs=(1.0, 2.0, 5.0), numticks=30))  # all thinned: none
+        axis.set_major_formatter(plain)
+        axis.set_minor_locator(mticker.NullLocator())
+    else:  # many decades: 10^k at every power of ten, unlabelled minor ticks between
+        axis.set_major_formatter(mticker.LogFormatterSciNotation(base=10))
+        axis.set_minor_locator(mticker.LogLocator(base=10, subs=tuple(range(2, 10)), numticks=30))
+        axis.set_minor_formatter(mticker.NullFormatter())
 
 
 def cost_vs_accuracy(runs: pd.DataFrame, dataset: str) -> FigureOut:
@@ -526,12 +609,12 @@ def cost_vs_accuracy(runs: pd.DataFrame, dataset: str) -> FigureOut:
     arms = arm_order(g["arm"])
     tok_col = "cost_tokens" if "cost_tokens" in d else "llm_tokens"
     with paper_style():
-        fig, (ax, ax_t) = new_figure(2.7, width_in=7.0, ncols=2)
-        for arm in arms:  # right panel: LLM tokens per run (0 for methods without an LLM: symlog axis)
-            st = _arm_style(arm, arms)
+        # one column wide, panels stacked: readable at the width a report shows it (34em, 3.4 in on paper)
+        fig, (ax, ax_t) = new_figure(4.6, nrows=2)
+        for arm in arms:  # bottom panel: LLM tokens per run (0 for methods without an LLM: symlog axis)
             one = d[d["arm"] == arm]
-            ax_t.scatter(one[tok_col], 100 * one["test"], color=st["color"], marker=st["marker"], s=14,
-                         edgecolor="#333333", linewidth=0.3, alpha=0.8, zorder=3).set_gid(f"tokens:{arm}")
+            ax_t.scatter(one[tok_col], 100 * one["test"], s=14, alpha=0.8, zorder=3,
+                         **_scatter_style(arm, arms)).set_gid(f"tokens:{arm}")
         ax_t.set_xscale("symlog", linthresh=100)
         ax_t.set_xlim(left=-10)
         tok_cold = bool(d.get("cost_tokens_cold", pd.Series([False])).all())
@@ -543,8 +626,8 @@ def cost_vs_accuracy(runs: pd.DataFrame, dataset: str) -> FigureOut:
             ax.scatter(one["compute_s"], 100 * one["test"], color=st["color"], marker=st["marker"], s=7,
                        alpha=0.45, linewidth=0, zorder=2).set_gid(f"runs:{arm}")
             sel = g[g["arm"] == arm]
-            pts = ax.scatter(sel["cost"], 100 * sel["score"], color=st["color"], marker=st["marker"], s=24,
-                             edgecolor="#333333", linewidth=0.5, label=display_name(arm), zorder=3)
+            pts = ax.scatter(sel["cost"], 100 * sel["score"], s=24, label=display_name(arm), zorder=3,
+                             **_scatter_style(arm, arms))
             pts.set_gid(f"arm:{arm}")
         fr = g.loc[front].sort_values("cost")
         if len(fr) >= 2:  # a one-point front is a point, not a line
@@ -553,10 +636,7 @@ def cost_vs_accuracy(runs: pd.DataFrame, dataset: str) -> FigureOut:
             line.set_gid("pareto")
         ax.scatter(fr["cost"], 100 * fr["score"], s=60, facecolor="none", edgecolor="#333333", linewidth=0.7,
                    zorder=4).set_gid("pareto-points")
-        ax.set_xscale("log")
-        ax.xaxis.set_major_locator(mticker.LogLocator(subs=(1.0, 2.0, 5.0)))
-        ax.xaxis.set_major_formatter(mticker.FuncFormatter(lambda v, _: f"{v:g}"))
-        ax.xaxis.set_minor_formatter(mticker.NullFormatter())
+        log_axis(ax.xaxis, d["compute_s"])
         ax.set_xlabel(("cold LLM" if cold else "LLM") + " + training seconds per run (log scale)")
         ax.set_ylabel(f"test {metric_name(metric)} (%)")
         _legend_below(fig, ax)
@@ -565,7 +645,10 @@ def cost_vs_accuracy(runs: pd.DataFrame, dataset: str) -> FigureOut:
     out.data = {"points": g, "front": fr, "runs": d[["arm", "compute_s", "test"]]}
     out.caption = (
         f"Cost against test {metric_name(metric)} on {dataset}: small faint marks are single runs, large marks the "
-        f"mean per method and fraction, so the spread of the seconds (timing noise) is visible. x = "
+        f"mean per method and fraction (no interval is drawn), so the spread of the seconds (timing noise) is "
+        "visible" + ("; a method's second setting (e.g. another LLM) is drawn hollow"
+                     if any(_scatter_style(a, arms)["facecolor"] == "white" for a in arms) else "")
+        + ". Top: x = "
         + ("cold LLM seconds (as if nothing were cached) "
            if cold else "LLM seconds as each run paid them (a cache hit records 0 s; the cold cost is not recorded "
                         "in these results) ")
@@ -573,7 +656,7 @@ def cost_vs_accuracy(runs: pd.DataFrame, dataset: str) -> FigureOut:
         + (f"Circled points joined by the dashed step line are the Pareto front (nothing is both cheaper and "
            f"better): {front_desc}." if len(fr) >= 2 else
            f"One point is undominated ({front_desc}), circled; with one point there is no front to draw.")
-        + " Right: the same runs against the LLM tokens each recorded (prompt + completion"
+        + " Bottom: the same runs against the LLM tokens each recorded (prompt + completion"
         + (", cold: as if nothing were cached" if bool(d.get("cost_tokens_cold", pd.Series([False])).all())
            else "; the cold cost is not recorded in these results, so a cache hit may count none")
         + "); methods without an LLM sit at 0. Calls per method are in the cost table."
@@ -615,19 +698,25 @@ def transfer_heatmap(runs: pd.DataFrame) -> FigureOut:
     out.data = {"mean": mean, "count": count}
     cells = [f"{s} -> {t}: {100 * mean.loc[s, t]:+.1f} points (n={int(count.loc[s, t])})"
              for s in sources for t in targets if not math.isnan(mean.loc[s, t])]
-    from reports.stats import adjust, paired_test
+    from reports.stats import ALPHA, PAIRED_TEST_NAME, adjust, paired_test
 
     tests = {(s_, t_): paired_test(g["test"], g["ft_test"]) for (s_, t_), g in d.groupby(["source_dataset", "dataset"])}
     adj = dict(zip(tests, adjust([t.p for t in tests.values()])))
-    worse = [k for k, q in adj.items() if q < 0.05 and tests[k].mean_diff < 0]
-    better = [k for k, q in adj.items() if q < 0.05 and tests[k].mean_diff > 0]
+    tested = sum(q == q for q in adj.values())  # NaN: fewer than MIN_PAIRS pairs, not tested
+    worse = [k for k, q in adj.items() if q < ALPHA and tests[k].mean_diff < 0]
+    better = [k for k, q in adj.items() if q < ALPHA and tests[k].mean_diff > 0]
+    bl = display_name(BASELINE)
     out.caption = (
         "Transfer: test gain, in points, of training on the target dataset with the prefix learned on the source "
         f"dataset, over {display_name(BASELINE)} on the target (paired by fraction and seed; mean over pairs; n = pairs). "
         f"{'; '.join(cells)}. Pairs with no runs are marked missing."
-        + f" Paired t-tests over seeds, Holm-corrected over the {sum(q == q for q in adj.values())} testable pairs: "
-        + f"significantly better than {display_name(BASELINE)} in {len(better)}, significantly worse in {len(worse)} of {len(cells)} pairs"
-        + ("" if better or worse else " (no significant difference)") + "."
+        + (f" Against {bl}: {PAIRED_TEST_NAME}, Holm-corrected over the {tested} pairs with at least "
+           f"{MIN_SEEDS_FOR_INTERVAL} seeds: significantly better in {len(better)}, significantly worse in "
+           f"{len(worse)} of {tested}" + ("" if better or worse else " (no significant difference)") + "."
+           if tested else "")
+        + (f" {len(cells) - tested} pair{'s' if len(cells) - tested != 1 else ''} with fewer than "
+           f"{MIN_SEEDS_FOR_INTERVAL} seeds: not tested (n < {MIN_SEEDS_FOR_INTERVAL})." if len(cells) > tested else "")
+        + f" These compare with {bl} only, not with the random- and empty-prefix controls a transfer claim needs."
     )
     return out
 
