@@ -38,7 +38,7 @@ CASES = [
     ("all text empty", "notext.csv", b"text,label\n,pos\n  ,neg\n", {},
      r"notext\.csv: no rows with text \(2 rows had empty text\)"),
     ("empty label", "nolabel.csv", ("text,label\n" + good_rows() + "a text,\n").encode(), {},
-     r"nolabel\.csv line 14: empty label in column 'label'"),
+     r"nolabel\.csv line 14: missing label \(empty, nan or null\) in column 'label'"),
     ("ragged row", "ragged.csv", ("text,label\n" + good_rows() + "a,b,c\n").encode(), {},
      r"ragged\.csv line 14: 3 fields, the header has 2"),
     ("undecodable bytes", "latin.csv", ("text,label\n" + good_rows() + "café,pos\n").encode("latin-1"), {},
@@ -120,15 +120,23 @@ def test_fraction_that_leaves_a_class_empty(tmp_path):
 def test_benchmark_folder_with_a_missing_file(tmp_path):
     (tmp_path / "sst2" / "stsa_binary").mkdir(parents=True)
     (tmp_path / "sst2" / "stsa_binary" / "stsa.binary.train").write_text("1 good film\n0 bad film\n")
+    with pytest.raises(UserError, match=r"stsa\.binary\.train is damaged or another version .*gpta data prepare"):
+        get_dataset("sst2").load(str(tmp_path))  # checked against the manifest before a line is parsed
+    from gpta.data.benchmarks import _sst2_local
+
     with pytest.raises(UserError, match=r"stsa\.binary\.dev: no such file"):
-        get_dataset("sst2").load(str(tmp_path))
+        _sst2_local(tmp_path / "sst2")  # the reader itself, on a folder the manifest would refuse
 
 
 def test_benchmark_file_with_a_bad_row(tmp_path):
     (tmp_path / "yelp").mkdir()
     (tmp_path / "yelp" / "yelp_labelled.txt").write_text("Great food.\t1\nNo label here\n")
-    with pytest.raises(UserError, match=r"yelp_labelled\.txt line 2: expected 'sentence<TAB>0\|1'"):
+    with pytest.raises(UserError, match=r"yelp_labelled\.txt is damaged or another version \(28 bytes"):
         get_dataset("yelp").load(str(tmp_path))
+    from gpta.data.benchmarks import _yelp_local
+
+    with pytest.raises(UserError, match=r"yelp_labelled\.txt line 2: expected 'sentence<TAB>0\|1'"):
+        _yelp_local(tmp_path / "yelp")
 
 
 # -- through the CLI: one stderr line, exit code 2, nothing written --------------------------------

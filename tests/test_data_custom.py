@@ -149,3 +149,85 @@ def test_gpta_run_on_an_unseen_csv_through_the_cli(tmp_path, capsys):
                                           "dev_evaluated": 16, "test_evaluated": 16}
     assert result["config"]["dataset_options"] == {"text_col": "comment", "label_col": "mood"}
     assert 0 <= result["metrics"]["test"]["accuracy"] <= 1
+
+
+# -- one rule for CSV and JSONL (issue 27 item 6) -------------------------------------------------
+
+
+def _both_formats(tmp_path: Path, rows: list[tuple[object, object]], name: str) -> tuple[Path, Path]:
+    """The same rows as a CSV (cells as written by str()) and as JSONL (values as JSON)."""
+    import csv
+
+    csv_path = tmp_path / f"{name}.csv"
+    with csv_path.open("w", newline="", encoding="utf-8") as f:
+        w = csv.writer(f)
+        w.writerow(["text", "label"])
+        w.writerows(("" if t is None else t, "" if lab is None else lab) for t, lab in rows)
+    jsonl_path = tmp_path / f"{name}.jsonl"
+    jsonl_path.write_text("".join(json.dumps({"text": t, "label": lab}) + "\n" for t, lab in rows))
+    return csv_path, jsonl_path
+
+
+def test_numeric_labels_are_one_class_in_csv_and_jsonl(tmp_path):
+    rows = [(f"text number {i}", ["1", "01", "1.0", "+1", "0", "00", "0.0", "2"][i % 8]) for i in range(48)]
+    rows += [(f"json number {i}", [1, 1.0, 0, 0.0, 2][i % 5]) for i in range(20)]
+    specs = [get_dataset(f"{p.suffix[1:]}:{p}") for p in _both_formats(tmp_path, rows, "numeric")]
+    assert [s.label_names for s in specs] == [["0", "1", "2"], ["0", "1", "2"]]
+    sizes = [s.load().sizes() for s in specs]
+    assert sizes[0] == sizes[1]
+
+
+def test_missing_texts_are_skipped_and_counted_the_same_in_csv_and_jsonl(tmp_path):
+    rows = [(f"text number {i}", ("a", "b")[i % 2]) for i in range(30)]
+    rows += [("NaN", "a"), ("null", "b"), ("", "a"), (None, "b"), ("  nan ", "a")]
+    skipped = [get_dataset(f"{p.suffix[1:]}:{p}").load().extra["skipped_empty_text"]
+               for p in _both_formats(tmp_path, rows, "missing")]
+    assert skipped == [5, 5]
+    splits = get_dataset(f"csv:{tmp_path / 'missing.csv'}").load()
+    assert not {"NaN", "null", "nan"} & {e.text for e in splits.pool + splits.dev + splits.test}
+
+
+def test_conflicting_duplicates_are_counted_apart_from_repeats(tmp_path):
+    rows = [(f"text number {i}", ("a", "b")[i % 2]) for i in range(30)]
+    rows += [("text number 0", "a"), ("text number 1", "a"), ("text number 1", "b")]  # a repeat; a conflict
+    splits = get_dataset(f"csv:{write_csv(tmp_path / 'c.csv', rows)}").load()
+    assert splits.extra["duplicate_texts_dropped"] == 1
+    assert splits.extra["conflicting_label_rows_dropped"] == 3  # every row of "text number 1"
+    assert "(3 rows)" in splits.protocol
+
+
+def test_a_doubled_bom_is_not_part_of_the_header(tmp_path):
+    path = tmp_path / "bom2.csv"
+    path.write_bytes(b"\xef\xbb\xbf\xef\xbb\xbf" + "text,label\n".encode() + "".join(
+        f"text number {i},{('a', 'b')[i % 2]}\n" for i in range(20)).encode())
+    assert get_dataset(f"csv:{path}").label_names == ["a", "b"]
+
+
+def test_description_with_a_slash_is_text_and_a_missing_file_is_named(tmp_path, monkeypatch):
+    from gpta.data.custom import read_description
+    from gpta.errors import UserError
+
+    monkeypatch.chdir(tmp_path)
+    assert read_description("positive/negative") == "positive/negative"
+    assert read_description("Tweets; labels positive/negative.") == "Tweets; labels positive/negative."
+    (tmp_path / "docs").mkdir()
+    for missing in ("about.txt", "docs/about", "./about"):
+        with pytest.raises(UserError, match="no such file"):
+            read_description(missing)
+
+
+def test_an_unreadable_data_file_says_so(tmp_path, monkeypatch):
+    """TEST DOUBLE: read_bytes raising PermissionError stands in for a chmod 000 file (these tests
+    run as root, who can read any file)."""
+    from gpta.errors import UserError
+
+    path = write_csv(tmp_path / "locked.csv", make_rows(12, ["a", "b"]))
+
+    def denied(self):
+        raise PermissionError(13, "Permission denied", str(self))
+
+    monkeypatch.setattr(Path, "read_bytes", denied)
+    with pytest.raises(UserError) as exc:
+        get_dataset(f"csv:{path}")
+    assert "locked.csv: cannot be read (permission denied); make it readable" in str(exc.value)
+    assert "--out" not in str(exc.value) and "writable" not in str(exc.value)
