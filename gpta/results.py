@@ -15,7 +15,6 @@ import json
 import os
 import platform
 import re
-import subprocess
 from importlib import metadata
 from pathlib import Path
 from typing import Any
@@ -147,15 +146,10 @@ def _readable(dataset: str) -> str:
 
 @functools.lru_cache(maxsize=1)
 def git_info() -> dict[str, Any]:
-    root = Path(__file__).resolve().parent.parent
-    try:
-        commit = subprocess.run(["git", "rev-parse", "HEAD"], cwd=root, capture_output=True, text=True,
-                                timeout=10).stdout.strip() or None
-        dirty = bool(subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=root,
-                                    capture_output=True, text=True, timeout=10).stdout.strip())
-    except (OSError, subprocess.SubprocessError):
-        commit, dirty = None, None
-    return {"commit": commit, "dirty": dirty}
+    """Commit and dirty flag, read without writing under .git (gpta/provenance.py)."""
+    from gpta.provenance import git_info as read
+
+    return read()
 
 
 @functools.lru_cache(maxsize=1)
