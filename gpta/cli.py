@@ -132,16 +132,20 @@ def explain(exc: BaseException) -> str | None:
     if isinstance(exc, sqlite3.Error):
         where = _sqlite_file(exc)
         return (f"{where}: SQLite error ({exc}); if it is the LLM cache it is damaged or locked: "
-                f"delete it or pass another cache path (--llm-cache-path)")
+                f"pass another cache path (--llm-cache-path), or --llm-cache off")
     if isinstance(exc, UnicodeDecodeError):
         return (f"{_file_in_traceback(exc) or 'a file'}: cannot decode as {exc.encoding} (byte "
-                f"0x{exc.object[exc.start]:02x} at offset {exc.start}); check the file's encoding, or delete "
-                f"and regenerate it")
+                f"0x{exc.object[exc.start]:02x} at offset {exc.start}); check the file's encoding, or regenerate it")
     if isinstance(exc, OSError):
         name = exc.filename if exc.filename is not None else "a file"
         what = exc.strerror or str(exc)
-        if isinstance(exc, PermissionError):
-            todo = "make it writable or pass another path (e.g. --out)"
+        if isinstance(exc, PermissionError):  # say which access is missing: reading a file is not writing it
+            import os
+
+            if exc.filename is not None and os.path.exists(exc.filename) and not os.access(exc.filename, os.R_OK):
+                todo = "it cannot be read: make it readable or pass another file"
+            else:
+                todo = "make it writable or pass another path (e.g. --out)"
         elif isinstance(exc, (FileNotFoundError, NotADirectoryError)):
             todo = "check the path"
         elif exc.errno in (28, 122):  # ENOSPC, EDQUOT
