@@ -299,7 +299,7 @@ ROWS = [
      {"out": None, "not": ["prepare"]}),
     ("benchmark file cut in half", ["run", "--dataset", "trec", "--method", "finetune", "--out", "{out}"], 2,
      ["TREC.test", "damaged", "11,677 bytes, not the manifest's 23,354", "gpta data prepare"],
-     {"env": {"GPTA_DATA_DIR": "{f}/data"}, "setup": "half_trec", SUBPROCESS: True}),
+     {"env": {"GPTA_DATA_DIR": "{f}/data"}, "setup": "half_trec"}),
 ]
 
 
