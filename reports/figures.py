@@ -6,6 +6,7 @@ it was skipped. Missing cells are NaN in a line, i.e. a gap: never interpolated.
 from __future__ import annotations
 
 import math
+import re
 import warnings
 from dataclasses import dataclass, field
 from typing import Any
@@ -134,11 +135,43 @@ def _lines_over_fraction(ax, summ: pd.DataFrame, fractions: list[float], scale: 
                            zorder=3).set_gid(f"seeds:{arm}")
         drawn[arm] = {f: v for f, v in zip(fractions, y) if not math.isnan(v)}
     if single:
-        ax.set_xticks(range(len(arms)))
-        ax.set_xticklabels([display_name(a) for a in arms], rotation=30, ha="right")
+        _method_ticks(ax, [display_name(a) for a in arms])
         ax.set_xlim(-0.6, len(arms) - 0.4)
         ax.set_xlabel(f"method (training fraction {frac_label(fractions[0])})")
     return drawn
+
+
+def _wrap(name: str, width: int) -> str:
+    """``name`` on lines of at most ``width`` characters, broken after a space, "=", ":" or "-" where it
+    can be (``GPTA [llm=`` / ``embedded:`` / ``Qwen-0.5B]``), inside a word only where it must."""
+    lines, line = [], ""
+    for token in re.split(r"(?<=[ =:-])", name):
+        while len(token) > width:  # a token longer than a line: cut it
+            if line:
+                lines.append(line)
+                line = ""
+            lines.append(token[:width])
+            token = token[width:]
+        if len(line) + len(token.rstrip()) > width and line:
+            lines.append(line)
+            line = ""
+        line += token
+    lines.append(line)
+    return "\n".join(part.strip() for part in lines if part.strip())
+
+
+def _method_ticks(ax, names: list[str]) -> None:
+    """One x tick per method, named under it: a few methods get their names wrapped on up to three
+    lines, level (about 36 characters fit across one column at 7 pt with room between); more get
+    them turned upright, and the figure grows by the longest name so the plot keeps its height."""
+    ax.set_xticks(range(len(names)))
+    width = 36 // max(1, len(names))
+    if width >= 8:
+        ax.set_xticklabels([_wrap(n, width) for n in names], rotation=0, ha="center")
+        return
+    ax.set_xticklabels(names, rotation=90, ha="center")
+    w, h = ax.figure.get_size_inches()
+    ax.figure.set_size_inches(w, h + 0.055 * max(len(n) for n in names))
 
 
 def _interval_note(summ: pd.DataFrame, clipped: bool = False) -> str:
@@ -152,8 +185,10 @@ def _interval_note(summ: pd.DataFrame, clipped: bool = False) -> str:
     if n_max >= MIN_SEEDS_FOR_INTERVAL:
         return ("marker = mean over seeds, whisker = 95% Student-t interval over seeds where a cell has at least "
                 f"{MIN_SEEDS_FOR_INTERVAL} seeds" + (" (clipped to 0-100%)" if clipped else "")
-                + f"; open circles = the individual seeds where it has fewer (no interval: n < {MIN_SEEDS_FOR_INTERVAL})")
-    return (f"marker = mean over seeds, open circles = the individual seeds (no interval: n < {MIN_SEEDS_FOR_INTERVAL}; "
+                + "; open circles = the individual seeds where it has fewer "
+                f"(no interval: n < {MIN_SEEDS_FOR_INTERVAL})")
+    return ("marker = mean over seeds, open circles = the individual seeds "
+            f"(no interval: n < {MIN_SEEDS_FOR_INTERVAL}; "
             f"at most {n_max} per cell)")
 
 
@@ -169,13 +204,28 @@ def _intervals_separate(summ: pd.DataFrame, a: str, b: str, f: float) -> bool | 
     return bool(ra["ci_high"].iloc[0] < rb["ci_low"].iloc[0])
 
 
-def _legend_below(fig, ax, ncol: int = 3) -> None:
-    """Legend under the axes; fewer columns when labels are long, so it fits one column width."""
+def _legend_below(fig, ax, ncol: int = 3, named_on_axis: bool = False) -> None:
+    """Legend under the axes; fewer columns when labels are long, so it fits one column width.
+    ``named_on_axis``: the methods are named by the x ticks already, so only other lines are listed."""
     handles, labels = ax.get_legend_handles_labels()
+    if named_on_axis:
+        keep = [i for i, h in enumerate(handles) if not str(h.get_gid() or "").startswith("arm:")]
+        handles, labels = [handles[i] for i in keep], [labels[i] for i in keep]
     if handles:
         longest = max(len(label) for label in labels)
         ncol = min(ncol, len(handles), max(1, 60 // (longest + 6)))  # ~60 characters fit 3.4 in at 7 pt
         fig.legend(handles, labels, loc="outside lower center", ncol=ncol, frameon=False)
+        grow_for_legend(fig, -(-len(handles) // ncol))
+
+
+LEGEND_ROW_IN = 0.14  # one legend row at 7 pt, in inches
+
+
+def grow_for_legend(fig, rows: int, free_rows: int = 2) -> None:
+    """Make the figure taller by the legend rows beyond ``free_rows``, so a long legend below the
+    plot takes its own room instead of squeezing the axes (constrained layout shrinks them)."""
+    w, h = fig.get_size_inches()
+    fig.set_size_inches(w, h + LEGEND_ROW_IN * max(0, rows - free_rows))
 
 
 def _n_train_by_fraction(summ: pd.DataFrame) -> dict[float, float]:
@@ -261,7 +311,7 @@ def accuracy_vs_fraction(runs: pd.DataFrame, dataset: str, raw: dict | None = No
         if len(fractions) > 1:
             _fraction_axis(ax, fractions, n_train)
         ax.set_ylabel(f"test {metric_name(metric)} (%)")
-        _legend_below(fig, ax)
+        _legend_below(fig, ax, named_on_axis=len(fractions) == 1)
     out.fig = fig
     out.data = {"lines": drawn, "fractions": fractions, "n_train": n_train, "majority": ref.get("majority"),
                 "references": ref}
@@ -293,7 +343,7 @@ def gap_vs_fraction(runs: pd.DataFrame, dataset: str) -> FigureOut:
         if len(fractions) > 1:
             _fraction_axis(ax, fractions, _n_train_by_fraction(summ))
         ax.set_ylabel("dev loss - train loss (nats)".replace("-", "−"))
-        _legend_below(fig, ax)
+        _legend_below(fig, ax, named_on_axis=len(fractions) == 1)
     out.fig, out.data = fig, {"lines": drawn, "fractions": fractions}
     parts = []
     if UNDER_TEST in drawn and BASELINE in drawn:
@@ -322,6 +372,9 @@ def gap_vs_fraction(runs: pd.DataFrame, dataset: str) -> FigureOut:
         f"(not train minus test accuracy, which saturates at 100% train accuracy), per method: {_interval_note(summ)}. "
         f"Larger means more overfitting. Train loss is measured on at most train.eval_train_max training examples."
         f"{''.join(parts)}"
+        + (" Dev loss is where the checkpoint was selected (dev also drove the prefix search), so this gap may favour "
+           "methods that searched more; the overfitting claim is judged on test loss minus train loss (test is "
+           "never used for selection): see the scorecard." if "test_gap" in d else "")
     )
     return out
 
@@ -435,12 +488,13 @@ def dialogue_rounds(runs: pd.DataFrame, raw: dict[str, dict], dataset: str) -> F
                     table.setdefault(x, []).append(y)
             xs = sorted(table)
             ys = [float(np.mean(table[x])) for x in xs]
-            (line,) = ax.plot(xs, ys, label=f"{display_name(arm)} (mean of {len(d[d['arm'] == arm])} runs)", linewidth=1.6,
+            (line,) = ax.plot(xs, ys, label=f"{display_name(arm)} (mean of {len(d[d['arm'] == arm])} runs)",
+                              linewidth=1.6,
                               **{k: v for k, v in st.items()})
             line.set_gid(f"mean:{arm}")
             means[arm] = dict(zip(xs, ys))
-        ax.set_xlabel("round (0 = LLM's first prefix)")
-        ax.set_ylabel(f"dev {metric_name(metric)} at end of round (%)")
+        ax.set_xlabel("round (0 = LLM's first prefix); dev at its end")
+        ax.set_ylabel(f"dev {metric_name(metric)} (%)")
         ax.xaxis.set_major_locator(mticker.MaxNLocator(integer=True))
         _legend_below(fig, ax, ncol=1)
     revisions, improved = int(d["revisions"].sum()), int(d["improved_rounds"].sum())
@@ -466,7 +520,8 @@ def dialogue_rounds(runs: pd.DataFrame, raw: dict[str, dict], dataset: str) -> F
         f"The dialogue gradient on {dataset}: dev {metric_name(metric)} at the end of each {ut} round, one thin line "
         f"per run ({len(per_run)} runs; no interval is drawn), thick line = mean ({path}). In the plot, a run's dev "
         f"{metric_name(metric)} rose from one round to the next in {rises['up']} of {rises['steps']} steps (fell in "
-        f"{rises['down']}, unchanged in {rises['flat']}); the mean rose in {mean_steps['up']} of {mean_steps['steps']}. "
+        f"{rises['down']}, unchanged in {rises['flat']}); the mean rose in {mean_steps['up']} of "
+        f"{mean_steps['steps']}. "
         "With weights continuing across rounds such a rise mixes further training with the new prefix, so it is "
         f"not evidence for the prefix. {ab} {fallbacks} round{'s' if fallbacks != 1 else ''} used a fallback prefix "
         f"because the LLM's reply was unusable."
@@ -531,6 +586,7 @@ def llm_accuracy_vs_gain(runs: pd.DataFrame) -> FigureOut:
         ax.set_title(f"{len(d)} {ut} runs, {len(datasets)} dataset{'s' if len(datasets) != 1 else ''}")
         ax.set_xlim(-0.05, 1.05)
         fig.legend(handles=handles, loc="outside lower center", ncol=1, frameon=False)
+        grow_for_legend(fig, len(handles))
     out.fig = fig
     out.data = {"n": len(d), "pearson": corr.pearson, "spearman": corr.spearman, "corr": corr, "per_llm": per_llm,
                 "per_dataset": per_dataset}
@@ -689,7 +745,8 @@ def transfer_heatmap(runs: pd.DataFrame) -> FigureOut:
         with warnings.catch_warnings():  # seaborn 0.13 calls a colormap method matplotlib plans to rename
             warnings.simplefilter("ignore", PendingDeprecationWarning)
             sns.heatmap(100 * mean, ax=ax, annot=annot, fmt="", cmap="PuOr", center=0, vmin=-lim, vmax=lim,
-                        linewidths=0.5, linecolor="white", cbar_kws={"label": f"gain vs {display_name(BASELINE)} (points)"},
+                        linewidths=0.5, linecolor="white",
+                        cbar_kws={"label": f"gain vs {display_name(BASELINE)} (points)"},
                         annot_kws={"fontsize": 7})
         ax.set_xlabel("target dataset (trained, tested)")
         ax.set_ylabel("source of the prefix")
@@ -708,7 +765,8 @@ def transfer_heatmap(runs: pd.DataFrame) -> FigureOut:
     bl = display_name(BASELINE)
     out.caption = (
         "Transfer: test gain, in points, of training on the target dataset with the prefix learned on the source "
-        f"dataset, over {display_name(BASELINE)} on the target (paired by fraction and seed; mean over pairs; n = pairs). "
+        f"dataset, over {display_name(BASELINE)} on the target (paired by fraction and seed; mean over pairs; "
+        "n = pairs). "
         f"{'; '.join(cells)}. Pairs with no runs are marked missing."
         + (f" Against {bl}: {PAIRED_TEST_NAME}, Holm-corrected over the {tested} pairs with at least "
            f"{MIN_SEEDS_FOR_INTERVAL} seeds: significantly better in {len(better)}, significantly worse in "

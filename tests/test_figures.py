@@ -59,3 +59,193 @@ def test_no_method_fact_is_copied_into_the_report_modules(path):
     hits = [line for line in text.splitlines() if re.search(r'"gpta"|DISPLAY_NAMES|REFERENCE_METHODS', line)
             and not line.startswith("UNDER_TEST = ")]  # the one named role, in reports/roles.py
     assert not hits, hits
+
+
+# ---- figures a reader can read: synthetic results, every figure drawn --------------------------
+
+SST2_SEEDS, TWEETS_SEEDS = (1, 2, 3), (1, 2)  # 3 seeds: intervals drawn; 2 seeds: none
+
+
+def _with_dialogue_records(folder: Path) -> None:
+    """Give each synthetic GPTA run what the loop records: a proposal per revision (its same-weights
+    A/B) and the dialogue summary with an LLM accuracy."""
+    import json
+
+    for path in folder.glob("*__gpta__*.json"):
+        r = json.loads(path.read_text())
+        seed = int(r["config"]["seed"])
+        for j, h in enumerate(r["prefix_history"][1:]):
+            h["proposals"] = [{"candidate": 0, "status": "new", "adopted": True, "beats_incumbent": (seed + j) % 3 == 0}]
+        acc = (0.0, 0.5, 1.0)[seed % 3]
+        r["dialogue"] = {"llm_accuracy": acc, "proposals": 2, "new": 2, "echo": 0, "duplicate": 0, "fallback": 0,
+                         "beat_incumbent": int(2 * acc), "adopted": 2, "share_new": 1.0, "share_adopted": 1.0,
+                         "rounds_with_proposals": 2, "adopted_gains": [0.01, -0.01]}
+        path.write_text(json.dumps(r))
+
+
+@pytest.fixture(scope="module")
+def synth(tmp_path_factory):
+    from tests import report_synth
+    from reports.analysis import attach_baseline
+    from reports.extract import enrich
+    from reports.load import load
+
+    folder = tmp_path_factory.mktemp("figs") / "results"
+    report_synth.write_folder(folder, seeds=SST2_SEEDS, fractions=(0.01, 0.05), dataset="sst2")
+    report_synth.write_folder(folder, seeds=TWEETS_SEEDS, fractions=(0.01, 0.02, 0.05), dataset="tweets")
+    report_synth.write_folder(folder, seeds=(1, 2), fractions=(0.05,), dataset="yelp", extra_llms=("Qwen-0.5B",))
+    _with_dialogue_records(folder)
+    rs = load(folder)
+    rs.runs = enrich(attach_baseline(rs.runs), rs.raw)
+    return rs
+
+
+@pytest.fixture(scope="module")
+def figures(synth):
+    import matplotlib.pyplot as plt
+
+    from reports.build import make_figures
+
+    figs = {f.name: f for f in make_figures(synth)}
+    yield figs
+    for f in figs.values():
+        if f.fig is not None:
+            plt.close(f.fig)
+
+
+def _texts(fig):
+    from matplotlib.text import Text
+
+    return [t for t in fig.findobj(Text) if t.get_visible() and t.get_text().strip()]
+
+
+def test_every_figure_is_drawn(figures):
+    drawn = {n for n, f in figures.items() if f.fig is not None}
+    assert {"llm_accuracy_vs_gain", "dialogue_rounds_sst2", "cost_vs_accuracy_sst2", "overfitting_gap_tweets"} <= drawn
+
+
+def test_no_text_is_cut_off_and_every_figure_is_one_column_wide(figures):
+    from reports.style import COLUMN_WIDTH_IN
+
+    for name, f in figures.items():
+        if f.fig is None:
+            continue
+        assert f.fig.get_size_inches()[0] <= COLUMN_WIDTH_IN + 1e-9, name  # 34em in HTML, one paper column
+        f.fig.canvas.draw()  # constrained layout runs here, as at savefig
+        renderer = f.fig.canvas.get_renderer()
+        w, h = f.fig.get_size_inches()
+        box = f.fig.get_tightbbox(renderer)  # everything drawn (what bbox_inches="tight" would grow to)
+        assert box.x0 >= -0.01 and box.y0 >= -0.01 and box.x1 <= w + 0.01 and box.y1 <= h + 0.01, (name, box)
+        wp, hp = f.fig.canvas.get_width_height()
+        for t in _texts(f.fig):  # titles, axis labels, legends: each inside the canvas
+            if t in {lbl for ax in f.fig.axes for lbl in ax.get_xticklabels() + ax.get_yticklabels()}:
+                continue  # tick labels: covered by the tight box (ticks outside the view are not drawn)
+            tb = t.get_window_extent(renderer)
+            assert tb.x0 >= -1 and tb.x1 <= wp + 1 and tb.y0 >= -1 and tb.y1 <= hp + 1, (name, t.get_text())
+
+
+def test_tick_labels_do_not_overlap(figures):
+    for name, f in figures.items():
+        if f.fig is None:
+            continue
+        f.fig.canvas.draw()
+        renderer = f.fig.canvas.get_renderer()
+        for ax in f.fig.axes:
+            labels = [t for t in ax.get_xticklabels() if t.get_visible() and t.get_text()]
+            lo, hi = sorted(ax.get_xlim())
+            labels = [t for t in labels if lo <= t.get_position()[0] <= hi]
+            boxes = sorted((t.get_window_extent(renderer) for t in labels), key=lambda b: b.x0)
+            assert all(a.x1 <= b.x0 + 0.5 for a, b in zip(boxes, boxes[1:])), (name, [t.get_text() for t in labels])
+
+
+def _lab(hex_color: str):
+    """CIELAB (D65) of an sRGB colour: the scale on which colour differences are judged."""
+    import numpy as np
+    from matplotlib.colors import to_rgb
+
+    c = np.array(to_rgb(hex_color))
+    c = np.where(c > 0.04045, ((c + 0.055) / 1.055) ** 2.4, c / 12.92)
+    xyz = np.array([[0.4124, 0.3576, 0.1805], [0.2126, 0.7152, 0.0722], [0.0193, 0.1192, 0.9505]]) @ c
+    x, y, z = xyz / np.array([0.95047, 1.0, 1.08883])
+    f = lambda t: np.cbrt(t) if t > 0.008856 else 7.787 * t + 16 / 116  # noqa: E731
+    return np.array([116 * f(y) - 16, 500 * (f(x) - f(y)), 200 * (f(y) - f(z))])
+
+
+def test_dataset_palette_is_far_from_every_method_colour():
+    import numpy as np
+
+    from reports.style import DATASET_STYLES, METHOD_COLORS
+
+    for color, _ in DATASET_STYLES:
+        nearest = min(np.linalg.norm(_lab(color) - _lab(m)) for m in METHOD_COLORS.values())
+        assert nearest >= 25, (color, nearest)  # CIE76 distance: clearly another colour
+    assert len({m for _, m in DATASET_STYLES}) == len(DATASET_STYLES)  # and a marker each
+
+
+def test_llm_accuracy_figure_colours_datasets_apart_from_methods(figures, synth):
+    from matplotlib.colors import to_hex
+
+    from reports.style import METHOD_COLORS
+
+    f = figures["llm_accuracy_vs_gain"]
+    ax = f.fig.axes[0]
+    points = [c for c in ax.collections if (c.get_gid() or "").startswith("points:")]
+    assert {c.get_gid().split(":")[1] for c in points} == {"sst2", "tweets", "yelp"}
+    used = {to_hex(rgba) for c in points for rgba in c.get_edgecolors()}
+    assert used and not used & {to_hex(m) for m in METHOD_COLORS.values()}
+    legend = " ".join(t.get_text() for lg in f.fig.legends for t in lg.get_texts())
+    assert "dataset sst2" in legend and "dataset yelp" in legend and "LLM" in legend  # yelp ran 2 LLMs: fill
+    assert "palette no method uses" in f.caption and "fill = LLM" in f.caption
+    assert ax.get_title() and "\n" in ax.get_xlabel()  # short title, label on two lines: both fit (test above)
+
+
+def test_dialogue_caption_counts_the_rises_the_plot_shows(figures, synth):
+    import numpy as np
+
+    f = figures["dialogue_rounds_sst2"]
+    runs = [ln for ln in f.fig.axes[0].get_lines() if (ln.get_gid() or "").startswith("run:")]
+    steps = np.concatenate([np.diff(np.asarray(ln.get_ydata(), float)) for ln in runs])
+    up, down = int((steps > 1e-9).sum()), int((steps < -1e-9).sum())
+    assert up > 0  # the synthetic runs rise from round 0 to 1
+    assert f"rose from one round to the next in {up} of {len(steps)} steps (fell in {down}" in f.caption
+    gpta = [r for r in synth.raw.values() if r["method"] == "gpta" and r["dataset"]["name"] == "sst2"]
+    improved = sum(p["adopted"] and p["beats_incumbent"] for r in gpta for h in r["prefix_history"]
+                   for p in h.get("proposals", []))
+    revisions = sum(len(r["prefix_history"]) - 1 for r in gpta)
+    assert improved < up  # the two counts differ here, so the caption must say which is which
+    assert f"in {improved} of {revisions} revisions" in f.caption and "same-weights A/B on dev" in f.caption
+
+
+def test_no_interval_below_three_seeds_and_no_claim_from_one(figures):
+    tweets = figures["overfitting_gap_tweets"]  # 2 seeds per cell
+    gids = {c.get_gid() for c in tweets.fig.axes[0].collections}
+    assert not any(str(g).startswith("interval:") for g in gids)
+    assert "no interval: n < 3" in tweets.caption and "non-overlapping" not in tweets.caption
+    assert "claims nothing" in tweets.caption
+    sst2 = figures["overfitting_gap_sst2"]  # 3 seeds: intervals drawn, and the clear gap is stated
+    assert any(str(g).startswith("interval:") for g in {c.get_gid() for c in sst2.fig.axes[0].collections})
+    assert "gap is below Fine-tune's, with non-overlapping 95% intervals" in sst2.caption
+    acc = figures["accuracy_vs_fraction_tweets"]
+    assert "no interval: n < 3" in acc.caption and "clipped" not in acc.caption
+
+
+def test_cost_axis_labels_every_power_of_ten():
+    import matplotlib.pyplot as plt
+
+    from reports.figures import log_axis
+
+    def labelled(values):
+        fig, ax = plt.subplots(figsize=(3.4, 1.5))
+        ax.scatter(values, [1] * len(values))
+        log_axis(ax.xaxis, values)
+        fig.canvas.draw()
+        lo, hi = ax.get_xlim()
+        out = {round(t.get_position()[0], 6): t.get_text() for t in ax.get_xticklabels()
+               if t.get_text() and lo <= t.get_position()[0] <= hi}
+        plt.close(fig)
+        return out
+
+    wide = labelled([40, 300, 3500])  # two decades: the quick run's spread of seconds
+    assert {100, 1000} <= set(wide) and "10^{3}" in wide[1000]
+    narrow = labelled([12, 13, 14])  # less than a decade: still at least two labelled ticks, plain numbers
+    assert len(narrow) >= 2 and narrow.get(10) == "10"
