@@ -100,17 +100,19 @@ def test_parts_assemble_once_into_the_pinned_file_which_llamacpp_loads(split_smo
     assert reply.completion_tokens > 0 and reply.text.strip()
 
 
-def test_a_corrupt_part_fails_in_one_line_and_leaves_no_file(split_smol, tmp_path):
+@pytest.mark.parametrize("damage, what", [("flip", "sha256"), ("truncate", "size")])
+def test_a_corrupt_part_fails_in_one_line_and_leaves_no_file(split_smol, tmp_path, damage, what):
     module, rel = split_smol.parts[1]
     part = Path(importlib.util.find_spec(module).submodule_search_locations[0]) / rel
     data = bytearray(part.read_bytes())
     data[1000] ^= 0xFF
-    part.write_bytes(bytes(data))
+    part.write_bytes(bytes(data) if damage == "flip" else bytes(data[:-10]))
     with pytest.raises(UserError) as err:
         models.model_file("smol-parts")
     msg = str(err.value)
-    assert "\n" not in msg and "smol-parts.gguf has sha256" in msg and f"not the pinned {SMOL.sha256}" in msg
-    assert "reinstall the parts" in msg
+    pinned = SMOL.sha256 if what == "sha256" else SMOL.size
+    assert "\n" not in msg and f"its 3 installed parts concatenate to {what} " in msg
+    assert f"not the pinned {pinned}; nothing was written to" in msg and "reinstall the parts" in msg
     assert [p.name for p in (tmp_path / "models").iterdir() if not p.name.endswith(".lock")] == []
 
 

