@@ -1,11 +1,14 @@
 """The report's dialogue-gradient numbers (issue 14), from each GPTA result's same-weights A/B record.
 
-Per dataset and GPTA setting (candidates per round, adoption rule): proposals per round, the share
-that were genuinely new, the share adopted, "LLM accuracy" (share of new proposals that beat the
-incumbent on the same weights), the mean same-weights dev gain of adopted proposals with a 95%
-t-interval (unit: one adopted proposal), LLM accuracy's rank correlation with GPTA's test gain over
-finetune (per dataset, unit: one run), and the prefixes themselves. Keys read are documented in
-``gpta/gpta_loop.py`` (``DIALOGUE_KEYS`` and the ``prefix_history`` comment).
+Per dataset and GPTA setting (candidates per round, adoption rule): proposals per round, the shares
+that were new and echoes (by the loop's one rule, ``gpta.prefix.find_echo``), the share adopted, "LLM
+accuracy" (share of new proposals whose same-weights gain over the incumbent passed the paired test,
+beside the old count of any positive gain), adoptions the test refused, the mean same-weights dev gain
+of adopted proposals with a 95% t-interval (unit: one adopted proposal), LLM accuracy's rank
+correlation with GPTA's test gain over finetune (per dataset, unit: one run), and the prefixes
+themselves. Keys read are documented in ``gpta/gpta_loop.py`` (``DIALOGUE_KEYS`` and the
+``prefix_history`` comment); records from before issue 23 have no echo/test fields and are labelled
+so (their "new" may hold echoes and their wins noise).
 """
 
 from __future__ import annotations
@@ -26,7 +29,14 @@ MAX_PREFIX_RUNS = 6  # runs whose prefixes are listed per dataset and setting
 def _setting(result: dict[str, Any]) -> str:
     d = result.get("dialogue") or {}
     line = d.get("reply_line", "first")  # results from before gpta.reply_line read line 1 only
-    return f"K={d.get('candidates', 1)}, adopt={d.get('adopt', 'always')}" + ("" if line == "first-new" else f", line={line}")
+    old = "" if "echo_rule" in d else ", before the echo rule and adoption test"  # issue 23
+    return (f"K={d.get('candidates', 1)}, adopt={d.get('adopt', 'always')}" + ("" if line == "first-new" else f", line={line}")
+            + old)
+
+
+def _echoes(d: dict[str, Any]) -> int:
+    """Echoes in a run's record (before issue 23, a "duplicate" was an echo of this round's candidate)."""
+    return d.get("echo", 0) + d.get("duplicate", 0)
 
 
 def _pct(x: float | None) -> str:
@@ -45,16 +55,20 @@ def dialogue_rows(raw: dict[str, dict[str, Any]]) -> list[dict[str, Any]]:
     for (ds, metric, setting), rs in sorted(groups.items()):
         ds_ = [r["dialogue"] for r in rs]
         proposals, new = sum(d["proposals"] for d in ds_), sum(d["new"] for d in ds_)
+        echo = sum(_echoes(d) for d in ds_)
         adopted, beat = sum(d["adopted"] for d in ds_), sum(d["beat_incumbent"] for d in ds_)
+        beat_raw = sum(d.get("beat_incumbent_raw", d["beat_incumbent"]) for d in ds_)
+        refused = sum(d.get("refused_by_test", 0) for d in ds_)
         rounds = sum(d["rounds_with_proposals"] for d in ds_)
         gains = summarize([g for d in ds_ for g in d["adopted_gains"]])
         rows.append({
             "dataset": ds, "metric": metric, "setting": setting, "runs": len(rs), "rounds": rounds,
             "proposals_per_round": proposals / rounds if rounds else math.nan,
             "share_new": new / proposals if proposals else math.nan,
+            "share_echo": echo / proposals if proposals else math.nan,
             "share_adopted": adopted / proposals if proposals else math.nan,
-            "llm_accuracy": beat / new if new else math.nan, "new": new, "beat": beat, "adopted": adopted,
-            "gain": gains, "results": rs,
+            "llm_accuracy": beat / new if new else math.nan, "new": new, "echo": echo, "beat": beat,
+            "beat_raw": beat_raw, "refused": refused, "adopted": adopted, "gain": gains, "results": rs,
         })
     return rows
 
@@ -63,23 +77,28 @@ def dialogue_table(rows: list[dict[str, Any]]) -> Table:
     def g(s) -> str:
         if s.n == 0:
             return "no adoption"
-        if s.n == 1:
-            return f"{100 * s.mean:+.1f} (n = 1)"
+        if s.n == 1 or math.isnan(s.ci_low):  # reports.stats gives no interval below n = 3
+            return f"{100 * s.mean:+.1f} (n = {s.n})"
         return f"{100 * s.mean:+.1f} [{100 * s.ci_low:+.1f}, {100 * s.ci_high:+.1f}] (n = {s.n})"
 
     body = [[Cell(r["dataset"]), Cell(r["setting"]), Cell(str(r["runs"])), Cell(f"{r['proposals_per_round']:.1f}"),
-             Cell(_pct(r["share_new"])), Cell(_pct(r["share_adopted"])),
-             Cell(f"{_pct(r['llm_accuracy'])} ({r['beat']}/{r['new']})"), Cell(g(r["gain"]))] for r in rows]
+             Cell(_pct(r["share_new"])), Cell(_pct(r["share_echo"])), Cell(_pct(r["share_adopted"])),
+             Cell(f"{_pct(r['llm_accuracy'])} ({r['beat']}/{r['new']})"), Cell(f"{r['beat_raw']}, {r['refused']}"),
+             Cell(g(r["gain"]))] for r in rows]
     return Table(
         "Dialogue gradient: proposals scored on the same weights as the incumbent",
-        ["dataset", "GPTA setting", "runs", "proposals / round", "new", "adopted", "LLM accuracy",
-         "gain of adopted (dev points)"], body,
-        notes=["new: share of proposals whose cleaned text differs from every earlier prefix of the run "
-               "(echoes, duplicates and unusable replies are not new); adopted: share of proposals that became "
-               "the next prefix; LLM accuracy: share of new proposals that beat the incumbent on the same "
-               "weights (higher dev metric, or equal and lower dev loss), n/a when nothing new was proposed; "
-               "gain of adopted: adopted proposal's dev metric minus the incumbent's on the same weights, mean "
-               "and 95% t-interval over adopted proposals (unit: one adopted proposal)."],
+        ["dataset", "GPTA setting", "runs", "proposals / round", "new", "echo", "adopted", "LLM accuracy",
+         "raw wins, refused", "gain of adopted (dev points)"], body,
+        notes=["new / echo: shares of proposals judged by one rule (gpta.prefix.find_echo): an echo repeats, nearly "
+               "repeats (the same content words) or is a verbatim piece of an earlier prefix, an earlier proposal or "
+               "a line of our own request; fragments and otherwise unusable replies are neither. adopted: share of "
+               "proposals that became the next prefix. LLM accuracy: share of new proposals that beat the incumbent "
+               "on the same weights by a gain that passed the paired test (exact one-sided sign test on the dev items "
+               "whose correctness differs, p < 0.05), n/a when nothing new was proposed. raw wins: new proposals with "
+               "any positive gain (the rule before the test); refused: adoptions that rule would have made under "
+               "adopt=if-better that the test refused. gain of adopted: adopted proposal's dev metric minus the "
+               "incumbent's on the same weights, mean and 95% t-interval over adopted proposals (unit: one adopted "
+               "proposal)."],
         label="tab:dialogue",
     )
 
@@ -111,7 +130,8 @@ def prefix_lines(rows: list[dict[str, Any]]) -> list[str]:
             for h in res.get("prefix_history") or []:
                 props = h.get("proposals") or []
                 new = sum(p["status"] == "new" for p in props)
-                tail = f" → {len(props)} proposals, {new} new" if props else ""
+                echo = sum(p["status"] in ("echo", "duplicate") for p in props)
+                tail = f" → {len(props)} proposals, {new} new, {echo} echo" if props else ""
                 steps.append(f"round {h['round']} [{h.get('revision', h.get('source'))}] “{h['prefix']}”{tail}")
             out.append(f"{r['dataset']} {r['setting']} fraction {c['fraction']:g} seed {c['seed']}: " + "; ".join(steps))
         if len(r["results"]) > MAX_PREFIX_RUNS:
@@ -130,6 +150,6 @@ def render(doc: Any, raw: dict[str, dict[str, Any]], runs: pd.DataFrame) -> Tabl
     doc.table(table)
     doc.bullets(correlation_lines(runs))
     doc.text("Prefixes per run (revision: first, changed, echo, kept or fallback; proposals made at the end of "
-             "the round):")
+             "the round, with how many were new and how many echoes):")
     doc.bullets(prefix_lines(rows))
     return table

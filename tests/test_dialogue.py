@@ -1,9 +1,9 @@
 """The dialogue gradient's bookkeeping (issue 14): same-weights A/B, candidates, adoption, credit.
 
-Real encoder, real data, tiny budget. Two tests use a *scripted test-double LLM* (``ScriptedTestDouble``,
-not a model: it returns fixed texts) because what they check is how the loop treats a given reply
-(an echo, a set of distinct candidates); ``test_real_llm_candidates_are_recorded_and_cached`` runs the
-embedded LLM.
+Real encoder, real data, tiny budget. Some tests use a *test-double LLM* (``ScriptedTestDouble``
+returns fixed texts, ``ReplayTestDouble`` replays the quick run's real SmolLM2 replies; neither is a
+model) because what they check is how the loop treats a given reply (an echo, a set of distinct
+candidates); ``test_real_llm_candidates_are_recorded_and_cached`` runs the embedded LLM.
 """
 
 from __future__ import annotations
@@ -11,14 +11,17 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import numpy as np
 import pytest
+from scipy.stats import binomtest
 
 from gpta import gpta_loop as gpta_method
 from gpta.config import LLMConfig
 from gpta.context import RunContext
 from gpta.llm.base import LLM, Backend, Reply
 from gpta.llm.ledger import Ledger
-from gpta.gpta_loop import decide
+from gpta.gpta_loop import ADOPT_ALPHA, decide, paired_gain
+from gpta.prefix import Earlier, find_echo, request_texts
 from gpta.cell import execute
 from gpta.results import cell_id
 from tests.helpers import tiny_config
@@ -63,42 +66,72 @@ def test_echoing_llm_gets_no_new_proposals_no_adoption_no_credit(tmp_path, adopt
     d = result["dialogue"]
     assert d["proposals"] == 2 * 3 and d["new"] == 0 and d["adopted"] == 0 and d["beat_incumbent"] == 0
     assert d["llm_accuracy"] is None and d["share_new"] == 0 and d["adopted_gains"] == []
-    assert d["echo"] == 6  # the cleaned text repeats p0 (lead-in and quotes stripped)
+    assert d["echo"] == 6 and d["share_echo"] == 1 and d["echo_sources"] == {"prefix": 6, "proposal": 0, "request": 0}
     assert [h["prefix"] for h in result["prefix_history"]] == [P0] * 3
     assert [h["revision"] for h in result["prefix_history"]] == ["first", "echo", "echo"]
     for h in result["prefix_history"][:-1]:
         for p in h["proposals"]:
-            assert p["status"] == "echo" and p["echo_of"] == {"round": 0, "candidate": None}
+            assert p["status"] == "echo" and p["echo_of"]["source"] == "prefix" and p["echo_of"]["text"] == P0
+            assert (p["echo_of"]["round"], p["echo_of"]["candidate"]) == (0, None)
             assert p["dev_metric"] == h["incumbent_dev"]["metric"] and p["gain"] == 0 and not p["adopted"]
-    # candidate k>1 samples at the candidate temperature with its own seed; reply 1 is the paper's
+    # reply 1 at gpta.reply_temperature (0: greedy, recorded as deterministic) with the cell's seed
+    # (13); candidate k at the candidate temperature with seed 13 + k - 1
     revisions = backend.calls[1:4]
-    assert [(o.temperature, o.seed) for o in revisions] == [(0.0, 0), (0.8, 1), (0.8, 2)]
+    assert [(o.temperature, o.seed) for o in revisions] == [(0.0, 13), (0.8, 14), (0.8, 15)]
+    assert d["llm_sampling"] == {"temperature": 0.0, "seed": 13, "seed_from": "run"} and d["llm_deterministic"]
     # the feedback shows the trajectory on the same weights and keeps training apart from the prefix
     feedback = [m["content"] for m in result["conversation"] if m["role"] == "user"][1:]
     assert "untrained head" in feedback[0] and "same instruction, before and after" in feedback[1]
     assert f'1. "{P0}": ' in feedback[1]
 
 
-def _proposal(k, status, metric=None, loss=None, beats=False):
+def _proposal(k, status, metric=None, loss=None, beats=False, raw=None):
     return {"candidate": k, "status": status, "dev_metric": metric, "dev_loss": loss, "beats_incumbent": beats,
-            "prefix": None if status == "fallback" else f"text {k}"}
+            "beats_incumbent_raw": beats if raw is None else raw,
+            "prefix": None if status in ("rejected", "fragment") else f"text {k}"}
 
 
-def test_decide_adopts_the_best_candidate_that_beats_the_incumbent():
+def test_decide_adopts_the_best_candidate_whose_gain_passes_the_test():
     props = [_proposal(1, "new", 0.70, 0.6), _proposal(2, "new", 0.82, 0.5, True),
              _proposal(3, "new", 0.82, 0.4, True), _proposal(4, "echo", 0.80, 0.3)]
     chosen, revision = decide(props, "if-better")
     assert chosen["candidate"] == 3 and revision == "changed"  # equal metric: the lower dev loss wins
     chosen, revision = decide(props, "always")  # the paper: reply 1, even when it is worse
     assert chosen["candidate"] == 1 and revision == "changed"
-    assert decide([_proposal(1, "new", 0.7, 0.6), _proposal(2, "fallback")], "if-better") == (None, "kept")
-    assert decide([_proposal(1, "fallback"), _proposal(2, "echo", 0.8, 0.3)], "if-better") == (None, "echo")
-    assert decide([_proposal(1, "fallback")], "always") == (None, "fallback")
+    assert decide([_proposal(1, "new", 0.7, 0.6), _proposal(2, "rejected")], "if-better") == (None, "kept")
+    assert decide([_proposal(1, "fragment"), _proposal(2, "echo", 0.8, 0.3)], "if-better") == (None, "echo")
+    assert decide([_proposal(1, "fragment")], "always") == (None, "fallback")
+    # a raw gain that fails the paired test: kept under the test, adopted under the old rule
+    noise = [_proposal(1, "new", 0.75, 0.5, beats=False, raw=True)]
+    assert decide(noise, "if-better") == (None, "kept")
+    assert decide(noise, "if-better", test=False)[0]["candidate"] == 1
+    # the paper's rule takes an echo too (no credit: revision "echo")
+    assert decide([_proposal(1, "echo", 0.7, 0.6)], "always")[1] == "echo"
 
 
-def test_a_round_with_a_better_candidate_adopts_it(tmp_path):
-    """Distinct scripted candidates, scored on the same weights: the best one that beats the incumbent
-    becomes the next round's prefix; the record and the summary agree."""
+def test_paired_gain_is_an_exact_one_sided_sign_test_on_the_discordant_items():
+    inc = {"metric": 0.80, "loss": 0.5, "items": np.array([1.0] * 80 + [0.0] * 20)}
+
+    def cand(wins, losses):
+        items = inc["items"].copy()
+        items[80:80 + wins] = 1.0  # wrong before, right now
+        items[:losses] = 0.0  # right before, wrong now
+        return {"metric": items.mean(), "loss": 0.5, "items": items}
+
+    t = paired_gain(cand(8, 0), inc)  # 8 of 8 discordant items improve: p = 0.5^8
+    assert (t["wins"], t["losses"]) == (8, 0) and t["p_value"] == pytest.approx(0.5 ** 8) and t["passed"]
+    t = paired_gain(cand(5, 3), inc)  # a gain of 2 items of 100 (DIALOGUE.md's trec gain was 2 of 499)
+    assert t["p_value"] == pytest.approx(binomtest(5, 8, alternative="greater").pvalue) and not t["passed"]
+    t = paired_gain(cand(12, 4), inc)  # 8 items of gain out of 16 discordant: p = 0.038 < 0.05
+    assert t["p_value"] < ADOPT_ALPHA and t["passed"]
+    assert not paired_gain(inc, inc)["passed"] and paired_gain(inc, inc)["p_value"] == 1.0
+    assert not paired_gain(cand(0, 6), inc)["passed"]
+
+
+def test_a_round_with_candidates_adopts_only_a_gain_that_passes_the_test(tmp_path):
+    """Distinct scripted candidates, scored on the same weights: every raw winner is recorded, the
+    adopted one (if any) is the best whose paired test passed; the record and the summary agree,
+    and the summary counts what the old any-positive-gain rule would have adopted."""
     texts = ["Decide whether this tweet is negative or positive.",
              "Is the opinion in this short tweet negative or positive?",
              "Label the tweet about technology as negative or positive.",
@@ -112,21 +145,29 @@ def test_a_round_with_a_better_candidate_adopts_it(tmp_path):
     assert [p["status"] for p in props] == ["new"] * 6
     inc = first["incumbent_dev"]
     for p in props:
-        assert p["beats_incumbent"] == (p["dev_metric"] > inc["metric"]
-                                        or (p["dev_metric"] == inc["metric"] and p["dev_loss"] < inc["loss"]))
+        raw = p["dev_metric"] > inc["metric"] or (p["dev_metric"] == inc["metric"] and p["dev_loss"] < inc["loss"])
+        assert p["beats_incumbent_raw"] == raw and p["gain"] == pytest.approx(p["dev_metric"] - inc["metric"])
+        assert p["beats_incumbent"] == (raw and p["test"]["p_value"] < ADOPT_ALPHA)
+    raw_winners = [p for p in props if p["beats_incumbent_raw"]]
     winners = [p for p in props if p["beats_incumbent"]]
-    assert winners, "with six distinct candidates on barely trained weights one beats p0 (seeded: deterministic)"
-    best = max(winners, key=lambda p: (p["dev_metric"], -p["dev_loss"]))
-    assert [p["candidate"] for p in props if p["adopted"]] == [best["candidate"]]
-    assert second["prefix"] == best["prefix"] and second["revision"] == "changed"
-    # "before" of round 1 is the adopted prefix's same-weights score: no retraining in between
-    assert second["dev_before"] == best["dev_metric"] and not second["dev_before_untrained_head"]
+    assert raw_winners, "with six distinct candidates on barely trained weights one beats p0 (seeded: deterministic)"
+    old = max(raw_winners, key=lambda p: (p["dev_metric"], -p["dev_loss"]))
+    assert [p["candidate"] for p in props if p["adopted_without_test"]] == [old["candidate"]]
     d = result["dialogue"]
-    assert d["new"] == 6 and d["adopted"] == 1 and d["llm_accuracy"] == len(winners) / 6
-    assert d["adopted_gains"] == [best["dev_metric"] - inc["metric"]]
+    assert d["new"] == 6 and d["beat_incumbent"] == len(winners) and d["beat_incumbent_raw"] == len(raw_winners)
+    assert d["llm_accuracy"] == len(winners) / 6 and d["llm_accuracy_raw"] == len(raw_winners) / 6
+    if winners:
+        best = max(winners, key=lambda p: (p["dev_metric"], -p["dev_loss"]))
+        assert [p["candidate"] for p in props if p["adopted"]] == [best["candidate"]]
+        assert second["prefix"] == best["prefix"] and second["revision"] == "changed"
+        # "before" of round 1 is the adopted prefix's same-weights score: no retraining in between
+        assert second["dev_before"] == best["dev_metric"] and not second["dev_before_untrained_head"]
+        assert d["adopted_gains"] == [best["dev_metric"] - inc["metric"]]
+        assert result["conversation"][-1] == {"role": "assistant", "content": best["prefix"]}
+    else:  # the old rule's adoption is refused: the incumbent is kept
+        assert second["prefix"] == P0 and second["revision"] == "kept" and d["adopted"] == 0
+        assert d["refused_by_test"] == 1
     assert d["extra_dev_passes"] == 6  # p0 is the incumbent (its epoch-end pass counts), 6 candidates
-    # the conversation continues with the adopted reply
-    assert result["conversation"][-1] == {"role": "assistant", "content": best["prefix"]}
 
 
 def test_a_new_line_below_an_echoed_first_line_is_the_proposal(tmp_path):
@@ -145,12 +186,59 @@ def test_a_new_line_below_an_echoed_first_line_is_the_proposal(tmp_path):
     assert [h["revision"] for h in result["prefix_history"]] == ["first", "echo"]
 
 
-def test_bad_adopt_value_is_refused_before_data_loads(tmp_path):
+class ReplayTestDouble(Backend):
+    """A test double, not an LLM: replays a real conversation's assistant turns in order."""
+
+    name = "replay-test-double"
+
+    def __init__(self, replies):
+        self.replies = list(replies)
+
+    def identity(self):
+        return {"backend": self.name, "model": "replay", "digest": "none"}
+
+    def complete(self, messages, options):
+        return Reply(text=self.replies.pop(0), prompt_tokens=10, completion_tokens=5, seconds=0.0)
+
+
+@pytest.mark.parametrize("dataset", ["tweets", "bbc-news"])
+def test_the_quick_runs_revisions_are_echoes(tmp_path, dataset):
+    """Issue 23: the quick run's real SmolLM2 replies (tests/quick_replies.py). The old loop adopted
+    a near-copy of our request (tweets) and sentence 2 of p0 (bbc-news) as "new"; by the one rule
+    both are echoes, first-new finds no new line, and the report counts them as echoes."""
+    from reports.dialogue import dialogue_rows
+    from reports.extract import revision_kinds
+    from tests.quick_replies import CONVERSATIONS, OLD_ADOPTED
+
+    replies = [m["content"] for m in CONVERSATIONS[dataset] if m["role"] == "assistant"]
+    cfg = tiny_config("gpta", dataset=dataset, fraction=0.02 if dataset == "bbc-news" else 0.005, **{"gpta.rounds": 2})
+    ctx = RunContext(out_dir=tmp_path, run_id="quick-replay", cfg=cfg, progress=False)
+    ctx._llms.append(LLM(ReplayTestDouble(replies), cfg.generation))
+    result = gpta_method.run(cfg, ctx)
+    p0, r1 = result["prefix_history"]
+    assert p0["prefix"] == CONVERSATIONS[dataset][2]["content"].splitlines()[0]  # p0 as the quick run had it
+    (p,) = p0["proposals"]
+    assert p["status"] == "echo" and p["prefix"] != OLD_ADOPTED[dataset]
+    assert p["echo_of"]["source"] == "prefix" and not p["beats_incumbent"]
+    assert r1["prefix"] == p0["prefix"] and r1["revision"] == "echo"  # nothing new: p0 kept
+    d = result["dialogue"]
+    assert (d["new"], d["echo"], d["share_echo"], d["llm_accuracy"]) == (0, 1, 1.0, None)
+    kinds = revision_kinds(result)  # the report's revisions table ("New x%, Echo y%")
+    assert (kinds["new"], kinds["echo"]) == (0, 1)
+    result.update(method="gpta", dataset={"name": dataset}, config={"fraction": 0.02, "seed": 13})
+    (row,) = dialogue_rows({"quick": result})
+    assert row["share_new"] == 0 and row["llm_accuracy"] != row["llm_accuracy"]  # n/a: nothing new, no credit
+    # the old adoptions themselves: echoes of what we sent (tweets) and of p0 (bbc-news)
+    conversation = CONVERSATIONS[dataset][:4]
+    earlier = [Earlier(conversation[2]["content"], "prefix", {"round": 0})] + request_texts(conversation)
+    assert find_echo(OLD_ADOPTED[dataset], earlier)["source"] == ("request" if dataset == "tweets" else "prefix")
+
+
+def test_bad_adopt_value_is_refused_when_the_setting_is_read():
     from gpta.errors import UserError
 
-    cfg = tiny_config("gpta", **{"gpta.adopt": "sometimes"})
-    with pytest.raises(UserError, match="gpta.adopt 'sometimes': use one of always, if-better"):
-        gpta_method.run(cfg, RunContext(out_dir=tmp_path, run_id="x", cfg=cfg, progress=False))
+    with pytest.raises(UserError, match="gpta.adopt"):
+        tiny_config("gpta", **{"gpta.adopt": "sometimes"})
 
 
 @pytest.mark.slow
@@ -205,3 +293,26 @@ def test_setfit_gpta_takes_the_same_cells_gpta_prefix_and_never_runs_gpta_itself
     mcfg.options = {"max_steps": 2, "num_iterations": 1}
     _, m = execute(mcfg, tmp_path, progress=False)
     assert m["prefix"] == get_dataset("tweets").manual_prefix
+
+
+@pytest.mark.slow  # 6 calls of the embedded SmolLM2 (~10 s on a quiet machine)
+def test_first_prefix_varies_with_the_run_seed_only_when_sampled(tmp_path):
+    """Issue 23, item 8, with the embedded LLM through step 1 (``first_prefix``, also llm-prefix's
+    call): with gpta.reply_temperature=0.7 and llm_seed=run the p0 reply differs across run seeds
+    and is identical on a rerun without cache; greedy (the default) gives one reply for every seed
+    and the record says so (``llm_deterministic``)."""
+    from gpta.gpta_loop import first_prefix, llm_deterministic, llm_options
+    from gpta.pipeline import Setup
+
+    def p0_reply(seed, **over):
+        cfg = tiny_config("gpta", seed=seed, **over)
+        ctx = RunContext(out_dir=tmp_path, run_id=f"s{seed}", cfg=cfg, progress=False, llm_cache_mode="off")
+        conversation, _ = first_prefix(Setup.build(cfg, ctx), ctx.llm())
+        return conversation[2]["content"], cfg
+
+    sampled = {seed: p0_reply(seed, **{"gpta.reply_temperature": 0.7})[0] for seed in (13, 21, 42)}
+    assert len(set(sampled.values())) > 1, sampled
+    assert p0_reply(13, **{"gpta.reply_temperature": 0.7})[0] == sampled[13]  # the seed fixes the sample
+    (greedy_13, cfg_13), (greedy_21, cfg_21) = p0_reply(13), p0_reply(21)
+    assert greedy_13 == greedy_21 and llm_deterministic(cfg_13)
+    assert llm_options(cfg_13).seed == 13 and llm_options(cfg_21).seed == 21  # own cache keys all the same

@@ -12,7 +12,7 @@ from reports.document import Document
 
 
 def _result(run_id, seed, proposals_per_round, adopt="if-better"):
-    history, gains, counts = [], [], {"new": 0, "echo": 0, "duplicate": 0, "fallback": 0}
+    history, gains, counts = [], [], {"new": 0, "echo": 0, "fragment": 0, "rejected": 0}
     beat = adopted = 0
     for r, props in enumerate(proposals_per_round + [[]]):
         h = {"round": r, "prefix": f"prefix {r}", "revision": "first" if r == 0 else "changed", "source": "llm"}
@@ -28,7 +28,9 @@ def _result(run_id, seed, proposals_per_round, adopt="if-better"):
     n = sum(counts.values())
     return {"run_id": run_id, "method": "gpta", "metric": "accuracy", "dataset": {"name": "tweets"},
             "config": {"fraction": 0.02, "seed": seed}, "prefix_history": history,
-            "dialogue": {"candidates": 2, "adopt": adopt, "reply_line": "first-new", "rounds_with_proposals": len(proposals_per_round),
+            "dialogue": {"candidates": 2, "adopt": adopt, "reply_line": "first-new", "echo_rule": "(issue 23)",
+                         "rounds_with_proposals": len(proposals_per_round), "refused_by_test": 1,
+                         "beat_incumbent_raw": beat + 1,
                          "proposals": n, **counts, "beat_incumbent": beat, "adopted": adopted,
                          "adopted_gains": gains, "llm_accuracy": beat / counts["new"] if counts["new"] else None}}
 
@@ -39,23 +41,25 @@ def _p(status, gain=0.0, beats=False, adopted=False):
 
 def test_dialogue_rows_table_and_prefixes():
     raw = {
-        "a": _result("a", 13, [[_p("new", 0.02, True, True), _p("echo")], [_p("new", -0.01), _p("fallback")]]),
-        "b": _result("b", 21, [[_p("new", 0.04, True, True), _p("duplicate")], [_p("echo"), _p("echo")]]),
+        "a": _result("a", 13, [[_p("new", 0.02, True, True), _p("echo")], [_p("new", -0.01), _p("rejected")]]),
+        "b": _result("b", 21, [[_p("new", 0.04, True, True), _p("fragment")], [_p("echo"), _p("echo")]]),
     }
     (row,) = dialogue.dialogue_rows(raw)
     assert row["setting"] == "K=2, adopt=if-better" and row["runs"] == 2 and row["rounds"] == 4
     old = _result("c", 42, [[_p("echo")]])
     del old["dialogue"]["reply_line"]  # a result from before gpta.reply_line: line 1 was read
-    assert dialogue._setting(old) == "K=2, adopt=if-better, line=first"
+    del old["dialogue"]["echo_rule"]  # ... and from before issue 23's echo rule and adoption test
+    assert dialogue._setting(old) == "K=2, adopt=if-better, line=first, before the echo rule and adoption test"
     assert row["proposals_per_round"] == 2 and row["share_new"] == 3 / 8 and row["share_adopted"] == 2 / 8
+    assert row["share_echo"] == 3 / 8 and row["beat_raw"] == 2 + 2 and row["refused"] == 2
     assert row["llm_accuracy"] == 2 / 3
     assert row["gain"].n == 2 and row["gain"].mean == pytest.approx(0.03)
-    assert row["gain"].ci_low < 0.03 < row["gain"].ci_high
+    assert math.isnan(row["gain"].ci_low)  # no interval from 2 gains (reports.stats: n < 3)
     doc = Document("t")
     table = dialogue.render(doc, raw, pd.DataFrame())
     md = doc.to_markdown()
-    assert "67% (2/3)" in md and ("+3.0 [" in md or "+3.0 \\[" in md) and "(n = 2)" in md and "“prefix 1”" in md
-    assert table.rows[0][4].text == "38%"
+    assert "67% (2/3)" in md and "+3.0 (n = 2)" in md and "“prefix 1”" in md and "[+nan" not in md
+    assert table.rows[0][4].text == "38%" and table.rows[0][5].text == "38%" and table.rows[0][8].text == "4, 2"
 
 
 def test_echo_only_runs_get_no_llm_accuracy():
@@ -63,4 +67,15 @@ def test_echo_only_runs_get_no_llm_accuracy():
     (row,) = dialogue.dialogue_rows(raw)
     assert row["new"] == 0 and math.isnan(row["llm_accuracy"]) and row["gain"].n == 0
     table = dialogue.dialogue_table([row])
-    assert table.rows[0][6].text == "n/a (0/0)" and table.rows[0][7].text == "no adoption"
+    assert table.rows[0][7].text == "n/a (0/0)" and table.rows[0][9].text == "no adoption"
+    assert table.rows[0][5].text == "100%"  # every proposal an echo
+
+
+def test_a_record_from_before_issue_23_counts_its_duplicates_as_echoes():
+    old = _result("a", 13, [[_p("new", 0.02, True, True), _p("echo")]])
+    old["dialogue"].update(duplicate=1, proposals=3)
+    for key in ("echo_rule", "refused_by_test", "beat_incumbent_raw"):
+        del old["dialogue"][key]
+    (row,) = dialogue.dialogue_rows({"a": old})
+    assert row["share_echo"] == 2 / 3 and row["beat_raw"] == 1 and row["refused"] == 0
+    assert row["setting"].endswith("before the echo rule and adoption test")
