@@ -8,17 +8,20 @@ from __future__ import annotations
 
 from typing import Any
 
+# The role, unmistakable (issue 23): a stronger LLM read the old wording as a request to label data
+# ("Please provide a tweet and its corresponding sentiment label."). The LLM writes ONE sentence
+# that a classifier reads before every input; it never sees an input and never labels one.
 SYSTEM = (
-    "You are a teaching assistant for a small text classifier. You write a short instruction, "
-    "called a prefix, that is placed in front of every input the classifier reads. You never "
-    "see the data; you only get a description of it and training feedback."
+    "You write one instruction sentence for a small text classifier. The classifier reads your "
+    "sentence in front of every input text; it tells the classifier what to decide. You never see "
+    "the texts and you never classify anything yourself. Reply with the instruction sentence only."
 )
 
 QA_SYSTEM = (
-    "You are a teaching assistant for a small reading-comprehension model that marks the answer "
-    "to a question as a span of a passage. You write a short instruction, called a prefix, that "
-    "is placed in front of every question the model reads. You never see the data; you only get "
-    "a description of it and training feedback."
+    "You write one instruction sentence for a small reading-comprehension model that marks the "
+    "answer to a question as a span of a passage. The model reads your sentence in front of every "
+    "question; it tells the model how to find the answer. You never see the questions or passages "
+    "and you never answer anything yourself. Reply with the instruction sentence only."
 )
 
 
@@ -30,14 +33,16 @@ def system_message(task: str) -> str:
 FIRST = (
     "Dataset: {description}\n"
     "The possible labels are: {labels}.\n"
-    "Write one instruction sentence that describes the task and lists all the possible labels. "
+    "Write the instruction sentence that the classifier will read before every text: it must say "
+    "what to decide and name all the possible labels. Do not write or ask for an example. "
     "Reply with only that sentence."
 )
 
 QA_FIRST = (
     "Dataset description: {description}\n"
-    "Write one short sentence (at most 20 words) that tells a reading-comprehension model how to "
-    "find the answer span in the passage for a question. Reply with the sentence only."
+    "Write the instruction sentence (at most 20 words) that the model will read before every "
+    "question: it must say how to find the answer span in the passage. Do not write or ask for an "
+    "example. Reply with only that sentence."
 )
 
 # The dialogue gradient, OPRO-style (Yang et al. 2023, "Large Language Models as Optimizers"):
@@ -53,8 +58,8 @@ FEEDBACK = (
     "{trajectory}"
     "Train loss is {train_loss:.3f}; train {metric} minus dev {metric} is {gap:+.3f}.\n"
     "{per_class}"
-    "Write a new instruction sentence, different from all of the above, that you expect to score "
-    "higher. {requirement} Reply with only that sentence."
+    "Write a new instruction sentence {reader}, different from all of the above, that you expect to "
+    "score higher. {requirement} Reply with only that sentence."
 )
 TRAINING_EFFECT = ("Effect of training (same instruction, before and after this round): dev {metric} "
                    "went from {before:.3f} to {after:.3f}; dev loss from {loss_before:.3f} to {loss_after:.3f}.\n")
@@ -71,6 +76,8 @@ REQUIREMENT = {
     "classification": "It must describe the task and list all the possible labels.",
     "qa": "It must tell the model how to find the answer span in the passage.",
 }
+READER = {"classification": "for the classifier to read before every text",
+          "qa": "for the model to read before every question"}
 
 def labels_phrase(label_names: list[str]) -> str:
     if len(label_names) <= 1:
@@ -108,7 +115,7 @@ def feedback_message(round_index: int, epochs: int, prefix: str, prefix_tokens: 
         round=round_index + 1, epochs=epochs, s="" if epochs == 1 else "s", prefix=prefix,
         prefix_tokens=prefix_tokens, training_effect=training_effect, metric=metric, noise=2 * se,
         trajectory=lines, train_loss=train["loss"], gap=train[metric] - p, per_class=per_class,
-        requirement=REQUIREMENT["classification" if recall else "qa"],
+        requirement=REQUIREMENT["classification" if recall else "qa"], reader=READER["classification" if recall else "qa"],
     )
 
 
