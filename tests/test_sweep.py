@@ -320,3 +320,18 @@ def test_a_long_dry_run_shows_progress(tmp_path, capsys):
     assert code == 0, err
     assert "total: 5200 cells" in out
     assert "naming the cells of stage main" in err and "pricing the cells of stage main" in err
+
+
+def test_textual_gradient_is_priced_as_the_loop_it_runs():
+    """The registry row says what the code does: textual-gradient is GPTA's loop with another
+    feedback message, 1 + (rounds - 1) x K calls (no critique call), with GPTA's dev passes."""
+    from gpta.registry import get_method
+    from gpta.sweep.estimate import llm_calls
+
+    assert get_method("textual-gradient").cost == get_method("gpta").cost
+    for rounds, k, epochs, calls in ((3, 1, 6, 3), (3, 4, 6, 9), (4, 2, 2, 3)):  # rounds are capped at epochs
+        cfgs = [apply_overrides(RunConfig("tweets", 0.02, 13, m), {"gpta.rounds": rounds, "gpta.candidates": k,
+                                                                   "train.epochs": epochs})
+                for m in ("gpta", "textual-gradient")]
+        assert [llm_calls(c) for c in cfgs] == [calls, calls]
+        assert prior_seconds(cfgs[0]) == prior_seconds(cfgs[1])
