@@ -69,8 +69,8 @@ ADOPT_TEST = (f"exact one-sided sign test (scipy.stats.binomtest, p = 1/2) on th
 #   incumbent_dev: {metric, loss} of the round's prefix on those same weights (= dev_metric).
 #   trajectory: every distinct prefix so far on those weights, best first (what the LLM is shown).
 # Top level, ``dialogue``: the settings (candidates, adopt, candidate_temperature, reply_line,
-#   llm_sampling = {temperature, seed, seed_from}), llm_deterministic (reply 1 greedy: the first
-#   prefix cannot vary with the run seed), the rules (echo_rule, adopt_test),
+#   llm_sampling = {temperature, seed, seed_from, deterministic}), llm_deterministic (the same:
+#   reply 1 greedy, so the first prefix cannot vary with the run seed), the rules (echo_rule, adopt_test),
 #   rounds_with_proposals, proposals, new, echo, fragment, rejected, echo_sources (echoes per
 #   source), beat_incumbent, beat_incumbent_raw, adopted, refused_by_test (adoptions the old
 #   any-positive-gain rule would have made that the test refuses; if-better only), share_new,
@@ -110,9 +110,10 @@ def llm_options(cfg: RunConfig, k: int = 1) -> LLMConfig:
 
 
 def llm_sampling(cfg: RunConfig) -> dict[str, Any]:
-    """How reply 1 was sampled (temperature, LLM seed and where the seed came from)."""
+    """How reply 1 was sampled: temperature, LLM seed, where the seed came from, deterministic."""
     opts = llm_options(cfg, 1)
-    return {"temperature": opts.temperature, "seed": opts.seed, "seed_from": cfg.gpta.llm_seed}
+    return {"temperature": opts.temperature, "seed": opts.seed, "seed_from": cfg.gpta.llm_seed,
+            "deterministic": llm_deterministic(cfg)}
 
 
 def llm_deterministic(cfg: RunConfig) -> bool:

@@ -78,7 +78,8 @@ def test_echoing_llm_gets_no_new_proposals_no_adoption_no_credit(tmp_path, adopt
     # (13); candidate k at the candidate temperature with seed 13 + k - 1
     revisions = backend.calls[1:4]
     assert [(o.temperature, o.seed) for o in revisions] == [(0.0, 13), (0.8, 14), (0.8, 15)]
-    assert d["llm_sampling"] == {"temperature": 0.0, "seed": 13, "seed_from": "run"} and d["llm_deterministic"]
+    assert d["llm_sampling"] == {"temperature": 0.0, "seed": 13, "seed_from": "run", "deterministic": True}
+    assert d["llm_deterministic"]
     # the feedback shows the trajectory on the same weights and keeps training apart from the prefix
     feedback = [m["content"] for m in result["conversation"] if m["role"] == "user"][1:]
     assert "untrained head" in feedback[0] and "same instruction, before and after" in feedback[1]
