@@ -44,7 +44,7 @@ def test_tracked_run_is_read_back_by_mlflow(tmp_path, monkeypatch):
     (tmp_path / "store").mkdir()
     out = tmp_path / "out"
     code = main(["run", "--dataset", "tweets", "--fraction", "0.005", "--method", "finetune", "--out", str(out),
-                 "--track", f"mlflow:{uri}", *TINY_ARGS])
+                 "--track", f"mlflow:{uri}", *TINY_ARGS, "--set", "train.epochs=1", "--set", "train.test_max=32"])
     assert code == 0
     [path] = [p for p in out.glob("*.json")]
     result = json.loads(path.read_text())
@@ -54,7 +54,7 @@ def test_tracked_run_is_read_back_by_mlflow(tmp_path, monkeypatch):
     [run] = client.search_runs([experiment.experiment_id])
     assert run.info.run_name == result["run_id"] and run.info.status == "FINISHED"
     assert run.data.tags["gpta.method"] == "finetune" and run.data.tags["gpta.device"] == result["env"]["device"]
-    assert run.data.params["train.epochs"] == "2" and run.data.params["dataset"] == "tweets"
+    assert run.data.params["train.epochs"] == "1" and run.data.params["dataset"] == "tweets"
     assert run.data.metrics["test.accuracy"] == pytest.approx(result["metrics"]["test"]["accuracy"])
     assert run.data.metrics["costs.train_seconds"] == pytest.approx(result["costs"]["train_seconds"])
     local = client.download_artifacts(run.info.run_id, "result.json", str(tmp_path))
