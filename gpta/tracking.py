@@ -70,8 +70,12 @@ class MlflowTracker:
             from mlflow.tracking import MlflowClient
         except ImportError:
             raise UserError("--track mlflow needs MLflow: pip install 'gpta-suite[track]'") from None
+        import logging
+
         import mlflow
 
+        for name in ("mlflow.store.db.utils", "alembic.runtime.migration"):  # "Creating tables..." lines
+            logging.getLogger(name).setLevel(logging.WARNING)
         self.uri = uri or mlflow.get_tracking_uri()
         self.client = MlflowClient(tracking_uri=self.uri)
         name = experiment or os.environ.get("MLFLOW_EXPERIMENT_NAME") or DEFAULT_EXPERIMENT
