@@ -390,6 +390,7 @@ def run(cfg: RunConfig, ctx: RunContext, feedback: Feedback = aggregate_feedback
     # 1. p0 from the description alone
     conversation, current = first_prefix(setup, llm)
     earlier = [Earlier(current["prefix"], "prefix", {"round": 0, "candidate": None})]  # what may not be repeated
+    trained_with = {_key(current["prefix"])}  # the prefixes in ``earlier``
     trajectory_texts = {_key(current["prefix"]): {"prefix": current["prefix"], "round": 0}}  # every prefix so far
     history: list[dict[str, Any]] = []
     extra_passes = 0
@@ -434,7 +435,8 @@ def run(cfg: RunConfig, ctx: RunContext, feedback: Feedback = aggregate_feedback
                 earlier.append(Earlier(p["prefix"], "proposal", {"round": r + 1, "candidate": p["candidate"]}))
                 trajectory_texts.setdefault(_key(p["prefix"]), {"prefix": p["prefix"], "round": r + 1})
         current = next_prefix(chosen, revision, prefix, proposals)
-        if chosen is not None:  # an adopted echo of our request is a prefix from now on
+        if chosen is not None and _key(chosen["prefix"]) not in trained_with:  # a text trained with from now on
+            trained_with.add(_key(chosen["prefix"]))  # (an adopted echo of our request included)
             earlier.insert(0, Earlier(chosen["prefix"], "prefix", {"round": r + 1, "candidate": chosen["candidate"]}))
             trajectory_texts.setdefault(_key(chosen["prefix"]), {"prefix": chosen["prefix"], "round": r + 1})
         carried = ab(current["prefix"])  # the same weights the next round starts from: no extra pass
