@@ -42,7 +42,7 @@ from gpta.config import GPTAConfig, LLMConfig, RunConfig
 from gpta.context import RunContext
 from gpta.llm import LLM
 from gpta.pipeline import Setup
-from gpta.prefix import ECHO_RULE, Earlier, clean_prefix, request_texts
+from gpta.prefix import ECHO_RULE, Earlier, clean_prefix, reply_texts, request_texts
 from gpta.train import Trainer
 
 ADOPT_ALPHA = 0.05  # one-sided level of the paired test a gain must pass to count
@@ -279,9 +279,11 @@ def propose(setup: Setup, llm: LLM, conversation: list[dict[str, str]], earlier:
         reply = ask(llm, conversation, cfg.gpta.history, f"revise-{r + 1}" + (f"-c{k}" if k > 1 else ""),
                     options=opts, record=False)
         # what this candidate must not repeat: earlier prefixes and proposals, this round's earlier
-        # candidates, then every line we have sent (the feedback it answers included)
+        # candidates, every part of the LLM's earlier replies, then every line we have sent (the
+        # feedback it answers included)
         seen = earlier + [Earlier(p["prefix"], "proposal", {"round": r + 1, "candidate": p["candidate"]})
-                          for p in proposals if p["status"] == "new"] + request_texts(conversation)
+                          for p in proposals if p["status"] == "new"] + reply_texts(conversation) \
+            + request_texts(conversation)
         p = proposal_record(k, opts, accept(setup, reply, seen, first_new=cfg.gpta.reply_line == "first-new"))
         score_proposal(p, setup, ab)
         proposals.append(p)

@@ -219,7 +219,7 @@ ECHO_SIMILARITY = 0.9  # content-word ratio at or above which two texts say the 
 ECHO_CONTAINED = 0.9  # share of the proposal's words that occur as one verbatim run in the earlier text
 ECHO_RULE = (
     "echo: against an earlier text (an earlier prefix or proposal, whole or one sentence; a line or sentence of "
-    "our own request), difflib's ratio over content words (lowercase words minus FUNCTION_WORDS) is "
+    "an earlier reply or of our own request), difflib's ratio over content words (lowercase words minus FUNCTION_WORDS) is "
     f">= {ECHO_SIMILARITY}, or >= {ECHO_CONTAINED:.0%} of the proposal's words occur in it as one verbatim run; "
     "fragment: ends in a function word without . ? ! or :"
 )
@@ -251,8 +251,10 @@ def is_fragment(text: str) -> bool:
 
 def _units(e: Earlier) -> list[str]:
     """What an earlier text is compared by: a prefix or proposal whole and per sentence; a request
-    message per line and per sentence (never whole: a long message contains any short text)."""
-    lines = [e.text] if e.source != "request" else [ln for ln in e.text.splitlines() if ln.strip()]
+    message or an earlier reply per line and per sentence (never whole: a long message contains
+    any short text)."""
+    whole = e.source != "request" and not e.where.get("reply")
+    lines = [e.text] if whole else [ln for ln in e.text.splitlines() if ln.strip()]
     out = []
     for line in lines:
         out.append(line)
@@ -297,3 +299,11 @@ def request_texts(messages: Iterable[dict[str, str]]) -> list[Earlier]:
     """Our own messages of a conversation (system and user turns) as texts a proposal may not repeat."""
     return [Earlier(m["content"], "request", {"message": i}) for i, m in enumerate(messages)
             if m["role"] in ("system", "user")]
+
+
+def reply_texts(messages: Iterable[dict[str, str]]) -> list[Earlier]:
+    """The LLM's earlier replies in a conversation, line by line and sentence by sentence: every
+    part of an earlier reply was proposed once, used or not (SmolLM2 on bbc-news wrote p0's unused
+    second sentence again as its revision)."""
+    return [Earlier(m["content"], "proposal", {"message": i, "reply": True}) for i, m in enumerate(messages)
+            if m["role"] == "assistant"]

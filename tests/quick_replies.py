@@ -32,3 +32,16 @@ OLD_ADOPTED = {
     "tweets": "The possible labels are: negative and positive.",
     "bbc-news": "The possible labels are business, entertainment, politics, sport, and tech.",
 }
+
+
+# bbc-news, the same cell and settings on commit 3444e5a (the issue-23 prompts, greedy reply 1 with
+# the cell's seed): the revision repeats sentences 2-3 of the p0 reply that the cleaning had cut
+# off ("The classifier must decide based on the given labels. ..."); an echo of the LLM's own
+# earlier reply, which that commit still counted as new.
+BBC_NEW_PROMPTS = [
+    {'role': 'system', 'content': 'You write one instruction sentence for a small text classifier. The classifier reads your sentence in front of every input text; it tells the classifier what to decide. You never see the texts and you never classify anything yourself. Reply with the instruction sentence only.'},
+    {'role': 'user', 'content': 'Dataset: BBC News articles from 2004-2005: a headline followed by the article body in formal British English. Task: topic classification into five sections: business, entertainment, politics, sport, tech.\nThe possible labels are: business, entertainment, politics, sport or tech.\nWrite the instruction sentence that the classifier will read before every text: it must say what to decide and name all the possible labels. Do not write or ask for an example. Reply with only that sentence.'},
+    {'role': 'assistant', 'content': 'The task is to decide whether the text is a business, entertainment, politics, sports, or tech article. The classifier must decide based on the given labels. The task is to decide based on the given labels. The task is to decide based on the given labels. The task is to decide based on the given labels'},
+    {'role': 'user', 'content': 'Training round 1 is done: the classifier trained 2 epochs with your instruction "The task is to decide whether the text is a business, entertainment, politics, sports, or tech article." (22 tokens).\nEffect of training: the classifier started this round untrained (dev accuracy 0.200 with the untrained head says nothing about your instruction) and reached 0.830; dev loss 1.350.\nEffect of the instruction: these instructions were each scored on dev with the same trained classifier (dev accuracy, higher is better; differences under about 0.053 are noise), best first:\n1. "The task is to decide whether the text is a business, entertainment, politics, sports, or tech article.": 0.830\nTrain loss is 1.072; train accuracy minus dev accuracy is +0.170.\nDev recall per class: business 0.90, entertainment 0.64, politics 0.78, sport 1.00, tech 0.70.\nWrite a new instruction sentence for the classifier to read before every text, different from all of the above, that you expect to score higher. It must describe the task and list all the possible labels. Reply with only that sentence.'},
+    {'role': 'assistant', 'content': 'The task is to decide whether the text is a business, entertainment, politics, sports, or tech article. The classifier must decide based on the given labels. The task is to decide based on the given labels. The task is to decide based on the given labels. The task is to decide based on the given labels'},
+]

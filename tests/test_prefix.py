@@ -3,7 +3,7 @@
 import pytest
 
 from gpta.prefix import (ECHO_CONTAINED, ECHO_SIMILARITY, Earlier, clean_prefix, echo_score, find_echo,
-                         is_fragment, request_texts)
+                         is_fragment, reply_texts, request_texts)
 
 LABELS = ["negative", "positive"]
 
@@ -153,6 +153,23 @@ def test_first_new_never_takes_a_later_line_that_is_itself_an_echo():
     line2, line4 = reply.splitlines()[1], reply.splitlines()[3]
     assert find_echo(line2, earlier)["source"] == "request"  # "negative and positive" for "... or positive"
     assert find_echo(line4, earlier)["source"] == "prefix"  # "The task is to classify the tweet data ..."
+
+
+def test_a_sentence_of_an_earlier_reply_is_an_echo():
+    """The real bbc-news revision with the new prompts (tests/quick_replies.py): first-new skips
+    line 1's echo of p0 and finds sentences 2-3, which the p0 reply had already written."""
+    from tests.quick_replies import BBC_NEW_PROMPTS as conv
+
+    bbc = ["business", "entertainment", "politics", "sport", "tech"]
+    p0, reply = conv[2]["content"], conv[4]["content"]
+    p0_prefix = clean_prefix(p0, bbc, words, 32).prefix
+    earlier = [Earlier(p0_prefix, "prefix", {"round": 0, "candidate": None})] + request_texts(conv[:4])
+    assert clean_prefix(reply, bbc, words, 32, earlier=earlier, first_new=True).status == "new"  # without replies
+    v = clean_prefix(reply, bbc, words, 32, earlier=earlier + reply_texts(conv[:4]), first_new=True)
+    assert v.status == "echo" and v.echo_of["source"] == "prefix"  # line 1; every later sentence echoes the reply
+    later = "The classifier must decide based on the given labels. The task is to decide based on the given labels."
+    echo = find_echo(later, earlier + reply_texts(conv[:4]))
+    assert echo["source"] == "proposal" and echo["reply"] and echo["message"] == 2
 
 
 # -- the echo rule (issue 23): one function, stated thresholds ------------------------------------
