@@ -43,17 +43,6 @@ def parse_track(spec: str | None) -> tuple[str, str | None] | None:
     return kind, (uri or None)
 
 
-def track_arg(text: str) -> str:
-    """argparse type for ``--track``: refuses an unknown tracker before anything runs."""
-    import argparse
-
-    try:
-        parse_track(text)
-    except UserError as exc:
-        raise argparse.ArgumentTypeError(str(exc).removeprefix(f"--track {text}: ")) from None
-    return text
-
-
 def make_tracker(spec: str | None) -> "MlflowTracker | None":
     """The tracker ``--track`` asks for (checked now: the package, the store), or None when off."""
     parsed = parse_track(spec)

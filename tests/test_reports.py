@@ -62,10 +62,10 @@ def results_dir(tmp_path_factory) -> Path:
             for method in METHODS:
                 _run(_cfg(fraction, seed, method), out)
     # A transfer run: the prefix GPTA learned at the first (fraction, seed), reused with no LLM call.
-    from gpta.commands.transfer import read_source
+    from gpta.registry import options_from_result
 
-    src = read_source(_run(_cfg(FRACTIONS[0], SEEDS[0], "gpta"), out))
-    _run(_cfg(FRACTIONS[0], SEEDS[0], "transfer", {"prefix": src["prefix"], "source": src["source"]}), out)
+    src = options_from_result("transfer", _run(_cfg(FRACTIONS[0], SEEDS[0], "gpta"), out))
+    _run(_cfg(FRACTIONS[0], SEEDS[0], "transfer", src), out)
     return out
 
 

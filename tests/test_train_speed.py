@@ -59,12 +59,13 @@ def test_cached_evaluation_batches_give_the_same_metrics():
 
 
 def test_unknown_word_embeddings_setting_is_one_line():
+    """The setting is checked at planning (gpta.config's SETTINGS table), before any model loads:
+    the Trainer trusts it."""
     import pytest
 
+    from gpta.config import RunConfig, apply_overrides
     from gpta.errors import UserError
-    from gpta.train import Trainer
 
-    data, fresh_model = _data(4)
-    with pytest.raises(UserError, match="train.word_embeddings 'sparse': use train or frozen"):
-        Trainer(fresh_model(0), data.task, TrainConfig(word_embeddings="sparse"), 1, seed=0,
-                device=torch.device("cpu"))
+    cfg = RunConfig(dataset="tweets", fraction=0.01, seed=0, method="finetune")
+    with pytest.raises(UserError, match=r"train.word_embeddings='sparse': allowed values: train, frozen"):
+        apply_overrides(cfg, {"train.word_embeddings": "sparse"})

@@ -30,6 +30,17 @@ def out_arg(text: str) -> str:
     return text
 
 
+def track_arg(text: str) -> str:
+    """``--track``: refuses an unknown tracker (``gpta.tracking.parse_track``) before anything runs."""
+    from gpta.tracking import parse_track
+
+    try:
+        parse_track(text)
+    except UserError as exc:
+        raise argparse.ArgumentTypeError(str(exc).removeprefix(f"--track {text}: ")) from None
+    return text
+
+
 def cell_llm(method: str, llm: str | None) -> str:
     """The cell's LLM. An explicit ``--llm`` is refused for a method whose cell no LLM changes (it
     asks none and needs no result of a method that does): it would be recorded and never called.
@@ -53,7 +64,8 @@ def add_cell_args(p: argparse.ArgumentParser, with_method: bool = True) -> None:
     p.add_argument("--data-seed", type=seed_arg, default=None, help="seed of the low-resource sample")
     if with_method:
         p.add_argument("--method", default="gpta", help="see `gpta list methods`")
-    p.add_argument("--llm", default=None, help="embedded | embedded:PATH.gguf | ollama:MODEL | openai:MODEL")
+    p.add_argument("--llm", default=None,
+                   help="embedded | embedded:NAME (e.g. qwen2.5-coder-1.5b) | embedded:PATH.gguf | ollama:MODEL | openai:MODEL")
     p.add_argument("--model", default=DEFAULT_MODEL, help="Hugging Face name or local path of the encoder")
     p.add_argument("--out", type=out_arg, default="results", help="results directory")
     p.add_argument("--data-dir", default=None, help="local benchmark files (default: $GPTA_DATA_DIR)")
@@ -67,8 +79,6 @@ def add_cell_args(p: argparse.ArgumentParser, with_method: bool = True) -> None:
 
     p.add_argument("--device", type=device_arg, default="auto",
                    help=f"where the encoder trains: {DEVICES} (auto: CUDA when torch sees it); recorded in the result")
-    from gpta.tracking import track_arg
-
     p.add_argument("--track", type=track_arg, default=None, metavar="mlflow[:URI]",
                    help="also log the cell (config, metrics, costs, result JSON) to MLflow; default store: "
                         "$MLFLOW_TRACKING_URI, else sqlite:///mlflow.db here (needs gpta-suite[track]); off by default")

@@ -175,7 +175,7 @@ def register(sub) -> None:
     p.add_argument("--gpus-per-worker", type=positive_float, default=None, metavar="SHARE",
                    help="share of one GPU each cell in flight holds, in (0, 1], e.g. 0.25: four cells per GPU "
                         "(default: the GPUs divided among --workers, at most 1); Ray tasks ask for num_gpus=SHARE")
-    from gpta.tracking import track_arg
+    from gpta.commands.run import track_arg
 
     p.add_argument("--track", type=track_arg, default=None, metavar="mlflow[:URI]",
                    help="also log each finished cell to MLflow (needs gpta-suite[track]); off by default")
