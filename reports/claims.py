@@ -369,8 +369,13 @@ RULE_4 = (f"per (dataset, fraction) and each method that calls an LLM at inferen
           f"shown non-inferior (one-sided test that it is at most {100 * NONINFERIORITY_MARGIN:g} points lower); fails "
           f"when it is costlier in every comparison or its pooled accuracy interval lies wholly more than "
           f"{100 * NONINFERIORITY_MARGIN:g} points below; both ways when non-inferior but cheaper in only some "
-          "comparisons. Minimum: a (dataset, fraction) with >= {MIN_RUNS_A_SIDE} GPTA runs beside such a "
-          "method on the same LLM.")
+          f"comparisons. A comparison whose seconds either side did not record counts neither way. Minimum: a "
+          f"(dataset, fraction) with >= {MIN_RUNS_A_SIDE} GPTA runs beside such a method on the same LLM, with "
+          "both sides' seconds recorded.")
+
+
+def _secs(x: float) -> str:
+    return "seconds not recorded" if math.isnan(x) else f"{x:.0f} s"
 
 
 def _inference_llm_methods() -> list[str]:
@@ -410,8 +415,9 @@ def claim_cost(runs: pd.DataFrame) -> list[Claim]:
                 d = g["test"].to_numpy(float) - r.test
                 diffs += list(d)
                 strata += [f"{ds}|{fr}|{r.method}"] * len(d)
-                cheaper.append(not math.isnan(alt_cost) and gpta_cost < alt_cost)
-                lines.append(f"{ds} {_fr(fr)} vs {r.method}: GPTA {gpta_cost:.0f} s vs {alt_cost:.0f} s per "
+                # None: a side's seconds were not recorded; that comparison counts neither way
+                cheaper.append(None if math.isnan(alt_cost) or math.isnan(gpta_cost) else gpta_cost < alt_cost)
+                lines.append(f"{ds} {_fr(fr)} vs {r.method}: GPTA {_secs(gpta_cost)} vs {_secs(alt_cost)} per "
                              f"{PREDICTIONS:,} predictions; accuracy GPTA minus {r.method} "
                              f"{_pts(float(np.mean(d)))} points (n = {len(d)})")
         if not lines:
@@ -420,17 +426,24 @@ def claim_cost(runs: pd.DataFrame) -> list[Claim]:
                                      f"({', '.join(inf) or 'none registered'}) on the same LLM",
                                      llms=llm, details=[structural]))
             continue
+        known = [x for x in cheaper if x is not None]
+        if not known:
+            out.append(_not_measured(4, label, RULE_4, test, f"cold LLM or training seconds not recorded in any of "
+                                     f"{len(cheaper)} comparison(s): " + "; ".join(lines), llms=llm,
+                                     details=[structural]))
+            continue
         pt = pooled_signflip(np.asarray(diffs) + NONINFERIORITY_MARGIN, strata, 1e-3, alternative="greater")
         pt = dataclasses.replace(pt, estimate=pt.estimate - NONINFERIORITY_MARGIN,  # back to the raw difference
                                  ci_low=pt.ci_low - NONINFERIORITY_MARGIN, ci_high=pt.ci_high - NONINFERIORITY_MARGIN)
         c = Claim(4, label, RULE_4, test, f"pooled accuracy difference {_pts(pt.estimate)} points, "
-                  f"{_ci(pt.ci_low, pt.ci_high)}, non-inferiority {p_text(pt.p)}; cheaper in {sum(cheaper)} of {len(cheaper)} "
-                  "comparison(s). " + "; ".join(lines) + ". GPTA's encoder inference is bounded above by its "
+                  f"{_ci(pt.ci_low, pt.ci_high)}, non-inferiority {p_text(pt.p)}; cheaper in {sum(known)} of {len(known)} "
+                  "comparison(s) with both sides' seconds recorded"
+                  f"{f' ({len(cheaper) - len(known)} without)' if len(known) < len(cheaper) else ''}. " + "; ".join(lines) + ". GPTA's encoder inference is bounded above by its "
                   "evaluation seconds per test item (they include dev passes). " + structural,
                   f"{len(gp)} GPTA runs, {len(cheaper)} comparison(s)", llms=llm,
                   protocol=", ".join(sorted(set(gp["protocol"]))), p=pt.p, estimate=pt.estimate)
         c._se = pt.se  # type: ignore[attr-defined]
-        c._cheaper = cheaper  # type: ignore[attr-defined]
+        c._cheaper = known  # type: ignore[attr-defined]
         c._ci_high = pt.ci_high  # type: ignore[attr-defined]
         out.append(c)
     return out

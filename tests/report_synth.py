@@ -41,8 +41,26 @@ def result(dataset: str, fraction: float, seed: int, method: str, acc: float, go
                 {"round": 2, "prefix": "Decide whether the tweet is negative or positive.", "source": "fallback",
                  "dev_before": 0.72, "dev_metric": 0.72, "improved_over_previous": False,
                  "dev_loss": dev_loss, "train_loss": train_loss}]
+    # the loop's dialogue record (gpta/gpta_loop.py dialogue_summary): 2 proposals, 1 new; "LLM
+    # accuracy" (share of new proposals passing the same-weights adoption test) varies with the seed
+    dialogue = None
+    if method == "gpta":
+        dialogue = {"candidates": 1, "adopt": "always", "candidate_temperature": 0.8, "reply_line": "first",
+                    "llm_sampling": {"temperature": 0.0, "seed": seed, "seed_from": "run", "deterministic": True},
+                    "llm_deterministic": True, "echo_rule": "gpta.prefix.find_echo",
+                    "adopt_test": "exact one-sided sign test on dev items, p < 0.05",
+                    "rounds_with_proposals": 2, "proposals": 2, "new": 1, "echo": 1, "fragment": 0, "rejected": 0,
+                    "echo_sources": {"prefix": 1, "proposal": 0, "request": 0},
+                    "beat_incumbent": seed % 2, "beat_incumbent_raw": seed % 2, "adopted": 2, "refused_by_test": 0,
+                    "share_new": 0.5, "share_echo": 0.5, "share_adopted": 1.0,
+                    "llm_accuracy": float(seed % 2), "llm_accuracy_raw": float(seed % 2),
+                    "adopted_gains": [0.01, 0.0], "extra_dev_passes": 2, "extra_dev_examples": 128}
+        from gpta.gpta_loop import DIALOGUE_KEYS  # the writer's keys: the record is complete
+
+        assert tuple(dialogue) == DIALOGUE_KEYS
     n_train = max(2, int(2000 * fraction))
     tokens = {"gpta": (900, 120, 3), "llm-zero-shot": (30000, 600, len(gold))}.get(method, (0, 0, 0))
+    llm_s = {"gpta": 3.0, "llm-zero-shot": 0.5 * len(gold)}.get(method, 0.0)  # zero-shot: 0.5 s per item
     return {
         "schema_version": 1, "run_id": run_id, "status": "ok", "method": method,
         "config": {"dataset": dataset, "fraction": fraction, "seed": seed, "method": method,
@@ -55,7 +73,9 @@ def result(dataset: str, fraction: float, seed: int, method: str, acc: float, go
                     "label_names": LABELS, "sizes": {"pool": 2000, "dev": 500, "test": len(gold), "train": n_train,
                                                      "dev_evaluated": 64, "test_evaluated": len(gold)},
                     "n_train_per_class": {"negative": n_train - n_train // 3, "positive": n_train // 3},
-                    "test_majority_rate": float(max(np.mean(gold == 0), np.mean(gold == 1)))},
+                    "test_majority_rate": float(max(np.mean(gold == 0), np.mean(gold == 1))),
+                    "train_majority": {"class": LABELS[0], "test_accuracy": float(np.mean(gold == 0)),
+                                       "n_test": len(gold)}},
         "metric": "accuracy",
         "metrics": {"train": {"accuracy": 1.0, "macro_f1": 1.0, "loss": train_loss},
                     "dev": {"accuracy": acc, "macro_f1": acc - 0.1, "loss": dev_loss},
@@ -66,9 +86,11 @@ def result(dataset: str, fraction: float, seed: int, method: str, acc: float, go
         "prefix": hist[-1]["prefix"] if hist else None,
         "selected": {"epoch": 3, "round": 0, "dev_metric": acc + 0.01},
         "prefix_history": hist,
+        "dialogue": dialogue,
+        "zero_shot": {"n_evaluated": len(gold)} if method == "llm-zero-shot" else None,
         "llm": {"backend": "embedded", "model": llm} if uses_llm else None,
         "costs": {"llm_calls": tokens[2], "prompt_tokens": tokens[0], "completion_tokens": tokens[1],
-                  "llm_seconds": 3.0 * bool(tokens[2]), "cache_hits": 0, "train_seconds": 10 + rng.random(),
+                  "llm_seconds": llm_s, "llm_seconds_cold": llm_s, "llm_seconds_paid": llm_s, "cache_hits": 0, "train_seconds": 10 + rng.random(),
                   "eval_seconds": 1.0, "train_steps": 30, "wall_seconds": 12.0},
         "env": {"versions": {"torch": "2.13.0"}, "git": {"commit": "0" * 40, "dirty": False}, "device": "cpu",
                 "device_name": "x86_64", "precision": "fp32"},
