@@ -126,11 +126,20 @@ def test_ray_executor_gives_the_local_executors_results(suite_file, reference, t
 
 def test_failed_cells_are_recorded_and_retried_in_worker_processes(suite_file, reference, tmp_path, ollama_server,
                                                                     monkeypatch):
-    """gpta with an LLM server that answers the identity call (checked before the sweep), then fails
-    every chat with HTTP 500: the cell fails; finetune beside it still finishes (2 workers)."""
+    """gpta with an LLM server that passes the sweep's preflight (the model list and a real 1-token
+    chat, before any cell runs), then fails every chat with HTTP 500: the cell fails; finetune beside
+    it still finishes (2 workers)."""
+    import gpta.context
     from tests.fixtures.ollama_server import DEFAULT_MODEL_NAME
 
-    ollama_server.set_faults(fail_next=10_000, fail_status=500)
+    real_probe = gpta.context.probe_llm
+
+    def probe_then_fail_every_chat(*args, **kwargs):  # each sweep below preflights; its cells then see 500s
+        ollama_server.set_faults(fail_next=0)
+        real_probe(*args, **kwargs)
+        ollama_server.set_faults(fail_next=10_000, fail_status=500)
+
+    monkeypatch.setattr(gpta.context, "probe_llm", probe_then_fail_every_chat)
     suite = write_suite(tmp_path / "s.yaml", seeds=[13], methods=["gpta", "finetune"], llm=f"ollama:{DEFAULT_MODEL_NAME}",
                         settings={**TINY_SETTINGS, "generation.retries": 0, "generation.timeout_s": 5})
     out = tmp_path / "out"
@@ -140,6 +149,7 @@ def test_failed_cells_are_recorded_and_retried_in_worker_processes(suite_file, r
     record = json.loads(failed[0].read_text())
     assert record["status"] == "failed" and record["config"]["method"] == "gpta"
     assert record["error"]["type"] and "Traceback" in record["error"]["traceback"]
+    assert "HTTP 500" in record["error"]["message"]  # the cell met the injected fault, after the preflight
     df = pd.read_parquet(out / "results.parquet")
     assert sorted(zip(df["method"], df["status"])) == [("finetune", "ok"), ("gpta", "failed")]
     ok = json.loads(next(p for p in out.glob("tweets__finetune*.json") if ".failed" not in p.name).read_text())
