@@ -17,7 +17,7 @@ from gpta.context import RunContext
 from gpta.data import load_splits
 from gpta.data.record import dataset_record
 from gpta.data.spec import DatasetSpec, Splits, get_dataset
-from gpta.data.sampling import sample_fraction, sample_qa_fraction
+from gpta.data.sampling import sample_fraction, sample_qa_fraction, subset
 from gpta.model import load_model, load_tokenizer, pick_device
 from gpta.train import Trainer, set_seed, steps_per_epoch
 
@@ -65,18 +65,6 @@ def overfitting(metrics: dict[str, Any], curves: list[dict[str, Any]], metric: s
         "definition": "mean per-example loss at the selected (best-dev) checkpoint: dev minus train-eval "
                       "sample; best-vs-last: best dev metric over epochs minus the last epoch's",
     }
-
-
-def subset(examples: list, cap: int, seed: int) -> list:
-    """At most ``cap`` examples (0 = all), a seeded subset in the original order: how dev and test
-    are capped (train.dev_max, train.test_max; seed 0) and llm-zero-shot's options.max_eval."""
-    if not cap or len(examples) <= cap:
-        return examples
-    keep = np.random.default_rng(seed).permutation(len(examples))[:cap]
-    return [examples[i] for i in sorted(keep)]
-
-
-_subset = subset  # the old private name, still read by reports/extract.py
 
 
 @dataclass

@@ -374,6 +374,34 @@ RULE_4 = (f"per (dataset, fraction) and each method that calls an LLM at inferen
           "both sides' seconds recorded.")
 
 
+def _on_reference_items(g: pd.DataFrame, ref: Any, raw: dict[str, dict[str, Any]]) -> tuple[Any, str]:
+    """GPTA's per-run accuracies on the reference's own test items, and which items those are.
+
+    A reference that scored the whole test set: the recorded accuracies. One that scored a capped
+    sample (llm-zero-shot's ``max_eval``): the sample is ``gpta.data.sampling.subset`` of the same
+    test list with seed 0, so each GPTA run is re-scored on exactly those items from its per-item
+    predictions, against the gold labels the reference recorded. (None, why) when that cannot be done.
+    """
+    from gpta.data.sampling import subset
+
+    mine = g["test"].to_numpy(float)
+    n_ref = int(ref.test_n) if ref.test_n == ref.test_n else 0
+    if not len(g) or (g["test_n"] == n_ref).all():
+        return mine, f"the same {n_ref} test items"
+    zs = (raw.get(ref.run_id) or {}).get("zero_shot") or {}
+    gold = [x.get("gold") for x in zs.get("replies") or []]
+    if len(gold) != n_ref or any(v is None for v in gold):
+        return None, f"the reference scored {n_ref} items and recorded no gold label for each"
+    out = []
+    for rid, n in zip(g["run_id"], g["test_n"]):
+        preds = ((raw.get(rid) or {}).get("metrics") or {}).get("test_predictions")
+        if not isinstance(preds, list) or len(preds) != n or n < n_ref:
+            return None, f"run {rid} has no per-item test predictions for its {n} items"
+        idx = subset(list(range(len(preds))), n_ref, 0)
+        out.append(float(np.mean([preds[i] == gold[k] for k, i in enumerate(idx)])))
+    return np.asarray(out), f"GPTA re-scored on the reference's {n_ref} sampled test items"
+
+
 def _secs(x: float) -> str:
     return "seconds not recorded" if math.isnan(x) else f"{x:.0f} s"
 
@@ -382,7 +410,7 @@ def _inference_llm_methods() -> list[str]:
     return [m for m in reference_methods() if uses_llm(m)]
 
 
-def claim_cost(runs: pd.DataFrame) -> list[Claim]:
+def claim_cost(runs: pd.DataFrame, raw: dict[str, dict[str, Any]] | None = None) -> list[Claim]:
     title = "GPTA is cost-efficient against methods that use an LLM at inference"
     test = (f"cost: mean cold seconds per {PREDICTIONS:,} predictions (counted, no test); accuracy: one-sided "
             f"sign-flip permutation test (non-inferiority, margin {100 * NONINFERIORITY_MARGIN:g} points) of GPTA's "
@@ -412,18 +440,26 @@ def claim_cost(runs: pd.DataFrame) -> list[Claim]:
             for r in a.itertuples():
                 alt_cost = (float(PREDICTIONS * r.cost_llm_seconds / r.test_n)
                             if r.test_n and not math.isnan(r.test_n) and r.test_n > 0 else math.nan)
-                d = g["test"].to_numpy(float) - r.test
+                mine, items = _on_reference_items(g, r, raw or {})
+                if mine is None:  # GPTA's per-item predictions cannot be matched to the reference's items
+                    lines.append(f"{ds} {_fr(fr)} vs {r.method}: not compared ({items})")
+                    continue
+                d = mine - r.test
                 diffs += list(d)
                 strata += [f"{ds}|{fr}|{r.method}"] * len(d)
                 # None: a side's seconds were not recorded; that comparison counts neither way
                 cheaper.append(None if math.isnan(alt_cost) or math.isnan(gpta_cost) else gpta_cost < alt_cost)
                 lines.append(f"{ds} {_fr(fr)} vs {r.method}: GPTA {_secs(gpta_cost)} vs {_secs(alt_cost)} per "
                              f"{PREDICTIONS:,} predictions; accuracy GPTA minus {r.method} "
-                             f"{_pts(float(np.mean(d)))} points (n = {len(d)})")
+                             f"{_pts(float(np.mean(d)))} points (n = {len(d)}; {items})")
         if not lines:
             out.append(_not_measured(4, label, RULE_4, test, f"no (dataset, fraction) with >= {MIN_RUNS_A_SIDE} GPTA "
                                      f"runs beside a method that calls an LLM at inference "
                                      f"({', '.join(inf) or 'none registered'}) on the same LLM",
+                                     llms=llm, details=[structural]))
+            continue
+        if not cheaper:
+            out.append(_not_measured(4, label, RULE_4, test, "no comparison on matched test items: " + "; ".join(lines),
                                      llms=llm, details=[structural]))
             continue
         known = [x for x in cheaper if x is not None]
@@ -605,7 +641,7 @@ def scorecard(runs: pd.DataFrame, raw: dict[str, dict[str, Any]], comp: pd.DataF
     ``comp`` is the report's per-cell family (``reports.analysis.comparisons``), built once.
     """
     context, smoke, reason = context_lines(runs, raw)
-    claims = [*claim_gains(runs, comp), *claim_low_resource(runs), *claim_overfitting(runs), *claim_cost(runs),
+    claims = [*claim_gains(runs, comp), *claim_low_resource(runs), *claim_overfitting(runs), *claim_cost(runs, raw),
               *claim_llm_accuracy(runs), *claim_transfer(runs, raw)]
     # One family: every measured claim's primary p.
     measured = [c for c in claims if c.measured]

@@ -20,6 +20,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from reports.roles import UNDER_TEST
 from reports.stats import summarize
 from reports.tables import Cell, Table
 
@@ -47,7 +48,7 @@ def dialogue_rows(raw: dict[str, dict[str, Any]]) -> list[dict[str, Any]]:
     """One row per (dataset, GPTA setting) over the GPTA results that carry a ``dialogue`` record."""
     groups: dict[tuple[str, str, str], list[dict[str, Any]]] = {}
     for r in raw.values():
-        if r.get("method") != "gpta" or not r.get("dialogue"):
+        if r.get("method") != UNDER_TEST or not r.get("dialogue"):
             continue
         ds = (r.get("dataset") or {}).get("name", "?")
         groups.setdefault((ds, r.get("metric", "accuracy"), _setting(r)), []).append(r)
@@ -107,7 +108,7 @@ def correlation_lines(runs: pd.DataFrame) -> list[str]:
     """LLM accuracy vs test gain over finetune, per dataset (never pooled across metrics)."""
     if runs.empty or "gain" not in runs or "llm_accuracy" not in runs:
         return []
-    d = runs[(runs["method"] == "gpta") & runs["llm_accuracy"].notna() & runs["gain"].notna()]
+    d = runs[(runs["method"] == UNDER_TEST) & runs["llm_accuracy"].notna() & runs["gain"].notna()]
     out = []
     for ds, g in d.groupby("dataset"):
         n = len(g)

@@ -81,7 +81,7 @@ def test_llm_quality_refuses_a_correlation_from_two_points_and_names_identical_l
     doc = Document("t")
     q = render_llm_quality(doc, runs)
     assert q["n"] == 2 and q["correlation"] is None and q["llms"] == ["embedded", "openai:smollm2"]
-    assert q["verdict"].startswith("No verdict") and q["same_results"] == [["embedded", "openai:smollm2"]]
+    assert q["reading"].startswith("Not measured") and q["same_results"] == [["embedded", "openai:smollm2"]]
     md = doc.to_markdown()
     assert "## LLM quality vs gain" in md and "LLMs in these results: 2" in md and "+10.0" in md
     assert "correlation undefined (n=2" in md
@@ -91,7 +91,10 @@ def test_llm_quality_correlates_when_it_can():
     runs = _runs({"a": [("x", 0.3, 0.5), ("y", 0.4, 0.52)], "b": [("x", 0.6, 0.6), ("y", 0.7, 0.61)],
                   "c": [("x", 0.8, 0.7), ("y", 0.9, 0.72)]})
     q = llm_quality(runs)
-    assert q["n"] == 6 and q["correlation"]["pearson"] > 0.9 and q["verdict"].startswith("Supported here")
+    assert q["n"] == 6 and q["correlation"]["pearson"] > 0.9
+    # described, never decided: the tested analysis is the scorecard's claim 5
+    assert q["reading"].startswith("Pearson r = 0.9") and "no test" in q["reading"]
+    assert not any(w in q["reading"].lower() for w in ("supported", "verdict", "significant"))
     no_zs = runs[~((runs["llm"] == "c") & (runs["method"] == "llm-zero-shot"))]
     q = llm_quality(no_zs)
     assert q["n"] == 4 and any("c on x: no llm-zero-shot run" in m for m in q["not_points"])
@@ -132,5 +135,5 @@ def test_tiny_llms_sweep_unreachable_llm_fails_its_cells_and_the_report_groups_b
     assert "gpta [llm=embedded]" in md and "gpta [llm=openai:smollm2]" in md  # one group per LLM
     assert "## LLM quality vs gain" in md and "LLMs in these results: 2" in md
     q = report["summary"]["llm_quality"]
-    assert q["n"] == 2 and q["correlation"] is None and q["verdict"].startswith("No verdict")
+    assert q["n"] == 2 and q["correlation"] is None and q["reading"].startswith("Not measured")
     assert q["same_results"] == [["embedded", "openai:smollm2"]]

@@ -396,6 +396,34 @@ def test_claim_4_from_one_gpta_run_is_not_measured():
     assert _decided([c]) == ["not significant at this n"]
 
 
+def test_claim_4_compares_on_the_items_a_capped_reference_scored():
+    """llm-zero-shot capped by max_eval scores a seeded sample of the test items: GPTA is re-scored
+    on exactly those items (gpta.data.sampling.subset, seed 0), never on the whole test set."""
+    from gpta.data.sampling import subset
+    from reports.claims import claim_cost
+
+    n, n_ref = 40, 10
+    gold = [i % 2 for i in range(n)]
+    idx = subset(list(range(n)), n_ref, 0)
+    raw, rows = {}, []
+    for s in (1, 2, 3):
+        preds = list(gold)
+        for i in idx:  # wrong on every sampled item, right elsewhere: 75% overall, 0% on the sample
+            preds[i] = 1 - gold[i]
+        raw[f"r{s - 1}"] = {"metrics": {"test_predictions": preds}}
+        rows.append({"method": "gpta", "dataset": "sst2", "fraction": 0.01, "seed": s, "paper_arm": True,
+                     "llm_label": "embedded:x", "test": 0.75, "test_n": float(n), "cost_llm_seconds": 3.0})
+    rows.append({"method": "llm-zero-shot", "dataset": "sst2", "fraction": 0.01, "seed": 1, "llm_label": "embedded:x",
+                 "test": 0.5, "test_n": float(n_ref), "cost_llm_seconds": 400.0})
+    raw["r3"] = {"zero_shot": {"replies": [{"gold": gold[i]} for i in idx]}}
+    (c,) = claim_cost(_runs(rows), raw)
+    assert c.measured and "re-scored on the reference's 10 sampled test items" in c.numbers
+    assert "accuracy GPTA minus llm-zero-shot −50.0 points" in c.numbers.replace("-50.0", "−50.0")
+    raw["r3"] = {"zero_shot": {"replies": [{} for _ in idx]}}  # no gold recorded: not compared, not guessed
+    (c,) = claim_cost(_runs(rows), raw)
+    assert not c.measured and "recorded no gold label" in c.missing
+
+
 def test_claim_6_where_random_tokens_transfer_as_well_is_not_significant():
     from reports.claims import claim_transfer
 

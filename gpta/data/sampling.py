@@ -78,9 +78,6 @@ def sample_fraction(
     return [pool[i] for i in sorted(chosen)]
 
 
-DEV_PROTOCOLS = ("fixed", "true-few-shot")
-
-
 def true_few_shot_dev(pool: list[Example], train: list[Example], data_seed: int,
                       label_names: list[str]) -> list[Example]:
     """A dev set as small as the training sample: drawn from the pool minus the training sample,
@@ -149,3 +146,12 @@ def drop_cross_split_duplicates(splits: Splits) -> Splits:
     splits.dev = [e for e, t in zip(splits.dev, dev_in_test) if not t]
     splits.extra["cross_split_duplicates"] = counts
     return splits
+
+
+def subset(examples: list, cap: int, seed: int) -> list:
+    """At most ``cap`` examples (0 = all), a seeded subset in the original order: how dev and test
+    are capped (train.dev_max, train.test_max; seed 0) and llm-zero-shot's options.max_eval."""
+    if not cap or len(examples) <= cap:
+        return examples
+    keep = np.random.default_rng(seed).permutation(len(examples))[:cap]
+    return [examples[i] for i in sorted(keep)]
