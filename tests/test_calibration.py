@@ -64,7 +64,7 @@ def test_seed_paired_test_keeps_its_level(n_seeds, sd, calibration_report):
     power = _paired_rate(np.random.default_rng(100 + n_seeds), n_seeds, sd, effect=0.02) if n_seeds >= 3 else 0.0
     a, b = _accuracies(np.random.default_rng(9), n_seeds, sd, draws=200)
     run_sd = float(np.mean(np.std(a, axis=1, ddof=1))) if n_seeds > 1 else float("nan")
-    calibration_report.append(f"paired t-test (per cell, claim 4), {n_seeds} seeds, seed SD {100 * sd:.1f} pts "
+    calibration_report.append(f"paired t-test (per-cell family: results tables, headline), {n_seeds} seeds, seed SD {100 * sd:.1f} pts "
                               f"(simulated run-to-run SD {100 * run_sd:.1f}): null rejection {rate:.3f}; power at "
                               f"+2 pts {power:.2f}")
     assert rate <= MAX_NULL_RATE
