@@ -147,16 +147,20 @@ def accept(setup: Setup, reply: str, earlier: list[Earlier] = (), first_new: boo
 
 def first_prefix(setup: Setup, llm: LLM) -> tuple[list[dict[str, str]], dict[str, Any]]:
     """Step 1 (also llm-prefix's only call): the conversation so far and p0 as the current prefix;
-    an unusable reply gives the template prefix, recorded as a fallback."""
+    an unusable reply (rejected, a fragment, or an echo of our own request) gives the template
+    prefix, recorded as a fallback with the reason."""
     spec = setup.spec
     conversation = [
         {"role": "system", "content": prompts.system_message(spec.task)},
         {"role": "user", "content": prompts.first_message(spec.description, spec.label_names, spec.task)},
     ]
-    v = accept(setup, ask(llm, conversation, setup.cfg.gpta.history, "p0", options=llm_options(setup.cfg)))
-    if v["prefix"] is None:
+    # p0 is judged by the same rules as every later proposal: a copy of our own request is an echo
+    reply = ask(llm, conversation, setup.cfg.gpta.history, "p0", options=llm_options(setup.cfg))
+    v = accept(setup, reply, request_texts(conversation))
+    if v["prefix"] is None or v["status"] == "echo":
+        note = (f"echoes our request ({v['echo_of']['text'][:80]!r})" if v["status"] == "echo" else v["note"])
         fallback = prompts.fallback_prefix(spec.label_names, spec.domain, spec.task)
-        return conversation, {"prefix": fallback, "source": "fallback", "revision": "fallback", "note": v["note"]}
+        return conversation, {"prefix": fallback, "source": "fallback", "revision": "fallback", "note": note}
     return conversation, {"prefix": v["prefix"], "source": "llm", "revision": "first", "note": v["note"]}
 
 

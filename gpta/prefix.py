@@ -221,6 +221,7 @@ ECHO_RULE = (
     "echo: against an earlier text (an earlier prefix or proposal, whole or one sentence; a line or sentence of "
     "an earlier reply or of our own request), difflib's ratio over content words (lowercase words minus FUNCTION_WORDS) is "
     f">= {ECHO_SIMILARITY}, or >= {ECHO_CONTAINED:.0%} of the proposal's words occur in it as one verbatim run; "
+    "a proposal of several sentences each of which is such an echo is an echo; "
     "fragment: ends in a function word without . ? ! or :"
 )
 _TOKEN = re.compile(r"[a-z0-9]+(?:'[a-z]+)?")
@@ -283,6 +284,22 @@ def find_echo(proposal: str, earlier: Iterable[Earlier]) -> dict[str, Any] | Non
     proposals, then requests). Returns {source, text (the matched prefix, sentence or line),
     similarity, contained, **where}.
     """
+    earlier = list(earlier)
+    whole = _closest_echo(proposal, earlier)
+    if whole is not None:
+        return whole
+    # A proposal made only of earlier sentences is an echo too, whatever their order or number
+    # ("The task is X. The task is X." after "The labels are L. The task is X.": SmolLM2, sst2).
+    sentences = [t for t in _SENTENCE_SPLIT.split(proposal.strip()) if _TOKEN.search(t.lower())]
+    if len(sentences) < 2:
+        return None
+    matches = [_closest_echo(t, earlier) for t in sentences]
+    if any(m is None for m in matches):
+        return None
+    return {**matches[0], "every_sentence": True}
+
+
+def _closest_echo(proposal: str, earlier: list[Earlier]) -> dict[str, Any] | None:
     best: tuple[float, dict[str, Any]] | None = None
     for e in earlier:
         for unit in _units(e):

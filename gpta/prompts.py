@@ -30,12 +30,17 @@ def system_message(task: str) -> str:
     return QA_SYSTEM if task == "qa" else SYSTEM
 
 
+# Measured on the verdict datasets (docs/DIALOGUE.md, "The first request"): the earlier wording
+# ("... it must say what to decide and name all the possible labels") was copied as the prefix by
+# Qwen2.5-Coder-1.5B on 4 of 7 datasets ("The classifier must say what to decide and name all the
+# possible labels."). This wording: Qwen 7 of 7 task instructions that use the description,
+# SmolLM2 5 of 7 usable, as before.
 FIRST = (
     "Dataset: {description}\n"
     "The possible labels are: {labels}.\n"
-    "Write the instruction sentence that the classifier will read before every text: it must say "
-    "what to decide and name all the possible labels. Do not write or ask for an example. "
-    "Reply with only that sentence."
+    "Write the instruction sentence that the classifier will read before every text: state what the "
+    "classifier decides about each text and list the labels {labels}. Do not write or ask for an example "
+    "text. Reply with only that sentence."
 )
 
 QA_FIRST = (
@@ -88,7 +93,8 @@ def labels_phrase(label_names: list[str]) -> str:
 def first_message(description: str, label_names: list[str], task: str) -> str:
     if task == "qa":
         return QA_FIRST.format(description=description)
-    return FIRST.format(description=description, labels=labels_phrase(label_names))
+    labels = labels_phrase(label_names)
+    return FIRST.format(description=description, labels=labels)
 
 
 def feedback_message(round_index: int, epochs: int, prefix: str, prefix_tokens: int, metric: str,

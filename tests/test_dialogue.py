@@ -34,8 +34,9 @@ class ScriptedTestDouble(Backend):
 
     name = "scripted-test-double"
 
-    def __init__(self, script):
+    def __init__(self, script, p0=None):
         self.script = script
+        self.p0 = P0 if p0 is None else p0
         self.calls: list[LLMConfig] = []
 
     def identity(self):
@@ -44,18 +45,34 @@ class ScriptedTestDouble(Backend):
     def complete(self, messages, options):
         self.calls.append(options)
         n = len(self.calls) - 1
-        text = P0 if n == 0 else self.script(n, options)
+        text = self.p0 if n == 0 else self.script(n, options)
         return Reply(text=text, prompt_tokens=10, completion_tokens=5, seconds=0.0)
 
 
-def run_scripted(tmp_path: Path, script, **overrides):
+def run_scripted(tmp_path: Path, script, p0=None, **overrides):
     cfg = tiny_config("gpta", fraction=0.02, **overrides)
     run_id = cell_id(cfg.to_dict())
     ctx = RunContext(out_dir=tmp_path, run_id=run_id, cfg=cfg, progress=False)
-    llm = LLM(ScriptedTestDouble(script), cfg.generation)
+    llm = LLM(ScriptedTestDouble(script, p0), cfg.generation)
     llm.hooks.append(Ledger(ctx.ledger_path, run_id, "gpta").record)
     ctx._llms.append(llm)  # the run's LLM: ctx.llm() returns it
     return gpta_method.run(cfg, ctx), llm.backend
+
+
+def test_a_first_reply_that_copies_our_request_is_not_the_prefix(tmp_path):
+    """p0 is judged by the echo rule against our own request, as every later proposal is.
+    Qwen2.5-Coder-1.5B replied to the earlier wording with it ("The classifier must say what to
+    decide and name all the possible labels."); here the double copies a line of today's wording."""
+    from gpta import prompts
+    from gpta.data.spec import get_dataset
+
+    spec = get_dataset("tweets")
+    copy = f"State what the classifier decides about each text and list the labels {prompts.labels_phrase(spec.label_names)}."
+    assert copy.lower()[:40] in prompts.first_message(spec.description, spec.label_names, spec.task).lower()
+    result, _ = run_scripted(tmp_path, lambda n, o: P0, p0=copy, **{"gpta.rounds": 2, "train.epochs": 2})
+    h0 = result["prefix_history"][0]
+    assert h0["source"] == "fallback" and h0["prefix"] == prompts.fallback_prefix(spec.label_names, spec.domain, spec.task)
+    assert h0["note"].startswith("echoes our request")
 
 
 @pytest.mark.parametrize("adopt", ["if-better", "always"])
@@ -253,7 +270,7 @@ def test_real_llm_candidates_are_recorded_and_cached(tmp_path):
     props = a["prefix_history"][0]["proposals"]
     assert [p["candidate"] for p in props] == [1, 2]
     for p in props:
-        assert (p["dev_metric"] is None) == (p["status"] == "fallback")
+        assert (p["dev_metric"] is None) == (p["status"] in ("fragment", "rejected"))  # unusable: not scored
     assert a["dialogue"] == b["dialogue"] and a["prefix_history"] == b["prefix_history"]
     assert a["metrics"] == b["metrics"]
     from gpta.audit import audit_dir

@@ -212,6 +212,21 @@ def test_new_proposals(proposal):
     assert find_echo(proposal, earlier) is None
 
 
+def test_a_proposal_made_only_of_earlier_sentences_is_an_echo():
+    """SmolLM2 on sst2 (verdict run, 2026-12-03) revised "The possible labels are negative or
+    positive. The task is to decide whether the text is negative or positive." to its second
+    sentence written twice: no whole-text match, but every sentence repeats p0."""
+    p0 = ("The possible labels are negative or positive. The task is to decide whether the text is "
+          "negative or positive.")
+    earlier = [Earlier(p0, "prefix", {"round": 0, "candidate": None})]
+    twice = ("The task is to decide whether the text is negative or positive. The task is to decide whether the "
+             "text is negative or positive.")
+    echo = find_echo(twice, earlier)
+    assert echo is not None and echo["every_sentence"] and echo["source"] == "prefix"
+    one_new = "The task is to decide whether the text is negative or positive. Sarcasm usually means negative."
+    assert find_echo(one_new, earlier) is None  # one sentence of its own: new
+
+
 def test_a_long_request_line_does_not_contain_every_short_proposal():
     """Request messages are compared line by line and sentence by sentence, never whole, and
     containment needs a verbatim run: trec's description lists every label, so every valid trec
