@@ -9,8 +9,10 @@ How a verdict is reached (``reports/protocol.py`` declares the analysis):
    "not measured: <what is missing>" and has no test.
 2. All primary p-values of the report form **one Holm family** (``FAMILY_CLAIMS``).
 3. The claim's rule turns (corrected p, direction, side conditions) into a verdict word.
-4. A **smoke run** (fewer than ``MIN_SEEDS`` seeds in some compared cell) gets no verdict word
-   anywhere: "no verdict (smoke run: ...)".
+4. A **smoke run** (fewer than ``MIN_SEEDS`` seeds in some cell of the paper's arm, the cells
+   claims 1-5 read) gets no verdict word anywhere: "no verdict (smoke run: ...)". Cells no claim
+   reads (the llm-prefix and empty-prefix controls, ablations) do not make a run a smoke run: a
+   powered run published while its control stage is still filling keeps its verdicts.
 
 Verdict words: supported (the rule holds), contradicted (it fails), mixed (both ways), not
 significant at this n, not measured: ..., no verdict (smoke run: ...). The rules are written with
@@ -125,10 +127,14 @@ def _mde_pts(x: float) -> str:
 # -- context and smoke -------------------------------------------------------------------------
 
 def _compared_cells(runs: pd.DataFrame) -> pd.Series:
-    main = runs[~runs["method"].isin(reference_methods())]
+    """Seeds per cell of the paper's arm (what claims 1-5 read); without such runs, per cell of
+    every compared (non-reference) arm."""
+    main = runs[runs["paper_arm"].astype(bool)] if "paper_arm" in runs else runs.iloc[0:0]
+    if main.empty:
+        main = runs[~runs["method"].isin(reference_methods())]
     if main.empty:
         return pd.Series(dtype=int)
-    return main.groupby(["dataset", "fraction", "arm"])["seed"].nunique()
+    return main.groupby(["dataset", "fraction", "arm", "llm_label"], dropna=False)["seed"].nunique()
 
 
 def context_lines(runs: pd.DataFrame, raw: dict[str, dict]) -> tuple[list[str], bool, str]:
@@ -136,8 +142,8 @@ def context_lines(runs: pd.DataFrame, raw: dict[str, dict]) -> tuple[list[str], 
     min_seeds = int(per_cell.min()) if len(per_cell) else 0
     max_seeds = int(per_cell.max()) if len(per_cell) else 0
     smoke = min_seeds < MIN_SEEDS
-    reason = (f"smoke run: {min_seeds} seed{'s' if min_seeds != 1 else ''} in its smallest compared cell; "
-              f"a verdict needs {MIN_SEEDS} in every cell") if smoke else ""
+    reason = (f"smoke run: {min_seeds} seed{'s' if min_seeds != 1 else ''} in its smallest cell of the paper's "
+              f"arm; a verdict needs {MIN_SEEDS} in every such cell") if smoke else ""
     llms = sorted({x for x in runs.get("llm_label", pd.Series(dtype=object)).dropna()})
     encoders = sorted({str(m) for m in runs["model"].dropna()})
     seeds = sorted({int(s) for s in runs["seed"].dropna()})
@@ -146,7 +152,7 @@ def context_lines(runs: pd.DataFrame, raw: dict[str, dict]) -> tuple[list[str], 
         f"LLM{'s' if len(llms) != 1 else ''}: {', '.join(llms) if llms else 'none used by these runs'}"
         + ("; LLM-dependent claims are decided per LLM." if len(llms) > 1 else "."),
         f"Encoder{'s' if len(encoders) != 1 else ''}: {', '.join(encoders) or 'unknown'}.",
-        f"Seeds: {', '.join(map(str, seeds))} ({min_seeds}-{max_seeds} per compared cell; each seed sets both the "
+        f"Seeds: {', '.join(map(str, seeds))} ({min_seeds}-{max_seeds} per cell of the paper's arm; each seed sets both the "
         "data sample and the initialisation).",
         f"Protocol{'s' if len(protocols) != 1 else ''}: {', '.join(protocols)} (co-primary: fixed = the dataset's "
         "labelled dev split selects checkpoints and prefixes; true-few-shot = a dev set drawn from the pool, no "

@@ -63,6 +63,28 @@ def test_scorecard_gives_verdicts_by_its_rules_on_strong_evidence(strong):
     assert strong[1]["summary"]["smoke_run"] is False
 
 
+def test_a_control_cell_still_filling_does_not_make_a_powered_run_a_smoke_run(tmp_path):
+    """A powered run published while its control stage is still running: a manual-prefix cell with
+    one seed (no claim reads it) leaves the verdicts; a paper-arm GPTA cell with two makes it smoke."""
+    import json as _json
+
+    from reports import build_report
+
+    res = _folder(tmp_path / "results", (1, 2, 3), (0.01, 0.05), 0.12)
+    for path in res.glob("*.json"):
+        r = _json.loads(path.read_text())
+        if r["method"] == "manual-prefix" and r["config"]["seed"] != 1 and r["dataset"]["name"] == "sst2":
+            path.unlink()
+    rep = build_report(res, tmp_path / "report")
+    assert rep["summary"]["smoke_run"] is False
+    assert {c["claim"]: c["verdict"] for c in rep["summary"]["claims"]}[1] == "supported"
+    gpta = sorted(p for p in res.glob("*.json") if _json.loads(p.read_text())["method"] == "gpta")
+    gpta_s3 = [p for p in gpta if _json.loads(p.read_text())["config"]["seed"] == 3][0]
+    gpta_s3.unlink()
+    rep = build_report(res, tmp_path / "report2")
+    assert rep["summary"]["smoke_run"] is True
+
+
 def test_smoke_run_prints_no_verdict_word_anywhere(smoke, capsys):
     res, rep = smoke
     assert rep["summary"]["smoke_run"] is True
@@ -80,7 +102,7 @@ def test_smoke_run_prints_no_verdict_word_anywhere(smoke, capsys):
             assert word not in text, (name, word)
     md = texts["index.md"]
     assert md.index("## Claims scorecard") < md.index("## Summary")  # the scorecard comes first
-    assert "Smoke run: no verdict" in md and "2 seeds in its smallest compared cell" in md
+    assert "Smoke run: no verdict" in md and "2 seeds in its smallest cell of the paper's arm" in md
     gains = Path(rep["tables"]["md"]).read_text().split("**Gain over finetune")[1].split("\n\n")[1]
     rows = [line for line in gains.splitlines() if line.startswith("| sst2 |")]
     assert rows and all("| n/a |" in r and "not tested (n &lt; 3)" in r for r in rows)  # no 2-seed interval or p
