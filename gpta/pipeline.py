@@ -10,8 +10,6 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
-import numpy as np
-
 from gpta.config import RunConfig
 from gpta.context import RunContext
 from gpta.data import load_splits
