@@ -93,8 +93,7 @@ def labels_phrase(label_names: list[str]) -> str:
 def first_message(description: str, label_names: list[str], task: str) -> str:
     if task == "qa":
         return QA_FIRST.format(description=description)
-    labels = labels_phrase(label_names)
-    return FIRST.format(description=description, labels=labels)
+    return FIRST.format(description=description, labels=labels_phrase(label_names))
 
 
 def feedback_message(round_index: int, epochs: int, prefix: str, prefix_tokens: int, metric: str,

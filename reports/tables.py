@@ -15,6 +15,7 @@ import numpy as np
 import pandas as pd
 
 from reports.analysis import arm_order, cell_summaries
+from reports.claims import p_text
 from reports.figures import display_name, frac_label, metric_name
 from reports.protocol import FAMILY_CELLS, MIN_SEEDS
 from reports.roles import BASELINE, reference_methods
@@ -397,16 +398,12 @@ def prefix_tables(runs: pd.DataFrame, raw: dict, max_chars: int = 90) -> list[Ta
     return out
 
 
-def _p(p: float) -> str:
-    return "< 0.001" if p < 0.001 else f"{p:.2g}"
-
-
 def scorecard_table(card) -> Table:
     """One row per claim: verdict, the evidence behind it (n, family, MDE, protocol, LLMs), rule and test, numbers."""
     rows = []
     for c in card.claims:
         tested = c.measured and c.p_adj == c.p_adj  # NaN: no test
-        ps = f"; primary p = {_p(c.p)}, Holm-corrected p = {_p(c.p_adj)}" if tested else ""
+        ps = f"; primary {p_text(c.p)}, Holm-corrected {p_text(c.p_adj)}" if tested else ""
         evidence = (f"n: {c.n or 'none'}; family: {c.family}{ps}; minimum detectable effect: {c.mde}; protocol: "
                     f"{c.protocol}; LLMs: {c.llms}")
         rows.append([Cell(str(c.number)), Cell(c.claim), Cell(c.verdict_text, bold=True), Cell(evidence),
