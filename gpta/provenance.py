@@ -62,10 +62,18 @@ def head_commit(repo: Path = REPO) -> str | None:
     return None
 
 
+# Tracked paths whose changes do not change what a run computes: published results and prose. A
+# sweep that writes into docs/reproduction/ (the verdict run does) rewrites tracked files there as
+# cells finish; counting them made every one of its results "dirty" on a clean checkout of the code.
+NOT_CODE = ("docs",)
+
+
 def working_tree_dirty(repo: Path = REPO) -> bool | None:
-    """Tracked files changed since HEAD (None: git absent or failing). Writes nothing under .git."""
+    """Tracked files outside ``NOT_CODE`` changed since HEAD (None: git absent or failing).
+    Writes nothing under .git."""
     try:
-        out = subprocess.run(["git", "--no-optional-locks", "status", "--porcelain", "--untracked-files=no"],
+        out = subprocess.run(["git", "--no-optional-locks", "status", "--porcelain", "--untracked-files=no",
+                              "--", ".", *(f":(exclude){p}" for p in NOT_CODE)],
                              cwd=repo, capture_output=True, text=True, timeout=10,
                              env={**os.environ, "GIT_OPTIONAL_LOCKS": "0"})
     except (OSError, subprocess.SubprocessError):

@@ -61,3 +61,16 @@ def test_dirty_flag_without_rewriting_the_index(repo):
     assert index.stat().st_mtime_ns != before
     (repo / "a.txt").write_text("two lines\nnow\n")
     assert working_tree_dirty(repo) is True
+
+
+def test_results_written_under_docs_do_not_make_the_code_dirty(repo):
+    """The verdict run writes its results into tracked files under docs/reproduction/: the code that
+    ran is still the commit's. A change anywhere else still counts."""
+    (repo / "docs").mkdir()
+    (repo / "docs" / "results.csv").write_text("run_id\n")
+    git(repo, "add", "docs/results.csv")
+    git(repo, "commit", "-qm", "results")
+    (repo / "docs" / "results.csv").write_text("run_id\nsst2__finetune\n")
+    assert working_tree_dirty(repo) is False
+    (repo / "a.txt").write_text("changed code\n")
+    assert working_tree_dirty(repo) is True
