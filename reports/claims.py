@@ -32,10 +32,10 @@ import pandas as pd
 
 from reports.protocol import (FAMILY_CLAIMS, FAMILY_CELLS, HIGH_OVER_LOW, MIN_CORR_RUNS, MIN_PAPER_DATASETS,
                               MIN_RUNS_A_SIDE, MIN_SEEDS, NONINFERIORITY_MARGIN, PAPER_DATASETS, PREDICTIONS,
-                              paper_arm_text)
+                              TARGET_NATS, TARGET_POINTS, TARGET_RHO, paper_arm_text)
 from reports.roles import BASELINE, UNDER_TEST, reference_methods, uses_llm
-from reports.stats import (ALPHA, HOLM, MIN_PAIRS, POWER, adjust, mde_pooled, pooled_signflip,
-                           stratified_correlation)
+from reports.stats import (ALPHA, HOLM, MIN_PAIRS, POWER, adjust, mde_pooled, pooled_signflip, runs_for_correlation,
+                           seeds_to_detect, stratified_correlation)
 
 SUPPORTED, CONTRADICTED, MIXED = "supported", "contradicted", "mixed"
 NOT_SIG = "not significant at this n"
@@ -66,6 +66,7 @@ class Claim:
     blockers: int = 0  # claim 1: paper cells significantly negative (a significant pooled gain is then "mixed")
     verdict: str = ""
     command: str = ""
+    to_decide: str = ""  # undecided claims: the grid that would decide it, and its cost
     details: list[str] = field(default_factory=list)
 
     @property
@@ -268,6 +269,7 @@ def claim_gains(runs: pd.DataFrame, comp: pd.DataFrame) -> list[Claim]:
         out.append(Claim(1, label, RULE_1, test, numbers, f"{pt.n_pairs} seed pairs over {pt.n_strata} paper datasets",
                          p=pt.p, estimate=pt.estimate, blockers=len(neg), details=[f"se {pt.se:.4f}"], **kw))
         out[-1]._se = pt.se  # type: ignore[attr-defined]
+        out[-1]._grid = paper  # type: ignore[attr-defined]
     return out
 
 
@@ -319,6 +321,8 @@ def claim_low_resource(runs: pd.DataFrame) -> list[Claim]:
                          f"{pt.n_pairs} seed pairs over {pt.n_strata} paper datasets", p=pt.p, estimate=pt.estimate,
                          **kw))
         out[-1]._se = pt.se  # type: ignore[attr-defined]
+        paper = g[g["dataset"].isin(set(strata))]
+        out[-1]._grid = paper[paper.groupby("dataset")["fraction"].transform(lambda f: f.eq(f.min()) | f.eq(f.max()))]  # type: ignore[attr-defined]
     return out
 
 
@@ -340,7 +344,7 @@ def claim_overfitting(runs: pd.DataFrame) -> list[Claim]:
     for proto, llm, g in groups:
         label = _label(title, proto, llm, len(groups))
         kw = dict(protocol=proto, llms=llm)
-        diffs, strata, bits = [], [], []
+        diffs, strata, bits, used = [], [], [], []
         for ds, gd in g[g["dataset"].isin(PAPER_DATASETS)].groupby("dataset"):
             gd = gd[gd["fraction"] == gd["fraction"].min()]
             ft = gd["ft_run_id"].map(lambda r: by_id["test_gap"].get(r, math.nan) if r else math.nan).astype(float)
@@ -350,6 +354,7 @@ def claim_overfitting(runs: pd.DataFrame) -> list[Claim]:
             if len(x) < MIN_SEEDS:
                 continue
             dev = float(np.nanmean(gd["loss_gap"].astype(float) - ft_dev))
+            used.append(gd)
             diffs += list(x)
             strata += [ds] * len(x)
             bits.append(f"{ds} at {_fr(gd['fraction'].iloc[0])}: test-minus-train loss, GPTA minus {BASELINE} "
@@ -365,6 +370,7 @@ def claim_overfitting(runs: pd.DataFrame) -> list[Claim]:
                   f"{pt.n_pairs} seed pairs over {pt.n_strata} paper datasets", p=pt.p, estimate=-pt.estimate, **kw)
         c._se = pt.se  # type: ignore[attr-defined]
         c._unit = "nats"  # type: ignore[attr-defined]
+        c._grid = pd.concat(used)  # type: ignore[attr-defined]
         out.append(c)
     return out
 
@@ -501,27 +507,29 @@ def claim_llm_accuracy(runs: pd.DataFrame) -> list[Claim]:
     test = ("stratified permutation test (exact when the strata allow, else 19,999 seeded draws) of the mean "
             "within-(dataset, fraction) Spearman rho; LLM accuracy = share of a run's new proposals (by the echo "
             "rule) that beat the incumbent on dev with the same weights by the loop's adoption test")
-    d = _paper_runs(runs)
-    d = d[d["llm_acc"].notna()] if not d.empty else d
-    groups = _groups(d)
+    groups = _groups(_paper_runs(runs))  # per LLM, over all its paper-arm runs: one without a new proposal says so
     if not groups:
-        return [_not_measured(5, title, RULE_5, test, "no run of the paper's arm with a new proposal and a paired "
-                              "finetune run", MEASURE_WITH + " (gpta.rounds >= 2)")]
+        return [_not_measured(5, title, RULE_5, test, "no run of the paper's arm with a paired finetune run",
+                              MEASURE_WITH + " (gpta.rounds >= 2)")]
     out = []
-    for proto, llm, g in groups:
+    for proto, llm, g_all in groups:
         label = _label(title, proto, llm, len(groups))
         kw = dict(protocol=proto, llms=llm)
+        g = g_all[g_all["llm_acc"].notna()]
         strata = [f"{a}|{b}" for a, b in zip(g["dataset"], g["fraction"])]
         sc = stratified_correlation(g["llm_acc"], g["gain"], strata)
         if sc.n < MIN_CORR_RUNS:
-            out.append(_not_measured(5, label, RULE_5, test, f"{sc.n} GPTA runs in strata of >= 3 runs with varying "
-                                     f"LLM accuracy and gain (needs {MIN_CORR_RUNS}); {len(g)} runs in all", **kw))
+            what = (f"{sc.n} GPTA runs in strata of >= 3 runs with varying LLM accuracy and gain (needs "
+                    f"{MIN_CORR_RUNS}); {len(g)} of {len(g_all)} paper-arm runs made a new proposal (the echo rule)")
+            out.append(_not_measured(5, label, RULE_5, test, what, **kw))
+            out[-1]._qualified, out[-1]._grid = sc.n, g_all  # type: ignore[attr-defined]
             continue
         c = Claim(5, label, RULE_5, test, f"mean within-stratum Spearman rho = {sc.rho:+.2f}, {p_text(sc.p)}"
                   f"{' (exact)' if sc.exact else ''}, {sc.n} runs in {sc.n_strata} strata".replace("+-", "−"),
                   f"{sc.n} runs over {sc.n_strata} (dataset, fraction) strata", p=sc.p, estimate=sc.rho, **kw)
         sizes = g.assign(_s=strata).groupby("_s").size()
         c._corr_se = math.sqrt(sum(1.0 / (k - 1) for k in sizes if k >= 3)) / max(sc.n_strata, 1)  # type: ignore[attr-defined]
+        c._qualified, c._grid = sc.n, g_all  # type: ignore[attr-defined]
         out.append(c)
     return out
 
@@ -641,6 +649,64 @@ def _mde(c: Claim, alpha: float) -> str:
     return _mde_pts(x)
 
 
+def _pair_seconds(grid: pd.DataFrame, runs: pd.DataFrame) -> float:
+    """Mean cold seconds of one GPTA cell plus its paired finetune cell, as measured in this run."""
+    ft = grid["ft_run_id"].map(runs.set_index("run_id")["cell_seconds_cold"]).to_numpy(float)
+    return float(np.nanmean(grid["cell_seconds_cold"].to_numpy(float) + ft)) if len(grid) else math.nan
+
+
+def _hours(seconds: float) -> str:
+    return "cost unknown (cell seconds not recorded)" if math.isnan(seconds) else f"~{seconds / 3600:.1f} h"
+
+
+def _to_decide(c: Claim, runs: pd.DataFrame, alpha: float) -> str:
+    """For a claim left undecided: the grid that would decide it at the declared target effect
+    (``reports.protocol``), 80% power and ``alpha``, and its cell time at this run's measured rates."""
+    if c.measured and c.verdict in (SUPPORTED, CONTRADICTED, MIXED):
+        return ""
+    grid = getattr(c, "_grid", None)
+    pair_s = _pair_seconds(grid, runs) if grid is not None else math.nan
+    rate = f"this run's mean cold seconds per GPTA + finetune pair ({pair_s:.0f} s)" if pair_s == pair_s else ""
+    if c.number in (1, 2, 3) and c.measured and grid is not None:
+        nats = getattr(c, "_unit", "") == "nats"
+        target = TARGET_NATS if nats else TARGET_POINTS
+        target_text = f"{target:g} nats" if nats else f"{100 * target:g}-point"
+        mde_now = mde_pooled(getattr(c, "_se", math.nan), alpha)
+        seeds_now = int(grid.groupby(["dataset", "fraction"])["seed"].nunique().min())
+        cells = len(grid[["dataset", "fraction"]].drop_duplicates())
+        if math.isnan(mde_now):
+            return ""
+        now = f"{mde_now:.3f} nats" if nats else _mde_pts(mde_now)
+        s = seeds_to_detect(mde_now, seeds_now, target)
+        if s <= seeds_now:
+            return (f"already powered for a {target_text} effect (minimum detectable effect {now}): no effect that "
+                    "large was found; a smaller one needs more seeds")
+        return (f"a {target_text} effect (our sizing target) needs ~{s} seeds per cell at 80% power (the minimum "
+                f"detectable effect, {now} at {seeds_now} seeds, shrinks as 1/sqrt(seeds)) on these {cells} (dataset, "
+                f"fraction) cells: {2 * cells * s} GPTA and finetune cells, {_hours(cells * s * pair_s)} of cell time "
+                f"({_hours(cells * (s - seeds_now) * pair_s)} beyond the seeds run) at {rate}; on a machine with W "
+                "workers divide by W")
+    if c.number == 5:
+        need = runs_for_correlation(TARGET_RHO, alpha)
+        base = (f"a Spearman rho of {TARGET_RHO:g} (our sizing target) needs ~{need} GPTA runs at 80% power (Fisher "
+                "approximation) whose LLM accuracy is defined and varies within (dataset, fraction) strata of >= 3 runs")
+        q, total = getattr(c, "_qualified", 0), 0 if grid is None else len(grid)
+        if not total:
+            return base
+        if not q:
+            return (f"{base}; none of this LLM's {total} paper-arm runs qualified: more seeds alone do not help, the "
+                    "LLM's revisions must first be new (by the echo rule)")
+        runs_needed = math.ceil(need * total / q)
+        return (f"{base}; here {q} of {total} paper-arm runs qualified: at that rate ~{runs_needed} runs, "
+                f"{_hours(runs_needed * pair_s)} of cell time at {rate}")
+    if c.number == 6 and not c.measured:
+        from gpta.sweep.suite import load_suite
+
+        cost = " ".join(load_suite("transfer").cost.split()).replace("`", "")  # the suite's own words, as plain text
+        return f"the transfer suite (gpta sweep suites/transfer.yaml): {cost}"
+    return ""
+
+
 def scorecard(runs: pd.DataFrame, raw: dict[str, dict[str, Any]], comp: pd.DataFrame) -> Scorecard:
     """The six claims in the paper's order, decided under one Holm family of primary tests.
 
@@ -660,6 +726,7 @@ def scorecard(runs: pd.DataFrame, raw: dict[str, dict[str, Any]], comp: pd.DataF
     for c in claims:
         c.verdict = _decide(c, ALPHA)
         c.mde = _mde(c, strictest)
+        c.to_decide = _to_decide(c, runs, strictest)
         if smoke and c.measured:  # the rule's outcome is not shown: a smoke run says no verdict word
             c.verdict = f"{NO_VERDICT} ({reason})"
     return Scorecard(claims, context, smoke, reason)
@@ -669,7 +736,7 @@ def summary(card: Scorecard) -> list[dict[str, Any]]:
     return [{"claim": c.number, "title": c.claim, "verdict": c.verdict, "rule": c.rule, "test": c.test, "n": c.n,
              "family": c.family, "p": None if math.isnan(c.p) else c.p,
              "p_corrected": None if math.isnan(c.p_adj) else c.p_adj, "mde": c.mde, "protocol": c.protocol,
-             "llms": c.llms, "command": c.command or None} for c in card.claims]
+             "llms": c.llms, "command": c.command or None, "to_decide": c.to_decide or None} for c in card.claims]
 
 
 def to_json(card: Scorecard) -> str:

@@ -28,6 +28,7 @@ PATHS = {
     "llm_seconds_cold": "costs.llm_seconds_cold", "llm_seconds_paid": "costs.llm_seconds_paid",
     "prompt_tokens": "costs.prompt_tokens", "completion_tokens": "costs.completion_tokens",
     "llm_calls": "costs.llm_calls", "train_seconds": "costs.train_seconds", "eval_seconds": "costs.eval_seconds",
+    "wall_seconds": "costs.wall_seconds",
     "train_loss": "metrics.train.loss", "dev_loss": "metrics.dev.loss", "test_loss": "metrics.test.loss",
     "selected_dev": "selected.dev_metric", "train_majority_on_test": "dataset.train_majority.test_accuracy",
     "test_evaluated": "dataset.sizes.test_evaluated", "zero_shot_evaluated": "zero_shot.n_evaluated",
@@ -135,7 +136,7 @@ def enrich(runs: pd.DataFrame, raw: dict[str, dict[str, Any]]) -> pd.DataFrame:
         "test_n", "dev_n", "cold_llm_seconds", "cost_llm_seconds", "cost_llm_seconds_cold", "cost_tokens",
         "cost_tokens_cold", "cost_calls", "train_majority", "llm_acc", "llm_acc_how", "rev_total", "rev_new",
         "rev_echo", "rev_fallback", "rev_unchanged", "is_reference", "protocol", "paper_arm",
-        "test_loss", "test_gap", "train_seconds", "eval_seconds")}
+        "test_loss", "test_gap", "train_seconds", "eval_seconds", "cell_seconds_cold")}
     refs = reference_methods()
     for r in runs.itertuples():
         res = raw.get(r.run_id) or {}
@@ -175,6 +176,9 @@ def enrich(runs: pd.DataFrame, raw: dict[str, dict[str, Any]]) -> pd.DataFrame:
         cols["paper_arm"].append(r.method == UNDER_TEST and is_paper_arm(res))
         cols["train_seconds"].append(num(res, PATHS["train_seconds"]))
         cols["eval_seconds"].append(num(res, PATHS["eval_seconds"]))
+        # the cell's wall time as if its LLM calls had not been cached: wall - paid LLM s + cold LLM s
+        paid = num(res, PATHS["llm_seconds_paid"])
+        cols["cell_seconds_cold"].append(num(res, PATHS["wall_seconds"]) + (cold_s - paid if cold and paid == paid else 0.0))
     for c, v in cols.items():
         runs[c] = v
     return runs

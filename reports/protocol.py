@@ -44,6 +44,13 @@ MIN_CORR_RUNS = 10  # claim 5: GPTA runs with a defined LLM accuracy, in strata 
 MIN_RUNS_A_SIDE = 3  # claim 4: accuracy compared only with >= 3 runs a side
 PREDICTIONS = 1000  # claim 4: cost per 1,000 predictions
 NONINFERIORITY_MARGIN = 0.02  # claim 4: GPTA's accuracy may be at most 2 points below the LLM's (shown, tested)
+# What a grid that would decide a claim left "not significant at this n" or "not measured" is sized
+# for (our choices, printed with it): claims 1-2 the verdict issue's aim, 2 accuracy points; claim 3
+# 0.05 nats of test-minus-train loss (a 5% change in the likelihood ratio per test item); claim 5 a
+# Spearman rho of 0.5. At 80% power and the claims family's strictest Holm level.
+TARGET_POINTS = 0.02
+TARGET_NATS = 0.05
+TARGET_RHO = 0.5
 FAMILY_CLAIMS = "claims' primary tests"
 FAMILY_CELLS = "per-cell comparisons with finetune"
 

@@ -342,3 +342,18 @@ def mde_pooled(se: float, alpha: float = ALPHA, power: float = POWER) -> float:
     if not se > 0 or math.isnan(se):
         return math.nan
     return float((stats.norm.ppf(1 - alpha / 2) + stats.norm.ppf(power)) * se)
+
+
+def seeds_to_detect(mde_now: float, seeds_now: int, target: float) -> int:
+    """Seeds per cell at which an MDE of ``mde_now`` at ``seeds_now`` seeds falls to ``target``: on
+    the same cells, datasets and family the pooled SE scales as 1/sqrt(seeds) (``reports.power``'s formulas)."""
+    return max(seeds_now, math.ceil(seeds_now * (mde_now / target) ** 2 - 1e-9))
+
+
+def runs_for_correlation(rho: float, alpha: float, power: float = POWER) -> int:
+    """Runs a two-sided test of a correlation needs to detect ``rho`` (Fisher z: n = ((z_a + z_b) /
+    atanh rho)^2 + 3); the within-stratum test loses one run per stratum beside this."""
+    z = stats.norm.ppf(1 - alpha / 2) + stats.norm.ppf(power)
+    return math.ceil((z / math.atanh(rho)) ** 2 + 3)
+
+

@@ -405,7 +405,7 @@ def scorecard_table(card) -> Table:
         tested = c.measured and c.p_adj == c.p_adj  # NaN: no test
         ps = f"; primary {p_text(c.p)}, Holm-corrected {p_text(c.p_adj)}" if tested else ""
         evidence = (f"n: {c.n or 'none'}; family: {c.family}{ps}; minimum detectable effect: {c.mde}; protocol: "
-                    f"{c.protocol}; LLMs: {c.llms}")
+                    f"{c.protocol}; LLMs: {c.llms}" + (f"; to decide: {c.to_decide}" if c.to_decide else ""))
         rows.append([Cell(str(c.number)), Cell(c.claim), Cell(c.verdict_text, bold=True), Cell(evidence),
                      Cell(f"Rule: {c.rule} Test: {c.test}."), Cell(c.numbers or "none")])
     return Table(title="Claims scorecard: the paper's claims against these results",

@@ -463,3 +463,38 @@ def test_claim_6_where_random_tokens_transfer_as_well_is_not_significant():
     (c,) = claim_transfer(_runs(rows), raw)
     assert c.measured
     assert _decided([c]) == ["not significant at this n"]
+
+
+def test_an_undecided_claim_names_the_grid_that_would_decide_it_and_its_cost(tmp_path):
+    """Seed gains of +4, -4 and 0 points on 3 paper datasets x 2 fractions: claim 1 is "not significant
+    at this n" and says how many seeds would detect the declared 2-point target, with the cell time
+    at the run's own measured seconds (every synthetic cell records wall_seconds = 12: 24 s a pair)."""
+    from reports import build_report
+    from reports.protocol import TARGET_POINTS
+    from reports.stats import seeds_to_detect
+
+    res = tmp_path / "results"
+    for ds in PAPER:
+        for seed, gain in ((1, 0.04), (2, -0.04), (3, 0.0)):
+            write_folder(res, seeds=(seed,), fractions=(0.01, 0.05), gain=gain, dataset=ds)
+    claims = {c["claim"]: c for c in build_report(res, tmp_path / "report")["summary"]["claims"]}
+    c1 = claims[1]
+    assert c1["verdict"] == "not significant at this n"
+    mde = float(c1["mde"].split()[0]) / 100
+    seeds = seeds_to_detect(mde, 3, TARGET_POINTS)
+    assert seeds > 3
+    hours = 6 * seeds * 24 / 3600  # 6 (dataset, fraction) cells, one GPTA + finetune pair per seed
+    assert f"needs ~{seeds} seeds per cell" in c1["to_decide"] and f"{2 * 6 * seeds} GPTA and finetune cells" in c1["to_decide"]
+    assert f"~{hours:.1f} h of cell time" in c1["to_decide"] and "(24 s)" in c1["to_decide"]
+    assert claims[6]["to_decide"].startswith("the transfer suite (gpta sweep suites/transfer.yaml): ")
+    assert not any(c["to_decide"] for c in claims.values() if c["verdict"] in ("supported", "contradicted", "mixed"))
+    card = (tmp_path / "report" / "scorecard.md").read_text()
+    assert card.count("to decide: ") == sum(bool(c["to_decide"]) for c in claims.values()) >= 2
+
+
+def test_sizing_formulas_match_hand_values():
+    from reports.stats import runs_for_correlation, seeds_to_detect
+
+    assert seeds_to_detect(0.03, 3, 0.02) == 7  # 3 x (3/2)^2 = 6.75
+    assert seeds_to_detect(0.02, 3, 0.02) == 3 and seeds_to_detect(0.01, 5, 0.02) == 5  # never fewer than run
+    assert runs_for_correlation(0.5, 0.05) == 30  # ((1.960 + 0.842) / atanh 0.5)^2 + 3 = 29.01
