@@ -24,7 +24,8 @@ from reports.extract import enrich
 from reports.llm_quality import llm_quality, render_llm_quality
 from reports.load import ResultSet, load
 from reports.stats import HOLM, PAIRED_TEST_NAME
-from reports.tables import (Table, appendix_tables, comparison_table, cost_table, dialogue_table, overfitting_table,
+from reports.tables import (Table, appendix_tables, comparison_table, controls_table, cost_table, dialogue_table,
+                            overfitting_table,
                             prefix_tables, results_tables, scorecard_table, to_latex, to_markdown)
 
 LOW_FRACTION = 0.02  # "low resource" in the headline: at most 2% of the pool
@@ -159,6 +160,8 @@ def build_report(results_dir: str | Path, out_dir: str | Path | None = None,
     t_card = [scorecard_table(card)] if card else []
     tables_main = results_tables(runs, failed, comp, rs.raw) if not runs.empty else []
     extra = [comparison_table(comp), cost_table(runs)] if not runs.empty else []
+    ctrl = [t for t in [controls_table(runs)] if t is not None] if not runs.empty else []
+    tables_main = tables_main + ctrl  # the accuracy section: after the per-cell tables
     over = [t for t in [overfitting_table(runs)] if t is not None] if not runs.empty else []
     dialog = ([t for t in [dialogue_table(runs)] if t is not None] + prefix_tables(runs, rs.raw)) if not runs.empty else []
     appendix = appendix_tables(runs, rs.raw) if not runs.empty else []

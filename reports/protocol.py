@@ -13,11 +13,13 @@ These are our choices (the paper's full text is not available); each is named in
 - **Protocols, co-primary.** ``fixed`` (the dataset's labelled dev split selects checkpoints and
   prefixes) and ``true-few-shot`` (a dev set drawn from the pool, disjoint from train and no larger
   than it). Each claim is decided per protocol present; the scorecard names the protocol.
-- **Two families of corrected tests.** (1) The claims' primary tests: one pooled test per claim,
+- **Three families of corrected tests.** (1) The claims' primary tests: one pooled test per claim,
   protocol and LLM, Holm-corrected together: the scorecard's verdicts read these. (2) The
   per-cell comparisons: every (dataset, fraction, arm) against finetune, Holm-corrected together:
   every table and caption that shows a per-cell p reads this one family, so the same comparison
-  never has two corrected p-values in one report.
+  never has two corrected p-values in one report. (3) The controls' pooled steps
+  (``reports/controls.py``: layout, text, dialogue), Holm-corrected together: they say what a
+  difference is due to and decide no claim.
 - **Claim 4 is a non-inferiority claim.** "Cost-efficient" needs GPTA cheaper and its accuracy
   shown to be no more than ``NONINFERIORITY_MARGIN`` below the alternative's (a one-sided test
   of difference + margin > 0): absence of evidence of a loss is not evidence of no loss.
@@ -53,6 +55,7 @@ TARGET_NATS = 0.05
 TARGET_RHO = 0.5
 FAMILY_CLAIMS = "claims' primary tests"
 FAMILY_CELLS = "per-cell comparisons with finetune"
+FAMILY_CONTROLS = "controls' pooled steps"  # reports/controls.py: layout, text, dialogue; read by no claim
 
 
 def protocol_of(result: dict[str, Any]) -> str:

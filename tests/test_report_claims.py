@@ -498,3 +498,38 @@ def test_sizing_formulas_match_hand_values():
     assert seeds_to_detect(0.03, 3, 0.02) == 7  # 3 x (3/2)^2 = 6.75
     assert seeds_to_detect(0.02, 3, 0.02) == 3 and seeds_to_detect(0.01, 5, 0.02) == 5  # never fewer than run
     assert runs_for_correlation(0.5, 0.05) == 30  # ((1.960 + 0.842) / atanh 0.5)^2 + 3 = 29.01
+
+
+def test_controls_split_gpta_minus_finetune_into_layout_text_and_dialogue():
+    """Per seed on 3 paper datasets x 2 fractions: finetune 0.80, empty-prefix 0.79, llm-prefix 0.75 +-
+    a seed wobble, GPTA = llm-prefix + 0.01. The steps are -1, -4 and +1 points; they add up to GPTA
+    minus finetune; two LLMs give two text and two dialogue steps; one Holm family of 5."""
+    from reports.controls import steps
+    from reports.stats import adjust
+
+    rows = []
+    for ds in PAPER:
+        for f in (0.01, 0.05):
+            for s in (1, 2, 3, 4):
+                w = 0.002 * (s - 2.5)  # seed wobble, so no difference has zero spread
+                cell = {"dataset": ds, "fraction": f, "seed": s}
+                rows.append({**cell, "method": "finetune", "test": 0.80 + w})
+                rows.append({**cell, "method": "empty-prefix", "test": 0.79 + 2 * w})
+                for llm in ("embedded:a", "embedded:b"):
+                    rows.append({**cell, "method": "llm-prefix", "llm_label": llm, "test": 0.75 + w})
+                    rows.append({**cell, "method": "gpta", "llm_label": llm, "paper_arm": True, "test": 0.76 + w})
+    rows.append({"dataset": "tweets", "fraction": 0.01, "seed": 1, "method": "empty-prefix", "test": 0.1})  # not a paper dataset
+    found = steps(_runs(rows))
+    got = {(s.step, s.llm): s for s in found}
+    assert sorted(got) == [("dialogue", "embedded:a"), ("dialogue", "embedded:b"), ("layout", "none (no LLM)"),
+                           ("text", "embedded:a"), ("text", "embedded:b")]
+    assert round(100 * got["layout", "none (no LLM)"].estimate, 6) == -1.0
+    assert round(100 * got["text", "embedded:a"].estimate, 6) == -4.0
+    assert round(100 * got["dialogue", "embedded:b"].estimate, 6) == 1.0
+    assert sum(got[k, "embedded:a" if k != "layout" else "none (no LLM)"].estimate
+               for k in ("layout", "text", "dialogue")) == pytest.approx(0.76 - 0.80)
+    assert all(s.n_datasets == 3 and s.n_pairs == 24 for s in found)
+    assert [s.p_adj for s in found] == pytest.approx(list(adjust([s.p for s in found])))
+    # below the minimum (2 paper datasets): not measured, no p
+    few = steps(_runs([r for r in rows if r["dataset"] != "yelp"]))
+    assert all(s.missing.startswith("2 paper datasets") and s.p != s.p for s in few)
