@@ -41,9 +41,12 @@ from gpta import prompts
 from gpta.config import RunConfig
 from gpta.context import RunContext
 from gpta.errors import UserError
+from gpta.llm.base import LABEL_FIT_RULE
 from gpta.llm.embedded import SCORE_TOP_K
 from gpta.registry import LLMZeroShotOptions, get_method, method_options
 from gpta.pipeline import Setup, subset
+
+TOP_RECORDED = 8  # first-token candidates recorded per reply (of SCORE_TOP_K scored)
 
 DEFAULT_MAX_EVAL = LLMZeroShotOptions.max_eval  # 0 = the same test set as the other methods
 DEFAULT_LABEL_TOKENS = LLMZeroShotOptions.label_max_tokens
@@ -159,7 +162,9 @@ def run(cfg: RunConfig, ctx: RunContext) -> dict[str, Any]:
             scores = llm.score_labels(messages, spec.label_names, purpose=f"label-{i}", fresh=i == 0)
             label = scores.best()
             rec = {"scores": [None if v is None else round(v, 4) for v in scores.logprobs], "parsed": label,
-                   "how": "logprob", "gold": ex.label}
+                   "how": "logprob", "gold": ex.label,
+                   # the raw evidence: the first reply token's most probable candidates
+                   "top": [[t, round(lp, 3)] for t, lp in scores.top[:TOP_RECORDED]]}
             if label is None:  # no top token starts any label: generate and parse this one
                 fallbacks += 1
                 label, how, reply = label_by_generation(llm, messages, spec.label_names, f"label-{i}-fallback",
@@ -183,6 +188,7 @@ def run(cfg: RunConfig, ctx: RunContext) -> dict[str, Any]:
             "max_eval": max_eval, "n_evaluated": len(examples), "of_test": len(setup.splits.test),
             "test_max": cfg.train.test_max, "label_max_tokens": label_tokens,
             "top_k": SCORE_TOP_K if used == "logprob" else None,
+            "label_fit": LABEL_FIT_RULE if used == "logprob" else None,
             "parse_failures": sum(p is None for p in predicted), "fallbacks": fallbacks,
             "parse": {k: hows.count(k) for k in ("logprob", "exact", "word", "no label", "ambiguous")},
             "llm_seconds_per_input": round(seconds / max(len(examples), 1), 4),

@@ -208,6 +208,11 @@ class MethodInfo:
     # the learned prefix and where it came from), for `gpta transfer --from` and transfer stages
     from_result: str | None = None
     display: str = ""  # the name reports print (legends, tables, captions); "" = the registry name
+    # Bumped when the method's code changes what it computes for the same config. From 2 up it is
+    # part of the cell id (gpta.results.identity_config), so results of an earlier revision are not
+    # reused; revision 1 adds nothing to the id, so an unchanged method keeps its ids.
+    # llm-zero-shot 2: one-character tokens no longer fit a label (gpta.llm.base.LABEL_FIT_RULE).
+    revision: int = 1
 
     @property
     def display_name(self) -> str:
@@ -272,7 +277,7 @@ METHODS: dict[str, MethodInfo] = {m.name: m for m in [
                        "set as the other methods), once per dataset and LLM",
                exposure="test inputs: every evaluated test text is sent to the LLM",
                tasks=CLASSIFICATION, uses_llm=True, once_per_dataset=True, options=LLMZeroShotOptions,
-               reads=("train.test_max", "llm", "generation"), precision="n/a (no encoder)",
+               reads=("train.test_max", "llm", "generation"), precision="n/a (no encoder)", revision=2,
                cost=Cost(train=0.0, prefix=False, calls="test"), style=Style(_CB[9], "*", 7)),
     MethodInfo("setfit", "baselines.setfit_baseline:run", display="SetFit",
                isolates="what a practitioner would pick for few-shot classification: SetFit on the same "

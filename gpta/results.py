@@ -91,6 +91,8 @@ def identity_config(cfg_dict: dict[str, Any]) -> dict[str, Any]:
     else:
         reads = info.reads
     out = {k: cfg_dict[k] for k in CELL_KEYS if k in cfg_dict}
+    if info is not None and info.revision > 1:  # a method whose computation changed: not its old results
+        out["method_revision"] = info.revision
     for item in reads:
         section, _, name = item.partition(".")
         if section not in cfg_dict:

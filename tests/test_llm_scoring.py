@@ -20,6 +20,25 @@ def test_label_logprobs_sums_the_tokens_that_start_each_label():
     assert label_logprobs([("Sci", -1.0)], ["Sports", "Sci/Tech", "World"]) == [None, pytest.approx(-1.0), None]
 
 
+def test_a_one_letter_word_is_not_evidence_for_the_label_it_starts():
+    """SmolLM2's first-token candidates for a trec question (measured; verdict run): "A" is the
+    article, not the start of "abbreviation"; it no longer adds to that label's mass. ("Ab" and
+    "ab" still outweigh "Human" here: SmolLM2 starts the first listed label.)"""
+    top = [("The", -2.23), ("Answer", -3.59), ("Which", -3.88), ("A", -3.93), ("Human", -4.05), ("Entity", -4.07),
+           ("Ab", -4.23), ("I", -4.26), ("An", -4.27), ("ab", -4.38), ("ex", -4.5), ("Exp", -4.56)]
+    labels = ["abbreviation", "description", "entity", "human", "location", "number"]
+    abbr, desc, ent, hum, loc, num = label_logprobs(top, labels)
+    assert abbr == pytest.approx(math.log(math.exp(-4.23) + math.exp(-4.38)))  # "Ab" and "ab", not "A"
+    assert ent == pytest.approx(-4.07) and hum == pytest.approx(-4.05) and desc is loc is num is None
+    with_article = math.log(math.exp(-3.93) + math.exp(-4.23) + math.exp(-4.38))  # the old rule's -3.06
+    assert abbr < with_article - 0.5
+    # where the article is the largest candidate, it no longer decides the label
+    assert label_logprobs([("A", -1.0), ("Human", -3.0)], labels)[0] is None
+    assert LabelScores(label_logprobs([("A", -1.0), ("Human", -3.0)], labels), 10, 0.1, 50).best() == 3
+    # a one-character label is still matched by its whole name
+    assert label_logprobs([("A", -1.0), ("B", -2.0)], ["a", "b"]) == [pytest.approx(-1.0), pytest.approx(-2.0)]
+
+
 def test_best_label_and_no_label():
     assert LabelScores([-3.0, -1.0, None], 10, 0.1, 50).best() == 1
     assert LabelScores([-1.0, -1.0], 10, 0.1, 50).best() == 0  # ties: the first label
@@ -56,6 +75,8 @@ def test_embedded_llm_scores_labels_in_one_call_and_the_cache_replays_them(tmp_p
     # a different label list is a different request
     other = llm.score_labels(messages, ["positive", "negative"], purpose="s3", fresh=True)
     assert not other.cached and other.logprobs[::-1] == pytest.approx(first.logprobs)
+    # the raw candidates come back with the scores, from the backend and from the cache alike
+    assert len(first.top) == 50 and again.top == [(t, pytest.approx(lp)) for t, lp in first.top]
 
 
 def test_scores_repeat_for_the_same_inputs_in_the_same_order():

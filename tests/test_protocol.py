@@ -198,6 +198,27 @@ def test_a_gpta_default_changes_no_baselines_cell_id():
         assert {m for m in base if now[m] != base[m]} == moved, changes
 
 
+def test_a_method_revision_moves_only_that_methods_ids():
+    """llm-zero-shot's revision 2 (the label fit rule) is in its id; revision 1 adds nothing, so the
+    ids of every other method stay as they were."""
+    import dataclasses
+
+    from gpta import registry
+    from gpta.results import identity_config
+
+    assert registry.get_method("llm-zero-shot").revision == 2
+    assert identity_config(cfg_for("llm-zero-shot").to_dict())["method_revision"] == 2
+    assert "method_revision" not in identity_config(cfg_for("finetune").to_dict())
+    before = _ids({})
+    info = registry.METHODS["llm-zero-shot"]
+    try:
+        registry.METHODS["llm-zero-shot"] = dataclasses.replace(info, revision=1)
+        after = _ids({})
+    finally:
+        registry.METHODS["llm-zero-shot"] = info
+    assert {m for m in before if before[m] != after[m]} == {"llm-zero-shot"}
+
+
 def test_the_llm_is_part_of_the_cell_only_where_the_method_asks_it():
     from gpta.results import cell_id
 

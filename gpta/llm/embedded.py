@@ -201,7 +201,8 @@ class EmbeddedBackend(Backend):
         except (KeyError, IndexError, TypeError):
             raise RuntimeError(f"embedded LLM returned no log-probabilities: {str(out)[:200]}") from None
         usage = out.get("usage", {})
-        return LabelScores(label_logprobs(top, labels), int(usage.get("prompt_tokens", 0)), seconds, SCORE_TOP_K)
+        return LabelScores(label_logprobs(top, labels), int(usage.get("prompt_tokens", 0)), seconds, SCORE_TOP_K,
+                           top=top)
 
 def serve_http(gguf: str | os.PathLike | None = None, host: str = "127.0.0.1", port: int = 0,
                alias: str | None = None, n_ctx: int = 4096, threads: int | None = None) -> tuple[Any, str, str]:
