@@ -25,8 +25,7 @@ from reports.llm_quality import llm_quality, render_llm_quality
 from reports.load import ResultSet, load
 from reports.stats import HOLM, PAIRED_TEST_NAME
 from reports.tables import (Table, appendix_tables, comparison_table, controls_table, cost_table, dialogue_table,
-                            overfitting_table,
-                            prefix_tables, results_tables, scorecard_table, to_latex, to_markdown)
+                            overfitting_table, prefix_tables, results_tables, scorecard_table, to_latex, to_markdown)
 
 LOW_FRACTION = 0.02  # "low resource" in the headline: at most 2% of the pool
 MAX_LISTED = 60  # cells listed inline in the index; the full list is in missing_cells.csv

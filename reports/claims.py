@@ -666,7 +666,7 @@ def _to_decide(c: Claim, runs: pd.DataFrame, alpha: float) -> str:
         return ""
     grid = getattr(c, "_grid", None)
     pair_s = _pair_seconds(grid, runs) if grid is not None else math.nan
-    rate = f"this run's mean cold seconds per GPTA + finetune pair ({pair_s:.0f} s)" if pair_s == pair_s else ""
+    at_rate = f" at this run's mean cold seconds per GPTA + finetune pair ({pair_s:.0f} s)" if pair_s == pair_s else ""
     if c.number in (1, 2, 3) and c.measured and grid is not None:
         nats = getattr(c, "_unit", "") == "nats"
         target = TARGET_NATS if nats else TARGET_POINTS
@@ -684,7 +684,7 @@ def _to_decide(c: Claim, runs: pd.DataFrame, alpha: float) -> str:
         return (f"a {target_text} effect (our sizing target) needs ~{s} seeds per cell at 80% power (the minimum "
                 f"detectable effect, {now} at {seeds_now} seeds, shrinks as 1/sqrt(seeds)) on these {cells} (dataset, "
                 f"fraction) cells: {2 * cells * s} GPTA and finetune cells, {_hours(cells * s * pair_s)} of cell time "
-                f"({_hours(cells * (s - seeds_now) * pair_s)} beyond the seeds run) at {rate}; on a machine with W "
+                f"({_hours(cells * (s - seeds_now) * pair_s)} beyond the seeds run){at_rate}; on a machine with W "
                 "workers divide by W")
     if c.number == 5:
         need = runs_for_correlation(TARGET_RHO, alpha)
@@ -698,7 +698,7 @@ def _to_decide(c: Claim, runs: pd.DataFrame, alpha: float) -> str:
                     "LLM's revisions must first be new (by the echo rule)")
         runs_needed = math.ceil(need * total / q)
         return (f"{base}; here {q} of {total} paper-arm runs qualified: at that rate ~{runs_needed} runs, "
-                f"{_hours(runs_needed * pair_s)} of cell time at {rate}")
+                f"{_hours(runs_needed * pair_s)} of cell time{at_rate}")
     if c.number == 6 and not c.measured:
         from gpta.sweep.suite import load_suite
 

@@ -22,6 +22,7 @@ from dataclasses import dataclass
 
 import pandas as pd
 
+from reports.claims import _resolution
 from reports.protocol import FAMILY_CONTROLS, MIN_PAPER_DATASETS, MIN_SEEDS, PAPER_DATASETS
 from reports.roles import BASELINE, UNDER_TEST
 from reports.stats import HOLM, adjust, pooled_signflip
@@ -68,6 +69,7 @@ def steps(runs: pd.DataFrame) -> list[Step]:
     out: list[Step] = []
     for proto, g in d.groupby(d["protocol"].fillna("fixed"), sort=True):
         llms = sorted(g.loc[g["method"].isin(["llm-prefix", UNDER_TEST]), "llm_label"].dropna().unique())
+        resolution = _resolution(g)  # one test item: the SD floor, as claim 1
         for name, isolates, test_arm, control_arm, per_llm in STEPS:
             for llm in (llms if per_llm else [None]):
                 if not {test_arm, control_arm} <= set(g["method"]):
@@ -76,8 +78,6 @@ def steps(runs: pd.DataFrame) -> list[Step]:
                 b = _arm_runs(g, control_arm, llm if control_arm in ("llm-prefix", UNDER_TEST) else None)
                 diff = (a - b.reindex(a.index)).dropna()
                 s = Step(name, isolates, test_arm, control_arm, str(proto), llm or "none (no LLM)")
-                n_test = g["test_n"].max() if "test_n" in g else math.nan
-                resolution = 1.0 / float(n_test) if n_test and not math.isnan(n_test) else None  # one test item
                 pt = pooled_signflip(diff.to_numpy(float), diff.index.get_level_values("dataset"), resolution)
                 if not pt.tested or pt.n_strata < MIN_PAPER_DATASETS:
                     s.missing = (f"{pt.n_strata if pt.tested else 0} paper datasets with >= {MIN_SEEDS} pairs "

@@ -355,5 +355,3 @@ def runs_for_correlation(rho: float, alpha: float, power: float = POWER) -> int:
     atanh rho)^2 + 3); the within-stratum test loses one run per stratum beside this."""
     z = stats.norm.ppf(1 - alpha / 2) + stats.norm.ppf(power)
     return math.ceil((z / math.atanh(rho)) ** 2 + 3)
-
-

@@ -464,6 +464,11 @@ def _short(v) -> str:
     return s if len(s) <= 60 else s[:57] + "..."
 
 
+def _bare_p(p: float) -> str:
+    """p_text without its "p = ": "0.012", "< 0.001", "n/a" (a table whose header says p)."""
+    return p_text(p).removeprefix("p ").lstrip("= ")
+
+
 def controls_table(runs: pd.DataFrame) -> Table | None:
     """GPTA minus finetune in three steps (layout, text, dialogue), pooled over the paper's datasets,
     Holm-corrected in their own family (reports/controls.py)."""
@@ -479,8 +484,8 @@ def controls_table(runs: pd.DataFrame) -> Table | None:
             nums = [Cell(f"not measured: {s.missing}"), Cell("–"), Cell("–"), Cell("–")]
         else:
             nums = [Cell(minus(f"{100 * s.estimate:+.1f} [{100 * s.ci_low:+.1f}, {100 * s.ci_high:+.1f}]")),
-                    Cell(f"{s.n_pairs} / {s.n_datasets}"), Cell(p_text(s.p).removeprefix("p ").lstrip("= ")),
-                    Cell(p_text(s.p_adj).removeprefix("p ").lstrip("= ") + (" †" if s.p_adj < 0.05 else ""))]
+                    Cell(f"{s.n_pairs} / {s.n_datasets}"), Cell(_bare_p(s.p)),
+                    Cell(_bare_p(s.p_adj) + (" †" if s.p_adj < 0.05 else ""))]
         rows.append([Cell(s.step), Cell(f"{display_name(s.test_arm)} − {display_name(s.control_arm)}"),
                      Cell(s.isolates), Cell(s.llm), Cell(s.protocol), *nums])
     return Table(title="What GPTA's difference from finetune is due to: layout, text and dialogue, pooled",
