@@ -29,8 +29,8 @@ from gpta.pipeline import Setup
 DEFAULT_EXAMPLES = TextualGradientOptions.n_examples
 MAX_WORDS = 60  # per quoted example: keeps the conversation inside a small LLM's context
 
-ERRORS_HEADER = "Training examples the classifier got wrong with your instruction:\n"
-NO_ERRORS_HEADER = "The classifier got every training example right with your instruction; some training examples:\n"
+ERRORS_HEADER = "Training examples the classifier got wrong with the current instruction:\n"
+NO_ERRORS_HEADER = "The classifier got every training example right with the current instruction; some training examples:\n"
 
 
 def quote(text: str) -> str:

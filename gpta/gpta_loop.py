@@ -238,6 +238,8 @@ class RoundReport:
     train: dict[str, Any]  # train-eval metrics after it (with predictions, for textual-gradient)
     trajectory: list[dict[str, Any]]  # every distinct prefix so far on the end-of-round weights, best first
     fresh_head: bool  # the round started from an untrained head: ``before`` says nothing about the prefix
+    source: str = "llm"  # where ``prefix`` came from: "llm", "fallback" (reply unusable) or "incumbent"
+    note: str = ""  # the prefix record's note: for a fallback, why the reply was not used
 
 
 # feedback(setup, report) -> the next user message
@@ -248,7 +250,7 @@ def aggregate_feedback(setup: Setup, rep: RoundReport) -> str:
     """GPTA's dialogue gradient: aggregate numbers and prefix scores only, never an example."""
     return prompts.feedback_message(rep.index, rep.epochs, rep.prefix, len(rep.prefix_ids), setup.spec.metric,
                                     rep.before, rep.after, rep.train, setup.evaluated["dev"], rep.trajectory,
-                                    rep.fresh_head)
+                                    rep.fresh_head, rep.source, rep.note, setup.cfg.train.max_prefix_tokens)
 
 
 def proposal_record(k: int, opts: LLMConfig, verdict: dict[str, Any]) -> dict[str, Any]:
@@ -428,7 +430,7 @@ def run(cfg: RunConfig, ctx: RunContext, feedback: Feedback = aggregate_feedback
 
         # 4. the dialogue gradient (aggregate only), then K candidates judged and scored
         report = RoundReport(r, epochs, prefix, pids, before, rows[-1]["dev"], rows[-1]["train"], trajectory,
-                             fresh_head)
+                             fresh_head, current["source"], current["note"])
         conversation.append({"role": "user", "content": feedback(setup, report)})
         entry["proposals"] = proposals = propose(setup, llm, conversation, earlier, r, ab)
         extra_passes += ab.passes

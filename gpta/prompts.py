@@ -54,9 +54,14 @@ QA_FIRST = (
 # the trajectory of instructions with their scores, best first, and the aggregate training
 # numbers. Two effects are kept apart: TRAINING (the same instruction before and after a round)
 # and the INSTRUCTION (different instructions scored on the same trained weights).
+# gpta revision 2: the first line names whose instruction the round trained with (``ORIGIN``): the
+# LLM's, or our stand-in when its reply was unusable, with the reason (``UNUSED``). Revision 1 called
+# the template "your instruction" and never said why the reply was dropped; Qwen2.5-Coder then
+# repeated its over-long sentence every round (docs/DIALOGUE.md). The request gives the length limit.
 FEEDBACK = (
-    "Training round {round} is done: the classifier trained {epochs} epoch{s} with your instruction "
+    "Training round {round} is done: the classifier trained {epochs} epoch{s} with {origin} "
     "\"{prefix}\" ({prefix_tokens} tokens).\n"
+    "{unused}"
     "{training_effect}"
     "Effect of the instruction: these instructions were each scored on dev with the same trained "
     "classifier (dev {metric}, higher is better; differences under about {noise:.3f} are noise), best first:\n"
@@ -64,12 +69,16 @@ FEEDBACK = (
     "Train loss is {train_loss:.3f}; train {metric} minus dev {metric} is {gap:+.3f}.\n"
     "{per_class}"
     "Write a new instruction sentence {reader}, different from all of the above, that you expect to "
-    "score higher. {requirement} Reply with only that sentence."
+    "score higher. {requirement} Use at most {words} words. Reply with only that sentence."
 )
+# Whose instruction the round trained with, by the prefix record's ``source`` (gpta.gpta_loop)
+ORIGIN = {"llm": "your instruction", "fallback-first": "our stand-in instruction",
+          "fallback": "the previous instruction", "incumbent": "the instruction kept from the round before"}
+UNUSED = "Your {which} reply was not used ({reason}).\n"
 TRAINING_EFFECT = ("Effect of training (same instruction, before and after this round): dev {metric} "
                    "went from {before:.3f} to {after:.3f}; dev loss from {loss_before:.3f} to {loss_after:.3f}.\n")
 TRAINING_EFFECT_FRESH = ("Effect of training: the classifier started this round untrained (dev {metric} "
-                         "{before:.3f} with the untrained head says nothing about your instruction) and reached "
+                         "{before:.3f} with the untrained head says nothing about the instruction) and reached "
                          "{after:.3f}; dev loss {loss_after:.3f}.\n")
 # How the feedback's own lines begin (lowercase). A reply line that begins the same way copies the
 # feedback ("Effect of the instruction: ...", SmolLM2 on bbc-news) and is not a proposal: the
@@ -96,14 +105,35 @@ def first_message(description: str, label_names: list[str], task: str) -> str:
     return FIRST.format(description=description, labels=labels_phrase(label_names))
 
 
+def word_limit(max_prefix_tokens: int) -> int:
+    """The length limit the LLM is told, in words: the encoder's tokenizer makes about 1.3 tokens
+    of an English word (Qwen2.5-Coder's 27-word bbc-news sentence is 34 MiniLM tokens), so 5/8 of
+    the token cap (20 words for 32) leaves room for long label names."""
+    return max(3, max_prefix_tokens * 5 // 8)
+
+
+def unused_reason(note: str, max_prefix_tokens: int) -> str:
+    """Why a reply was not used, as the LLM is told it: the cleaning's note (``gpta.prefix``), the
+    token cap said as the word limit the request gives."""
+    capped = f"capped at {max_prefix_tokens} tokens"
+    said = f"it was longer than {word_limit(max_prefix_tokens)} words and was cut off"
+    if note.startswith("a fragment") and capped in note:
+        return said + " mid-sentence"
+    return note.replace(capped, said)
+
+
 def feedback_message(round_index: int, epochs: int, prefix: str, prefix_tokens: int, metric: str,
                      before: dict[str, Any], after: dict[str, Any], train: dict[str, Any], n_dev: int,
-                     trajectory: list[dict[str, Any]], fresh_head: bool) -> str:
+                     trajectory: list[dict[str, Any]], fresh_head: bool, source: str = "llm", note: str = "",
+                     max_prefix_tokens: int = 32) -> str:
     """The dialogue gradient: aggregate numbers and the LLM's own instructions only, never an example.
 
     ``trajectory``: every distinct instruction so far scored on dev with the weights at the end
     of this round (dicts with ``prefix`` and ``dev_metric``), best first. ``fresh_head``: the
     round started from an untrained head, so "before" measures nothing about the instruction.
+    ``source``/``note``: where the round's prefix came from (the prefix record in
+    ``gpta.gpta_loop``): "llm", "fallback" (the reply was unusable; ``note`` says why) or
+    "incumbent" (if-better kept it).
     """
     p = after[metric]
     se = (p * (1 - p) / max(n_dev, 1)) ** 0.5  # binomial s.e.; for F1 a rough guide
@@ -116,11 +146,18 @@ def feedback_message(round_index: int, epochs: int, prefix: str, prefix_tokens: 
                                     loss_after=after["loss"])
     lines = "".join(f"{i}. \"{t['prefix']}\": {t['dev_metric']:.3f}\n"
                     for i, t in enumerate(trajectory[:TRAJECTORY_SHOWN], 1))
+    # round 0's fallback is our template; a later one keeps the previous round's prefix
+    origin = "fallback-first" if source == "fallback" and round_index == 0 else source
+    unused = ""
+    if source == "fallback":
+        unused = UNUSED.format(which="first" if round_index == 0 else "last",
+                               reason=unused_reason(note, max_prefix_tokens))
     return FEEDBACK.format(
-        round=round_index + 1, epochs=epochs, s="" if epochs == 1 else "s", prefix=prefix,
-        prefix_tokens=prefix_tokens, training_effect=training_effect, metric=metric, noise=2 * se,
+        round=round_index + 1, epochs=epochs, s="" if epochs == 1 else "s", origin=ORIGIN[origin], prefix=prefix,
+        prefix_tokens=prefix_tokens, unused=unused, training_effect=training_effect, metric=metric, noise=2 * se,
         trajectory=lines, train_loss=train["loss"], gap=train[metric] - p, per_class=per_class,
         requirement=REQUIREMENT["classification" if recall else "qa"], reader=READER["classification" if recall else "qa"],
+        words=word_limit(max_prefix_tokens),
     )
 
 

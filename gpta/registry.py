@@ -212,6 +212,8 @@ class MethodInfo:
     # part of the cell id (gpta.results.identity_config), so results of an earlier revision are not
     # reused; revision 1 adds nothing to the id, so an unchanged method keeps its ids.
     # llm-zero-shot 2: one-character tokens no longer fit a label (gpta.llm.base.LABEL_FIT_RULE).
+    # gpta 2, textual-gradient 2: the feedback names whose instruction the round trained with, says
+    # why an unusable reply was not used, and gives the length limit (gpta.prompts.FEEDBACK).
     revision: int = 1
 
     @property
@@ -245,7 +247,8 @@ METHODS: dict[str, MethodInfo] = {m.name: m for m in [
                isolates="the full method: LLM-written prefix revised by the dialogue gradient",
                llm_use="1 + (rounds - 1) x gpta.candidates calls (the first prefix, then K revision replies per "
                        "later round)", exposure="none", uses_llm=True,
-               cost=Cost(calls="rounds"), reads=LOOP_READS, style=Style(_CB[3], "o", 0)),  # vermillion: stands out
+               cost=Cost(calls="rounds"), reads=LOOP_READS, revision=2,
+               style=Style(_CB[3], "o", 0)),  # vermillion: stands out
     MethodInfo("finetune", "baselines.finetune:run", display="Fine-tune",
                isolates="the baseline every gain is measured against: no prefix, no LLM",
                llm_use="none", exposure="none", cost=Cost(prefix=False), style=Style(_CB[0], "s", 1)),
@@ -294,7 +297,7 @@ METHODS: dict[str, MethodInfo] = {m.name: m for m in [
                exposure="training data: up to options.n_examples (default 4) training texts with labels "
                         "per revision",
                tasks=CLASSIFICATION, uses_llm=True, options=TextualGradientOptions,
-               cost=Cost(calls="rounds"), reads=LOOP_READS,  # the GPTA loop with another feedback message
+               cost=Cost(calls="rounds"), reads=LOOP_READS, revision=2,  # the GPTA loop, another feedback
                style=Style(_CB[8], "<", 9)),  # yellow (markers get a dark edge so it reads on white)
     MethodInfo("setfit-gpta", "baselines.setfit_gpta:run_gpta", display="SetFit + GPTA prefix",
                isolates="whether an LLM-written prefix helps the best few-shot learner: SetFit with GPTA's "

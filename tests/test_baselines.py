@@ -309,9 +309,9 @@ def test_textual_gradient_shows_training_text_to_the_llm(cells):
         return [e["text"] for e in ledger(cells.out, run) if e["role"] == "user" and any(t in e["text"] for t in train_texts)]
 
     assert [m.split("\n")[0] for m in quoting(result)] == [
-        "Training examples the classifier got wrong with your instruction:"
+        "Training examples the classifier got wrong with the current instruction:"
         if result["prefix_history"][0]["train_errors"] else
-        "The classifier got every training example right with your instruction; some training examples:"]
+        "The classifier got every training example right with the current instruction; some training examples:"]
     assert quoting(cells.gpta) == []  # GPTA's messages never quote one
 
 

@@ -334,3 +334,40 @@ def test_first_prefix_varies_with_the_run_seed_only_when_sampled(tmp_path):
     (greedy_13, cfg_13), (greedy_21, cfg_21) = p0_reply(13), p0_reply(21)
     assert greedy_13 == greedy_21 and llm_deterministic(cfg_13)
     assert llm_options(cfg_13).seed == 13 and llm_options(cfg_21).seed == 21  # own cache keys all the same
+
+
+def test_after_an_unusable_first_reply_the_feedback_says_whose_instruction_and_why(tmp_path):
+    """gpta revision 2 (the defect in docs/DIALOGUE.md): Qwen2.5-Coder's first reply on bbc-news ran
+    past the 32-token cap and the template was used, yet the feedback said the classifier trained
+    "with your instruction" and quoted the template. Now it names our stand-in, says why the reply
+    was not used in the words the request uses (a word limit), and every request gives the limit."""
+
+    # one sentence past the cap (the shape of Qwen's bbc-news reply): cut mid-sentence, unusable
+    too_long = ("The classifier will read the informal tweet with its hashtags and mentions about self-driving "
+                "cars and other technology topics and decide whether the sentiment of the tweet is negative or positive.")
+    result, _ = run_scripted(tmp_path, lambda n, o: P0, p0=too_long, **{"gpta.rounds": 2, "train.epochs": 2})
+    h0 = result["prefix_history"][0]
+    assert h0["source"] == "fallback" and "capped at 32 tokens" in h0["note"]
+    feedback = result["conversation"][3]["content"]
+    assert feedback.startswith(f"Training round 1 is done: the classifier trained 1 epoch with our stand-in "
+                               f"instruction \"{h0['prefix']}\"")
+    assert "Your first reply was not used (it was longer than 20 words and was cut off" in feedback
+    assert "your instruction" not in feedback and "capped at" not in feedback
+    assert feedback.endswith("Use at most 20 words. Reply with only that sentence.")
+    # the next round trained with the LLM's own (new) sentence: the feedback says so
+    assert result["prefix_history"][1]["source"] == "llm"
+
+
+def test_the_feedback_names_the_llms_own_instruction_and_the_word_limit_follows_the_cap():
+    from gpta import prompts
+
+    args = dict(round_index=1, epochs=2, prefix="Classify it.", prefix_tokens=4, metric="accuracy",
+                before={"accuracy": 0.5, "loss": 0.7}, after={"accuracy": 0.6, "loss": 0.6, "per_class_recall": {"a": 1.0}},
+                train={"accuracy": 0.7, "loss": 0.5}, n_dev=100, trajectory=[], fresh_head=False)
+    own = prompts.feedback_message(**args, source="llm")
+    assert "with your instruction \"Classify it.\"" in own and "not used" not in own
+    kept = prompts.feedback_message(**args, source="fallback", note="degenerate (repetition)", max_prefix_tokens=64)
+    assert "with the previous instruction \"Classify it.\"" in kept
+    assert "Your last reply was not used (degenerate (repetition))." in kept and "at most 40 words" in kept
+    assert prompts.unused_reason("too short (2 words), capped at 16 tokens", 16) == \
+        "too short (2 words), it was longer than 10 words and was cut off"
