@@ -67,6 +67,9 @@ class Claim:
     verdict: str = ""
     command: str = ""
     to_decide: str = ""  # undecided claims: the grid that would decide it, and its cost
+    # what a verdict word means here where the word alone would mislead (``qualifier``): claim 2
+    # "supported" where GPTA's gain is negative at the low end too (it loses less; it gains nothing)
+    qualifier: str = ""
     details: list[str] = field(default_factory=list)
 
     @property
@@ -81,7 +84,8 @@ class Claim:
 
     @property
     def verdict_text(self) -> str:
-        return self.verdict + (f" (measure with: {self.command})" if self.command and not self.measured else "")
+        return (self.verdict + (f" {self.qualifier}" if self.qualifier else "")
+                + (f" (measure with: {self.command})" if self.command and not self.measured else ""))
 
 
 @dataclass
@@ -290,7 +294,7 @@ def claim_low_resource(runs: pd.DataFrame) -> list[Claim]:
     for proto, llm, g in groups:
         label = _label(title, proto, llm, len(groups))
         kw = dict(protocol=proto, llms=llm)
-        diffs, strata, bits, rer = [], [], [], []
+        diffs, strata, bits, rer, ends = [], [], [], [], []
         for ds, gd in g[g["dataset"].isin(PAPER_DATASETS)].groupby("dataset"):
             fr = sorted(gd["fraction"].unique())
             if len(fr) < 2 or fr[-1] < HIGH_OVER_LOW * fr[0]:
@@ -301,6 +305,7 @@ def claim_low_resource(runs: pd.DataFrame) -> list[Claim]:
             if len(common) < MIN_SEEDS:
                 continue
             x = lo.loc[common, "gain"].to_numpy() - hi.loc[common, "gain"].to_numpy()
+            ends.append((float(lo.loc[common, "gain"].mean()), float(hi.loc[common, "gain"].mean())))
             diffs += list(x)
             strata += [ds] * len(x)
             err = {f: (1 - s["ft_test"].mean(), 1 - s["test"].mean()) for f, s in ((fr[0], lo), (fr[-1], hi))}
@@ -316,11 +321,14 @@ def claim_low_resource(runs: pd.DataFrame) -> list[Claim]:
                                      f"{MIN_PAPER_DATASETS})", **kw))
             continue
         pt = pooled_signflip(diffs, strata, _resolution(g))
+        low, high = (float(np.mean([e[i] for e in ends])) for i in (0, 1))  # mean over datasets, as the estimate
         out.append(Claim(2, label, RULE_2, test, f"pooled {_pts(pt.estimate)} points, {_ci(pt.ci_low, pt.ci_high)}, "
-                         f"{p_text(pt.p)}. " + "; ".join(bits),
+                         f"{p_text(pt.p)}; GPTA's gain over {BASELINE}, mean over these datasets: {_pts(low)} points "
+                         f"at the lowest fraction, {_pts(high)} at the highest. " + "; ".join(bits),
                          f"{pt.n_pairs} seed pairs over {pt.n_strata} paper datasets", p=pt.p, estimate=pt.estimate,
                          **kw))
         out[-1]._se = pt.se  # type: ignore[attr-defined]
+        out[-1]._low_gain = low  # type: ignore[attr-defined]
         paper = g[g["dataset"].isin(set(strata))]
         out[-1]._grid = paper[paper.groupby("dataset")["fraction"].transform(lambda f: f.eq(f.min()) | f.eq(f.max()))]  # type: ignore[attr-defined]
     return out
@@ -625,6 +633,17 @@ def _decide(c: Claim, alpha: float) -> str:
     return CONTRADICTED
 
 
+def qualifier(c: Claim) -> str:
+    """What the verdict word means where the word alone would mislead. Claim 2's rule tests the
+    difference of gains (low minus high resource); "supported" with a gain that is not positive at
+    the low end says only that GPTA loses less there, not that it gains."""
+    low = getattr(c, "_low_gain", math.nan)
+    if c.number == 2 and c.verdict == SUPPORTED and not math.isnan(low) and low <= 0:
+        return (f"(as a difference only: GPTA's mean gain at the lowest fractions is {_pts(low)} points, so it "
+                f"loses less at low resource than at high; it gains nothing there)")
+    return ""
+
+
 def _decide_cost(c: Claim, alpha: float) -> str:
     cheaper = getattr(c, "_cheaper", [])
     noninferior = not math.isnan(c.p_adj) and c.p_adj < alpha
@@ -729,11 +748,12 @@ def scorecard(runs: pd.DataFrame, raw: dict[str, dict[str, Any]], comp: pd.DataF
         c.to_decide = _to_decide(c, runs, strictest)
         if smoke and c.measured:  # the rule's outcome is not shown: a smoke run says no verdict word
             c.verdict = f"{NO_VERDICT} ({reason})"
+        c.qualifier = qualifier(c)
     return Scorecard(claims, context, smoke, reason)
 
 
 def summary(card: Scorecard) -> list[dict[str, Any]]:
-    return [{"claim": c.number, "title": c.claim, "verdict": c.verdict, "rule": c.rule, "test": c.test, "n": c.n,
+    return [{"claim": c.number, "title": c.claim, "verdict": c.verdict, "qualifier": c.qualifier or None, "rule": c.rule, "test": c.test, "n": c.n,
              "family": c.family, "p": None if math.isnan(c.p) else c.p,
              "p_corrected": None if math.isnan(c.p_adj) else c.p_adj, "mde": c.mde, "protocol": c.protocol,
              "llms": c.llms, "command": c.command or None, "to_decide": c.to_decide or None} for c in card.claims]

@@ -53,6 +53,7 @@ def test_scorecard_gives_verdicts_by_its_rules_on_strong_evidence(strong):
     assert sorted(claims) == [1, 2, 3, 4, 5, 6]
     assert claims[1]["verdict"] == "supported"  # +12 to +18 points on 3 paper datasets, 5 seeds
     assert claims[2]["verdict"] == "supported"  # the gain at 1% is 1.5x the gain at 5%
+    assert claims[2]["qualifier"] is None  # a real gain at the low end: the word stands alone
     assert claims[3]["verdict"] == "supported"  # GPTA's test-minus-train loss is 0.4 nats smaller
     assert claims[4]["verdict"] == "supported"  # cheaper per 1,000 predictions than zero-shot, and more accurate
     assert claims[6]["verdict"].startswith("not measured: no transfer run") and claims[6]["command"]
@@ -533,3 +534,27 @@ def test_controls_split_gpta_minus_finetune_into_layout_text_and_dialogue():
     # below the minimum (2 paper datasets): not measured, no p
     few = steps(_runs([r for r in rows if r["dataset"] != "yelp"]))
     assert all(s.missing.startswith("2 paper datasets") and s.p != s.p for s in few)
+
+
+def test_claim_2_supported_by_a_smaller_loss_says_it_is_a_difference_only():
+    """The verdict run's SmolLM2 (gpta revision 2): GPTA loses to finetune at both ends, less at the
+    low end, and the difference is significant. "Gains are largest at low resource: supported"
+    alone would read as a gain; the verdict keeps its word by the declared rule and says what it means."""
+    from reports.claims import SUPPORTED, claim_low_resource, qualifier
+
+    rows = []
+    for k, ds in enumerate(("sst2", "trec", "yelp")):
+        for s in range(1, 6):
+            for f, g in ((0.01, -0.02), (0.05, -0.06)):
+                rows.append({"method": "gpta", "dataset": ds, "fraction": f, "seed": s, "paper_arm": True,
+                             "llm_label": "embedded:x", "gain": g + 0.002 * ((s + k) % 3), "ft_test": 0.8,
+                             "test": 0.8 + g})
+    (c,) = claim_low_resource(_runs(rows))
+    assert _decided([c]) == [SUPPORTED]
+    c.verdict = SUPPORTED
+    assert c.estimate > 0 and "−1.8 points at the lowest fraction, −5.8 at the highest" in c.numbers
+    c.qualifier = qualifier(c)
+    assert c.verdict_text.startswith("supported (as a difference only: GPTA's mean gain at the lowest fractions "
+                                     "is −1.8 points, so it loses less at low resource")
+    c._low_gain = 0.01  # a real gain at the low end: the word stands alone
+    assert qualifier(c) == ""

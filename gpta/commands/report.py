@@ -89,7 +89,7 @@ def cmd_report(args: argparse.Namespace) -> int:
     if s.get("claims"):  # the claims scorecard (reports/claims.py), one line per claim
         print("claims scorecard" + (" (SMOKE RUN: too few seeds for a verdict)" if s.get("smoke_run") else "") + ":")
         for c in s["claims"]:
-            print(f"  {c['claim']}. {c['title']}: {c['verdict']}")
+            print(f"  {c['claim']}. {c['title']}: {c['verdict']}" + (f" {c['qualifier']}" if c.get("qualifier") else ""))
     figs = written["figures"]
     print(f"figures ({len(figs)}, PNG + PDF): {final / 'figures'}")
     for name, reason in (s["skipped_figures"] or {}).items():
