@@ -660,7 +660,10 @@ def _mde(c: Claim, alpha: float) -> str:
         return "n/a"
     if c.number == 5:
         se = getattr(c, "_corr_se", math.nan)
-        return "n/a" if math.isnan(se) else f"rho {mde_pooled(se, alpha):.2f}"
+        if math.isnan(se):
+            return "n/a"
+        x = mde_pooled(se, alpha)  # on the rho scale: at or above 1 no correlation is detectable
+        return f"rho {x:.2f}" if x < 1 else f"none: even rho = 1 is not detectable at this n (computed {x:.2f})"
     se = getattr(c, "_se", math.nan)
     x = mde_pooled(se, alpha)
     if getattr(c, "_unit", "") == "nats":

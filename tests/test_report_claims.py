@@ -558,3 +558,17 @@ def test_claim_2_supported_by_a_smaller_loss_says_it_is_a_difference_only():
                                      "is −1.8 points, so it loses less at low resource")
     c._low_gain = 0.01  # a real gain at the low end: the word stands alone
     assert qualifier(c) == ""
+
+
+def test_claim_5_mde_on_the_rho_scale_never_prints_a_rho_above_1():
+    """The verdict run's SmolLM2 claim 5 (14 runs over 2 strata) printed "minimum detectable
+    effect: rho 1.87": a correlation cannot exceed 1, so that number meant nothing."""
+    from reports.claims import Claim, _mde
+    from reports.stats import mde_pooled
+
+    c = Claim(5, "LLM accuracy", "rule", "test")
+    c._corr_se = 0.6
+    assert mde_pooled(0.6, 0.05 / 9) > 1
+    assert _mde(c, 0.05 / 9).startswith("none: even rho = 1 is not detectable at this n")
+    c._corr_se = 0.1
+    assert _mde(c, 0.05 / 9) == f"rho {mde_pooled(0.1, 0.05 / 9):.2f}"
