@@ -335,3 +335,15 @@ def test_textual_gradient_is_priced_as_the_loop_it_runs():
                 for m in ("gpta", "textual-gradient")]
         assert [llm_calls(c) for c in cfgs] == [calls, calls]
         assert prior_seconds(cfgs[0]) == prior_seconds(cfgs[1])
+
+
+def test_a_cell_two_stages_plan_is_counted_once(tmp_path, capsys, monkeypatch):
+    """The verdict suite's confirm stage re-lists seeds 13, 21 and 42 of GPTA (SmolLM2) and
+    finetune: those 60 cells have the primary stage's ids and run once. The dry run had said
+    "330 cells" for 270."""
+    monkeypatch.setenv("GPTA_DATA_DIR", str(DATA_DIR))
+    code, out, err = run_cli(["sweep", str(REPO / "suites" / "verdict.yaml"), "--dry-run", "--out",
+                              str(tmp_path / "o")], capsys)
+    assert code == 0, err
+    assert re.search(r"^stage confirm: 140 cells \(.*; 60 of them also in an earlier stage, counted there\)", out, re.M), out
+    assert re.search(r"^total: 270 cells, 270 to run", out, re.M), out

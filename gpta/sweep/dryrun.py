@@ -52,6 +52,7 @@ def dry_run(suite: Suite, out: Path, workers: int, slots_note: str, stream: Text
         print(f"note: {note}", file=stream)
 
     total_cells = total_todo = 0
+    seen: set[str] = set()  # cell ids planned by an earlier stage
     total_s = 0.0
     by_stage: dict[str, list[Cell]] = {}
     for stage in suite.stages:
@@ -93,7 +94,13 @@ def dry_run(suite: Suite, out: Path, workers: int, slots_note: str, stream: Text
         bar.close()
         todo_s = sum(sum(v) for v in groups.values())
         n_todo = len(cells) - n_done
-        print(f"stage {stage.name}: {len(cells)} cells ({n_done} done, {n_failed} failed, {n_todo} to run): "
+        # a cell another stage also plans (same id: e.g. a confirm stage re-listing seeds already run)
+        # runs once: the total counts it once
+        shared = [c for c in cells if c.id in seen]
+        shared_todo = [c for c in shared if not (f"{c.id}.json" in files and is_done(out, c.id))]
+        seen.update(c.id for c in cells)
+        also = f"; {len(shared)} of them also in an earlier stage, counted there" if shared else ""
+        print(f"stage {stage.name}: {len(cells)} cells ({n_done} done, {n_failed} failed, {n_todo} to run{also}): "
               f"~{human(todo_s)} of cell time", file=stream)
         if list_all or len(cells) <= LIST_LIMIT:
             print("\n".join(lines), file=stream)
@@ -104,9 +111,9 @@ def dry_run(suite: Suite, out: Path, workers: int, slots_note: str, stream: Text
         per_llm = llm_counts(cells)
         if len(per_llm) > 1:
             print("  by LLM: " + "; ".join(f"{llm}: {n} cells" for llm, n in per_llm.items()), file=stream)
-        total_cells += len(cells)
-        total_todo += n_todo
-        total_s += todo_s
+        total_cells += len(cells) - len(shared)
+        total_todo += n_todo - len(shared_todo)
+        total_s += todo_s - sum(est.seconds(c.cfg) for c in shared_todo)
     learned = (f"corrected by {est.n_learned} finished results in {out}" if est.n_learned
                else "cost-model priors (no finished results to learn from yet)")
     print(f"total: {total_cells} cells, {total_todo} to run; estimate ~{human(total_s / max(1, workers))} "
