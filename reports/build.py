@@ -251,7 +251,10 @@ def _document(rs: ResultSet, figs, grid, h, card, t_card, tables_main, extra, ov
              f"runs excluded: they exist only for chosen source/target pairs): {len(grid)} cells; "
              f"{int((grid['status'] == 'ok').sum()) if len(grid) else 0} finished, {n_failed_grid} failed, "
              f"{n_missing} missing. Missing cells are shown as missing (gaps, 'missing' in tables), never "
-             f"interpolated. Full list: [missing_cells.csv](missing_cells.csv).")
+             f"interpolated. Full list: [missing_cells.csv](missing_cells.csv). This grid is a full crossing, "
+             f"not a suite's plan: a suite that gives a dataset its own fractions, a stage its own seeds, or a "
+             f"method one cell per dataset never plans some of these cells, and they count as missing here; "
+             f"`gpta sweep SUITE --dry-run --out DIR` says what the suite itself has left to run.")
     miss = grid[grid["status"] == "missing"]
     doc.bullets([f"missing: {r.dataset}, fraction {F.frac_label(r.fraction)}, seed {r.seed}, {r.method}"
                  for r in miss.head(MAX_LISTED).itertuples()]

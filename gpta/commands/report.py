@@ -81,8 +81,8 @@ def cmd_report(args: argparse.Namespace) -> int:
     written = _moved(built_whole(final, build), holder["building"], final)
     s = written["summary"]
     h = s["gpta_vs_finetune"]
-    print(f"report from {s['runs']} runs ({s['failed']} failed, {s['missing']} missing of "
-          f"{s['expected_cells']} expected cells)")
+    print(f"report from {s['runs']} runs ({s['failed']} failed, {s['missing']} missing of the {s['expected_cells']} "
+          f"cells of the full dataset x fraction x seed x method crossing, planned or not)")
     if h["cells"]:
         print(f"GPTA beats finetune in {h['wins']} of {h['cells']} (dataset, fraction) cells"
               + (" (significant after Holm correction)" if "positive_means" in h else ""))
