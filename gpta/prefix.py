@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from difflib import SequenceMatcher
 from typing import Any, Callable, Iterable, Sequence
 
-from gpta.prompts import FEEDBACK_OPENINGS
+from gpta.prompts import CAP_NOTE, FEEDBACK_OPENINGS
 
 _LEAD_INS = [  # stripped repeatedly from the start of a line
     re.compile(r"^(?:[-*#>]+|\d+[.)])\s*"),  # bullets, numbering
@@ -123,7 +123,7 @@ def clean_line(line: str, label_names: list[str], count_tokens: Callable[[str], 
     reason = ""
     if count_tokens(line) > max_tokens:
         line = cap_at_boundary(line, count_tokens, max_tokens)
-        reason = f"capped at {max_tokens} tokens"
+        reason = CAP_NOTE.format(tokens=max_tokens)
     copied = next((o for o in FEEDBACK_OPENINGS if line.lower().startswith(o)), None)
     if copied:
         return PrefixVerdict(None, f"copies the feedback message (a line beginning {copied!r})", status="rejected")

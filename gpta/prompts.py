@@ -105,6 +105,10 @@ def first_message(description: str, label_names: list[str], task: str) -> str:
     return FIRST.format(description=description, labels=labels_phrase(label_names))
 
 
+# The cleaning's note when it capped a reply (gpta.prefix.clean_line); ``unused_reason`` rewords it
+CAP_NOTE = "capped at {tokens} tokens"
+
+
 def word_limit(max_prefix_tokens: int) -> int:
     """The length limit the LLM is told, in words: the encoder's tokenizer makes about 1.3 tokens
     of an English word (Qwen2.5-Coder's 27-word bbc-news sentence is 34 MiniLM tokens), so 5/8 of
@@ -115,7 +119,7 @@ def word_limit(max_prefix_tokens: int) -> int:
 def unused_reason(note: str, max_prefix_tokens: int) -> str:
     """Why a reply was not used, as the LLM is told it: the cleaning's note (``gpta.prefix``), the
     token cap said as the word limit the request gives."""
-    capped = f"capped at {max_prefix_tokens} tokens"
+    capped = CAP_NOTE.format(tokens=max_prefix_tokens)
     said = f"it was longer than {word_limit(max_prefix_tokens)} words and was cut off"
     if note.startswith("a fragment") and capped in note:
         return said + " mid-sentence"

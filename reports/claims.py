@@ -756,7 +756,8 @@ def scorecard(runs: pd.DataFrame, raw: dict[str, dict[str, Any]], comp: pd.DataF
 
 
 def summary(card: Scorecard) -> list[dict[str, Any]]:
-    return [{"claim": c.number, "title": c.claim, "verdict": c.verdict, "qualifier": c.qualifier or None, "rule": c.rule, "test": c.test, "n": c.n,
+    return [{"claim": c.number, "title": c.claim, "verdict": c.verdict, "qualifier": c.qualifier or None,
+             "rule": c.rule, "test": c.test, "n": c.n,
              "family": c.family, "p": None if math.isnan(c.p) else c.p,
              "p_corrected": None if math.isnan(c.p_adj) else c.p_adj, "mde": c.mde, "protocol": c.protocol,
              "llms": c.llms, "command": c.command or None, "to_decide": c.to_decide or None} for c in card.claims]

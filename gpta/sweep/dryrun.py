@@ -78,6 +78,7 @@ def dry_run(suite: Suite, out: Path, workers: int, slots_note: str, stream: Text
         groups: dict[tuple[str, str], list[float]] = defaultdict(list)
         n_done = n_failed = 0
         lines = []
+        todo_secs: dict[str, float] = {}  # cell id -> estimated seconds, for cells not done
         bar = progress_bar(len(cells), f"pricing the cells of stage {stage.name}")
         for cell in cells:
             bar.update(1)
@@ -90,14 +91,15 @@ def dry_run(suite: Suite, out: Path, workers: int, slots_note: str, stream: Text
             else:
                 n_failed += status == "failed"
                 groups[(cell.cfg.dataset, cell.cfg.method)].append(secs)
+                todo_secs[name] = secs
             lines.append(f"  {status:6s} {name}  ~{human(secs)}" + (f"  [{_llm_of(cell)}]" if multi else ""))
         bar.close()
         todo_s = sum(sum(v) for v in groups.values())
         n_todo = len(cells) - n_done
         # a cell another stage also plans (same id: e.g. a confirm stage re-listing seeds already run)
         # runs once: the total counts it once
-        shared = [c for c in cells if c.id in seen]
-        shared_todo = [c for c in shared if not (f"{c.id}.json" in files and is_done(out, c.id))]
+        shared = [c.id for c in cells if c.id in seen]
+        shared_todo = [i for i in shared if i in todo_secs]
         seen.update(c.id for c in cells)
         also = f"; {len(shared)} of them also in an earlier stage, counted there" if shared else ""
         print(f"stage {stage.name}: {len(cells)} cells ({n_done} done, {n_failed} failed, {n_todo} to run{also}): "
@@ -113,7 +115,7 @@ def dry_run(suite: Suite, out: Path, workers: int, slots_note: str, stream: Text
             print("  by LLM: " + "; ".join(f"{llm}: {n} cells" for llm, n in per_llm.items()), file=stream)
         total_cells += len(cells) - len(shared)
         total_todo += n_todo - len(shared_todo)
-        total_s += todo_s - sum(est.seconds(c.cfg) for c in shared_todo)
+        total_s += todo_s - sum(todo_secs[i] for i in shared_todo)
     learned = (f"corrected by {est.n_learned} finished results in {out}" if est.n_learned
                else "cost-model priors (no finished results to learn from yet)")
     print(f"total: {total_cells} cells, {total_todo} to run; estimate ~{human(total_s / max(1, workers))} "
