@@ -111,8 +111,52 @@ def correct(comp: pd.DataFrame, correction: str = HOLM) -> pd.DataFrame:
     return comp
 
 
+PLAN_KEY = ["dataset", "fraction", "seed", "method", "llm"]
+
+
+def plan_status(runs: pd.DataFrame, failed: pd.DataFrame, plan: list[dict]) -> tuple[pd.DataFrame, int]:
+    """The planned cells (gpta/sweep/plan.py) with their status, and how many finished runs are
+    outside the plan (run by hand, by an earlier suite file, or transfer runs: not counted).
+
+    A cell two stages plan (same run id: a confirm stage re-listing seeds) counts once, under the
+    first stage that planned it. A cell is finished when a result with its run id exists, failed
+    when a failure record with its id does (a cell planned without an id, one that needs another
+    method's result first, is matched by dataset, fraction, seed, method and LLM instead).
+    """
+    cols = ["dataset", "fraction", "seed", "method", "llm", "stage", "status"]
+    if not plan:
+        return pd.DataFrame(columns=cols), 0
+    p = pd.DataFrame(plan)
+    with_id = p[p["run_id"].notna()].drop_duplicates("run_id")
+    no_id = p[p["run_id"].isna()].drop_duplicates(PLAN_KEY)
+    p = pd.concat([with_id, no_id]).sort_index()
+    done_ids = set(runs["run_id"]) if not runs.empty else set()
+    bad_ids = set(failed["run_id"]) if not failed.empty else set()
+
+    def keys(df: pd.DataFrame) -> set:
+        return set(map(tuple, df[PLAN_KEY].itertuples(index=False))) if not df.empty else set()
+
+    done_keys, bad_keys = keys(runs), keys(failed)
+    status = []
+    for r in p.itertuples(index=False):
+        if isinstance(r.run_id, str):
+            status.append("ok" if r.run_id in done_ids else "failed" if r.run_id in bad_ids else "missing")
+        else:
+            k = tuple(getattr(r, c) for c in PLAN_KEY)
+            status.append("ok" if k in done_keys else "failed" if k in bad_keys else "missing")
+    p["status"] = status
+    n_outside = 0
+    if not runs.empty:
+        matched, no_id_keys = set(with_id["run_id"]), keys(no_id)
+        n_outside = sum(m != "transfer" and i not in matched and k not in no_id_keys
+                        for m, i, k in zip(runs["method"], runs["run_id"],
+                                           map(tuple, runs[PLAN_KEY].itertuples(index=False))))
+    return p[cols].reset_index(drop=True), int(n_outside)
+
+
 def grid_status(runs: pd.DataFrame, failed: pd.DataFrame) -> pd.DataFrame:
     """Expected grid = datasets x fractions x seeds x methods seen anywhere (finished or failed).
+    Used when the folder has no sweep plan (results of ``gpta run``, or of a sweep before plans).
 
     ``transfer`` is left out: its cells exist only for the source -> target pairs someone chose,
     so "missing" would be noise; the transfer section lists what it has instead.

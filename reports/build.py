@@ -14,8 +14,9 @@ import reports.style  # noqa: F401  (selects the headless Agg backend before pyp
 import matplotlib.pyplot as plt  # noqa: E402
 
 from gpta.errors import UserError
+from gpta.registry import METHODS
 from reports import figures as F
-from reports.analysis import attach_baseline, comparisons, grid_status
+from reports.analysis import attach_baseline, comparisons, grid_status, plan_status
 from reports.claims import scorecard, summary as claims_summary
 from reports.protocol import FAMILY_CELLS, MIN_SEEDS
 from reports.roles import BASELINE, UNDER_TEST
@@ -111,7 +112,7 @@ def _save(fig_out: F.FigureOut, fig_dir: Path) -> dict[str, str]:
     # Fonts are chosen at save time: TrueType (Type 42) embedding, never Type 3, which venues reject.
     with plt.rc_context({"pdf.fonttype": 42, "ps.fonttype": 42, "svg.fonttype": "none"}):
         fig_out.fig.savefig(png, dpi=300)
-        fig_out.fig.savefig(pdf)
+        fig_out.fig.savefig(pdf, metadata={"CreationDate": None})  # no timestamp: same figure, same bytes
     return {"png": str(png), "pdf": str(pdf)}
 
 
@@ -146,7 +147,8 @@ def build_report(results_dir: str | Path, out_dir: str | Path | None = None,
     if not rs.runs.empty:
         rs.runs = enrich(attach_baseline(rs.runs), rs.raw)
     runs, failed = rs.runs, rs.failed
-    grid = grid_status(runs, failed)
+    # coverage: against the sweeps' plan when the folder has one, else the full crossing
+    grid, outside = plan_status(runs, failed, rs.plan) if rs.plan is not None else (grid_status(runs, failed), None)
     written: dict[str, Any] = {"figures": {}, "tables": {}}
 
     figs = make_figures(rs)
@@ -183,7 +185,7 @@ def build_report(results_dir: str | Path, out_dir: str | Path | None = None,
     written["tables"]["missing_csv"] = str(out_dir / "missing_cells.csv")
 
     h = headline(comp)
-    doc = _document(rs, figs, grid, h, card, t_card, tables_main, extra, over, dialog, appendix)
+    doc = _document(rs, figs, grid, outside, h, card, t_card, tables_main, extra, over, dialog, appendix)
     written["index_md"] = _write(out_dir / "index.md", doc.to_markdown())
     written["index_html"] = _write(out_dir / "index.html", doc.to_html())
 
@@ -191,6 +193,10 @@ def build_report(results_dir: str | Path, out_dir: str | Path | None = None,
     summary = {
         "runs": len(runs), "failed": len(failed), "expected_cells": len(grid),
         "missing": int((grid["status"] == "missing").sum()) if len(grid) else 0,
+        # what expected_cells counts: "plan" (the sweeps' planned cells, sweep_plan.jsonl) or
+        # "crossing" (every dataset x fraction x seed x method seen, planned or not)
+        "coverage_basis": "crossing" if outside is None else "plan",
+        "outside_plan": outside,
         "smoke_run": card.smoke if card else None,
         "claims": claims_summary(card) if card else [],
         "gpta_vs_finetune": {k: v for k, v in h.items() if k not in ("not_winning", "other_arms", "gpta_arms")},
@@ -226,7 +232,7 @@ def _latex_file(tables: list[Table]) -> str:
     return head + "\n".join(to_latex(t) for t in tables) if tables else head + "% No finished runs.\n"
 
 
-def _document(rs: ResultSet, figs, grid, h, card, t_card, tables_main, extra, over, dialog, appendix) -> Document:
+def _document(rs: ResultSet, figs, grid, outside, h, card, t_card, tables_main, extra, over, dialog, appendix) -> Document:
     runs, failed = rs.runs, rs.failed
     doc = Document(f"GPTA report: {rs.results_dir.name}")
     n_ds = runs["dataset"].nunique() if not runs.empty else 0
@@ -247,16 +253,32 @@ def _document(rs: ResultSet, figs, grid, h, card, t_card, tables_main, extra, ov
     doc.heading("Coverage: missing and failed cells")
     n_missing = int((grid["status"] == "missing").sum()) if len(grid) else 0
     n_failed_grid = int((grid["status"] == "failed").sum()) if len(grid) else 0
-    doc.text(f"Expected grid = every dataset x fraction x seed x method seen anywhere in these results (transfer "
-             f"runs excluded: they exist only for chosen source/target pairs): {len(grid)} cells; "
-             f"{int((grid['status'] == 'ok').sum()) if len(grid) else 0} finished, {n_failed_grid} failed, "
-             f"{n_missing} missing. Missing cells are shown as missing (gaps, 'missing' in tables), never "
-             f"interpolated. Full list: [missing_cells.csv](missing_cells.csv). This grid is a full crossing, "
-             f"not a suite's plan: a suite that gives a dataset its own fractions, a stage its own seeds, or a "
-             f"method one cell per dataset never plans some of these cells, and they count as missing here; "
-             f"`gpta sweep SUITE --dry-run --out DIR` says what the suite itself has left to run.")
+    n_ok = int((grid["status"] == "ok").sum()) if len(grid) else 0
+    if outside is None:
+        doc.text(f"No sweep plan in this folder (`sweep_plan.jsonl`, written by `gpta sweep`), so the expected "
+                 f"grid here is every dataset x fraction x seed x method seen anywhere in these results (transfer "
+                 f"runs excluded: they exist only for chosen source/target pairs): {len(grid)} cells; {n_ok} "
+                 f"finished, {n_failed_grid} failed, {n_missing} missing. This grid is a full crossing, not a "
+                 f"suite's plan: a suite that gives a dataset its own fractions, a stage its own seeds, or a method "
+                 f"one cell per dataset never plans some of these cells, and they count as missing here; `gpta "
+                 f"sweep SUITE --dry-run --out DIR` says what the suite itself has left to run.")
+    else:
+        suites = sorted({r["suite"] for r in rs.plan})
+        stages = list(dict.fromkeys(grid["stage"]))
+        doc.text(f"Planned grid = the cells the sweeps into this folder planned (`sweep_plan.jsonl`: suite"
+                 f"{'s' if len(suites) > 1 else ''} {', '.join(suites)}; stages {', '.join(stages)}; a cell two "
+                 f"stages plan counts once; transfer cells are not planned ahead): {len(grid)} cells; {n_ok} "
+                 f"finished, {n_failed_grid} failed, {n_missing} missing."
+                 + (f" {outside} finished run{'s are' if outside != 1 else ' is'} outside the plan (run by hand or "
+                    f"under another configuration): shown in the tables, not counted here." if outside else ""))
+    doc.text("Missing cells are shown as missing (gaps, 'missing' in tables), never interpolated. Full list: "
+             "[missing_cells.csv](missing_cells.csv).")
     miss = grid[grid["status"] == "missing"]
-    doc.bullets([f"missing: {r.dataset}, fraction {F.frac_label(r.fraction)}, seed {r.seed}, {r.method}"
+
+    def llm_of(r: Any) -> str:  # the planned cell's LLM, for the methods that call one
+        return f" [llm={r.llm}]" if outside is not None and getattr(METHODS.get(r.method), "uses_llm", False) else ""
+
+    doc.bullets([f"missing: {r.dataset}, fraction {F.frac_label(r.fraction)}, seed {r.seed}, {r.method}{llm_of(r)}"
                  for r in miss.head(MAX_LISTED).itertuples()]
                 + ([f"... and {len(miss) - MAX_LISTED} more"] if len(miss) > MAX_LISTED else []))
     doc.bullets([f"failed: {r.dataset}, fraction {F.frac_label(r.fraction)}, seed {r.seed}, {r.method}: {r.error} "

@@ -11,8 +11,10 @@ import warnings
 from dataclasses import dataclass, field
 from typing import Any
 
+import matplotlib.colors as mcolors
 import matplotlib.ticker as mticker
 from matplotlib.lines import Line2D
+from matplotlib.markers import MarkerStyle
 import numpy as np
 import pandas as pd
 
@@ -61,10 +63,16 @@ def _scatter_style(arm: str, arms: list[str]) -> dict[str, Any]:
     LLM, say) hollow, since a scatter has no line style to tell settings apart."""
     method = arm.split(" ")[0]
     same_method = [a for a in arms if a.split(" ")[0] == method]
-    color = method_color(method)
-    if arm in same_method and same_method.index(arm) % 2 == 1:
-        return {"marker": method_marker(method), "facecolor": "white", "edgecolor": color, "linewidth": 0.9}
-    return {"marker": method_marker(method), "facecolor": color, "edgecolor": "#333333", "linewidth": 0.4}
+    color, marker = method_color(method), method_marker(method)
+    second = arm in same_method and same_method.index(arm) % 2 == 1
+    if not MarkerStyle(marker).is_filled():  # a line marker ("_", "x") has no face: matplotlib draws it in
+        # the face colour and ignores an edge colour, so a "hollow" one would be white, i.e. invisible;
+        # its second setting is drawn in a lighter tint of the colour instead
+        return {"marker": marker, "color": mcolors.to_hex(0.5 * np.array(mcolors.to_rgb(color)) + 0.5)
+                if second else color, "linewidth": 1.2}
+    if second:
+        return {"marker": marker, "facecolor": "white", "edgecolor": color, "linewidth": 0.9}
+    return {"marker": marker, "facecolor": color, "edgecolor": "#333333", "linewidth": 0.4}
 
 
 def _fraction_axis(ax, fractions: list[float], n_train: dict[float, float]) -> None:

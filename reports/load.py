@@ -43,6 +43,7 @@ class ResultSet:
     raw: dict[str, dict[str, Any]] = field(default_factory=dict)  # run_id -> full result JSON
     skipped_files: list[str] = field(default_factory=list)  # *.json that are not results
     problems: list[tuple[str, str]] = field(default_factory=list)  # (file, why) left out: problem_files
+    plan: list[dict[str, Any]] | None = None  # the sweeps' planned cells (gpta/sweep/plan.py), if written
 
     @property
     def empty(self) -> bool:
@@ -138,6 +139,7 @@ def failed_row(record: dict[str, Any], path: Path) -> dict[str, Any]:
         "dataset": Path(str(cfg.get("dataset") or guess.get("dataset") or "?")).name,
         "fraction": _num(cfg.get("fraction", guess.get("fraction"))),
         "seed": cfg.get("seed", int(guess["seed"]) if "seed" in guess else None),
+        "llm": cfg.get("llm"),
         "error": " ".join(str(err or "no error message recorded").split())[:300],
         "path": str(path),
     }
@@ -239,7 +241,7 @@ def load(results_dir: str | Path) -> ResultSet:
         row = failed_row(rec, p)
         if row["run_id"] not in done:  # a later successful rerun supersedes the failure
             fails.append(row)
-    failed = pd.DataFrame(fails, columns=["run_id", "method", "dataset", "fraction", "seed", "error", "path"])
+    failed = pd.DataFrame(fails, columns=["run_id", "method", "dataset", "fraction", "seed", "llm", "error", "path"])
     if runs.empty and failed.empty and left_out:
         name, why = left_out[0]
         raise UserError(f"results directory {results_dir}: no usable result; {len(left_out)} left out "
@@ -247,4 +249,7 @@ def load(results_dir: str | Path) -> ResultSet:
     known = {r.get("_path") for r in results}
     skipped = [p.name for p in sorted(results_dir.glob("*.json"))
                if str(p) not in known and not p.name.endswith(".failed.json")]
-    return ResultSet(results_dir, runs, failed, {r["run_id"]: r for r in results}, skipped, left_out)
+    from gpta.sweep.plan import read_plan
+
+    return ResultSet(results_dir, runs, failed, {r["run_id"]: r for r in results}, skipped, left_out,
+                     read_plan(results_dir))

@@ -20,6 +20,10 @@ import matplotlib
 matplotlib.use("Agg")  # reports run headless (CI, sweeps over SSH)
 
 import matplotlib.pyplot as plt  # noqa: E402
+
+# A report draws all its figures before writing them, then closes each (reports/build.py): a
+# paper-sized report has more than matplotlib's default 20 open at once, which is not a leak.
+matplotlib.rcParams["figure.max_open_warning"] = 0
 import seaborn as sns  # noqa: E402
 
 from gpta.registry import styled_methods  # noqa: E402

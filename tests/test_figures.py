@@ -249,3 +249,30 @@ def test_cost_axis_labels_every_power_of_ten():
     assert {100, 1000} <= set(wide) and "10^{3}" in wide[1000]
     narrow = labelled([12, 13, 14])  # less than a decade: still at least two labelled ticks, plain numbers
     assert len(narrow) >= 2 and narrow.get(10) == "10"
+
+
+def test_a_line_marker_methods_second_setting_is_visible_and_draws_without_a_warning():
+    """random-prefix ("x") and empty-prefix ("_") have line markers, which have no face: the
+    "hollow" style of a method's second setting (white face, coloured edge) drew them white, i.e.
+    invisible, with a matplotlib warning that it ignored the edge colour."""
+    import warnings
+
+    import matplotlib.pyplot as plt
+    from matplotlib.colors import to_hex
+
+    from reports.figures import _scatter_style
+
+    for method in ("random-prefix", "empty-prefix", "gpta"):
+        arms = [f"{method} [llm=a]", f"{method} [llm=b]"]
+        fig, ax = plt.subplots()
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("error")  # the edge-colour warning fails the test
+                drawn = [ax.scatter([1.0], [1.0], **_scatter_style(a, arms)) for a in arms]
+                fig.canvas.draw()
+            ink = [{to_hex(c) for c in (p.get_edgecolors() if method == "gpta" else p.get_facecolors())}
+                   for p in drawn]
+            assert all(c and "#ffffff" not in c for c in ink), (method, ink)
+            assert ink[0] != ink[1], method  # the two settings are told apart
+        finally:
+            plt.close(fig)

@@ -32,6 +32,12 @@ def test_gpta_report_regenerates_the_published_tables_byte_for_byte(tmp_path):
         if not shipped.is_file():
             pytest.fail(f"{shipped} is not shipped")
         assert (tmp_path / "report" / name).read_bytes() == shipped.read_bytes(), name
+    # the figures' PDFs too: no timestamp in them (reports/build.py), so a reader can check a figure
+    pdfs = sorted(p.name for p in (PUBLISHED / "report" / "figures").glob("*.pdf"))
+    assert pdfs and pdfs == sorted(p.name for p in (tmp_path / "report" / "figures").glob("*.pdf"))
+    changed = [n for n in pdfs if (tmp_path / "report" / "figures" / n).read_bytes()
+               != (PUBLISHED / "report" / "figures" / n).read_bytes()]
+    assert changed == []
 
 
 def test_no_published_file_over_2_mb_and_the_whole_under_30_mb():

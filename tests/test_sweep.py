@@ -347,3 +347,87 @@ def test_a_cell_two_stages_plan_is_counted_once(tmp_path, capsys, monkeypatch):
     assert code == 0, err
     assert re.search(r"^stage confirm: 140 cells \(.*; 60 of them also in an earlier stage, counted there\)", out, re.M), out
     assert re.search(r"^total: 270 cells, 270 to run", out, re.M), out
+
+
+# -- the plan a sweep writes for the report's coverage (gpta/sweep/plan.py) ------------------------
+
+def test_the_plan_keeps_what_earlier_sweeps_planned_and_takes_new_ids_for_a_changed_config(tmp_path, monkeypatch):
+    """A narrowed second sweep (--seeds 21) leaves seed 13 planned; a sweep whose settings changed
+    replaces the ids of the keys it plans again, so no stale id is left to count as missing; cells
+    that need another method's result first are written without an id (matched by key)."""
+    from gpta.sweep.plan import PLAN_FILE, read_plan, write_plan
+
+    monkeypatch.setenv("GPTA_DATA_DIR", str(DATA_DIR))
+    path = write_suite(tmp_path / "t.yaml", methods=["finetune", "gpta", "random-prefix"])
+    out = tmp_path / "o"
+    out.mkdir()
+    assert read_plan(out) is None
+    write_plan(out, load_suite(str(path)))
+    first = read_plan(out)
+    assert sorted((r["seed"], r["method"]) for r in first) == [(s, m) for s in (13, 21)
+                                                                for m in ("finetune", "gpta", "random-prefix")]
+    assert {r["method"] for r in first if r["run_id"] is None} == {"random-prefix"}  # it needs gpta's result
+    ids = {r["run_id"] for r in first if r["run_id"]}
+    assert all(not (out / f"{i}.json").exists() for i in ids)  # planned, not run: nothing else written
+    assert [p.name for p in out.iterdir()] == [PLAN_FILE]
+
+    write_plan(out, load_suite(str(path), Overrides(seeds=[21])))  # a narrowed sweep: same ids, nothing new
+    assert read_plan(out) == first
+
+    changed = load_suite(str(path), Overrides(seeds=[21], settings={"train.epochs": 2}))
+    write_plan(out, changed)
+    now = read_plan(out)
+    assert len(now) == 6
+    assert [r for r in now if r["seed"] == 13] == [r for r in first if r["seed"] == 13]  # kept
+    new21 = {r["run_id"] for r in now if r["seed"] == 21 and r["run_id"]}
+    old21 = {r["run_id"] for r in first if r["seed"] == 21 and r["run_id"]}
+    assert len(new21) == 2 and not new21 & old21  # the changed config's ids replaced the old ones
+
+    (out / PLAN_FILE).write_text('{"suite": "t"}\n')  # not a plan this version reads: no plan, not half of one
+    assert read_plan(out) is None
+
+
+def test_coverage_against_the_plan_counts_shared_cells_once_and_names_runs_outside_it():
+    import pandas as pd
+
+    from reports.analysis import plan_status
+
+    def row(stage, seed, method, run_id, llm="embedded"):
+        return {"suite": "s", "stage": stage, "dataset": "tweets", "fraction": 0.02, "seed": seed,
+                "method": method, "llm": llm, "run_id": run_id}
+
+    plan = [row("primary", 13, "finetune", "a"), row("primary", 13, "gpta", "b"),
+            row("confirm", 13, "finetune", "a"),  # the confirm stage re-lists primary's cell: counted once
+            row("confirm", 87, "finetune", "c"), row("confirm", 87, "gpta", "d"),
+            row("primary", 13, "random-prefix", None)]  # no id: matched by key
+    cols = ["run_id", "dataset", "fraction", "seed", "method", "llm"]
+    runs = pd.DataFrame([("a", "tweets", 0.02, 13, "finetune", "embedded"),
+                         ("b", "tweets", 0.02, 13, "gpta", "embedded"),
+                         ("r", "tweets", 0.02, 13, "random-prefix", "embedded"),
+                         ("x", "tweets", 0.02, 42, "finetune", "embedded"),  # nobody planned seed 42
+                         ("t", "tweets", 0.02, 13, "transfer", "embedded")], columns=cols)
+    failed = pd.DataFrame([("d", "tweets", 0.02, 87, "gpta", "embedded")], columns=cols)
+    grid, outside = plan_status(runs, failed, plan)
+    assert len(grid) == 5 and outside == 1  # the transfer run is not counted as outside
+    assert list(zip(grid["seed"], grid["method"], grid["stage"], grid["status"])) == [
+        (13, "finetune", "primary", "ok"), (13, "gpta", "primary", "ok"), (87, "finetune", "confirm", "missing"),
+        (87, "gpta", "confirm", "failed"), (13, "random-prefix", "primary", "ok")]
+
+
+def test_a_cell_two_stages_plan_runs_and_counts_once_in_the_sweep(tmp_path, capsys, monkeypatch):
+    """The sweep's own counts, like the dry run's: the verdict sweep had printed "330 already done"
+    for 270 cells. Here both stages plan the same two cells, which fail (GPTA_FAIL_CELLS: no
+    training); the second stage must neither run them again nor call them failures of an earlier
+    sweep."""
+    from gpta.sweep.plan import read_plan
+
+    monkeypatch.setenv("GPTA_FAIL_CELLS", "finetune")
+    path = write_suite(tmp_path / "t.yaml", stages=[{"name": "first"}, {"name": "again"}])
+    out = tmp_path / "o"
+    code, printed, err = run_cli(["sweep", str(path), "--out", str(out), "--no-progress"], capsys)
+    assert code == 1
+    assert "sweep t: 0 cells ran ok, 2 failed, 0 already done" in printed, printed
+    assert "not retried" not in err, err
+    assert len(list(out.glob("*.failed.json"))) == 2
+    plan = read_plan(out)  # the plan keeps both stages' rows; the report counts the two cells once
+    assert sorted(r["stage"] for r in plan) == ["again", "again", "first", "first"]

@@ -160,3 +160,29 @@ def test_failed_cells_are_recorded_and_retried_in_worker_processes(suite_file, r
     assert [e for e in journal(out)[n_events:] if e["event"] == "start"] == []
     assert main(["sweep", str(suite), "--out", str(out), "--no-progress", "--retry-failed"]) == 1
     assert [e["run_id"] for e in journal(out)[n_events:] if e["event"] == "start"] == [record["run_id"]]
+
+
+def test_the_sweep_writes_its_plan_and_the_report_counts_coverage_against_it(reference, tmp_path, capsys):
+    """The report's coverage is the suite's plan, not the crossing of what the folder holds: with
+    one of the two planned results gone it says 1 missing of 2 planned, and names the cell."""
+    import shutil
+
+    from gpta.sweep.plan import read_plan
+
+    ids = sorted(p.name.removesuffix(".json") for p in reference.glob("*.json"))
+    plan = read_plan(reference)
+    assert sorted(r["run_id"] for r in plan) == ids and len(ids) == 2
+    assert {(r["suite"], r["stage"], r["method"]) for r in plan} == {("tiny", "main", "finetune")}
+    out = tmp_path / "copy"
+    shutil.copytree(reference, out)
+    gone = json.loads((out / f"{ids[0]}.json").read_text())
+    (out / f"{ids[0]}.json").unlink()
+    capsys.readouterr()
+    assert main(["report", str(out), "--out", str(tmp_path / "report")]) == 0
+    printed = capsys.readouterr().out
+    assert "report from 1 runs (0 failed, 1 missing of the 2 planned cells)" in printed, printed
+    missing = pd.read_csv(tmp_path / "report" / "missing_cells.csv")
+    assert missing[["seed", "method", "stage", "status"]].values.tolist() == [
+        [gone["config"]["seed"], "finetune", "main", "missing"]]
+    md = (tmp_path / "report" / "index.md").read_text()
+    assert "Planned grid = the cells the sweeps into this folder planned (`sweep_plan.jsonl`: suite tiny; " in md

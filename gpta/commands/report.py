@@ -81,8 +81,12 @@ def cmd_report(args: argparse.Namespace) -> int:
     written = _moved(built_whole(final, build), holder["building"], final)
     s = written["summary"]
     h = s["gpta_vs_finetune"]
-    print(f"report from {s['runs']} runs ({s['failed']} failed, {s['missing']} missing of the {s['expected_cells']} "
-          f"cells of the full dataset x fraction x seed x method crossing, planned or not)")
+    if s["coverage_basis"] == "plan":
+        print(f"report from {s['runs']} runs ({s['failed']} failed, {s['missing']} missing of the {s['expected_cells']} "
+              f"planned cells" + (f"; {s['outside_plan']} runs outside the plan" if s["outside_plan"] else "") + ")")
+    else:
+        print(f"report from {s['runs']} runs ({s['failed']} failed, {s['missing']} missing of the {s['expected_cells']} "
+              f"cells of the full dataset x fraction x seed x method crossing, planned or not: no sweep plan here)")
     if h["cells"]:
         print(f"GPTA beats finetune in {h['wins']} of {h['cells']} (dataset, fraction) cells"
               + (" (significant after Holm correction)" if "positive_means" in h else ""))

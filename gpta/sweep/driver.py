@@ -97,6 +97,7 @@ class Sweep:
         self.out = opts.out
         self.report = SweepReport()
         self.tracker = None  # --track: set in run()
+        self.seen: set[str] = set()  # cell ids an earlier stage of this sweep already ran or counted
 
     def run(self) -> SweepReport:
         from gpta.sweep.executors import make_executor
@@ -115,6 +116,9 @@ class Sweep:
                       f"(not read as results; delete them to rerun their cells): "
                       + "; ".join(f"{n} ({why})" for n, why in damaged[:5]) + (" ..." if len(damaged) > 5 else ""),
                       file=sys.stderr)
+            from gpta.sweep.plan import write_plan
+
+            write_plan(self.out, self.suite)  # what `gpta report` counts coverage against (plan.py)
             records = read_records(self.out)  # read every result once: the table, resume and the ETA use it
             self.table = ResultsTable(self.out, records)
             self.estimator = Estimator()
@@ -156,6 +160,9 @@ class Sweep:
     def _run_cells(self, stage: str, cells: list[Cell], executor: Any) -> None:
         todo: list[Cell] = []
         for cell in cells:
+            if cell.id in self.seen:  # an earlier stage planned the same cell (a confirm stage re-listing
+                continue              # seeds): it ran, or was counted, there
+            self.seen.add(cell.id)
             status = self.table.status(cell.id)
             if status == "ok":
                 self.report.skipped_done += 1
