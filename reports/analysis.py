@@ -35,6 +35,7 @@ def attach_baseline(runs: pd.DataFrame) -> pd.DataFrame:
 
     If several finetune runs share the pair keys (finetune under several settings), the one with
     the most identical train settings is the partner: the comparison should change one thing only.
+    A reference method (llm-zero-shot) gets none: it is one run on its own test items.
     """
     runs = runs.copy()
     for col in ("ft_test", "ft_train", "gain"):
@@ -44,7 +45,10 @@ def attach_baseline(runs: pd.DataFrame) -> pd.DataFrame:
         return runs
     ft = runs[runs["method"] == BASELINE]
     by_key = {k: g for k, g in ft.groupby(PAIR_KEYS, dropna=False)}
+    refs = reference_methods()
     for i, row in runs.iterrows():
+        if row["method"] in refs:  # a reference (one run, scored on its own test items) has no seed partner:
+            continue               # a "gain" would subtract finetune's accuracy on other items
         cands = by_key.get(tuple(row[k] for k in PAIR_KEYS))
         if cands is None or cands.empty:
             continue

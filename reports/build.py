@@ -60,7 +60,7 @@ def headline(comp: pd.DataFrame) -> dict[str, Any]:
     if comp.empty:
         return {"cells": 0, "wins": 0, "positive_means": 0, "significant_wins": 0, "significant_losses": 0,
                 "tested": 0, "family_tests": 0, "low_cells": 0, "gpta_arms": [], "low_wins": 0, "mean_gain": math.nan,
-                "not_winning": [], "other_arms": {}}
+                "not_winning": [], "losses": [], "other_arms": {}}
     g = comp[comp["method"] == UNDER_TEST]
     low = g[g["fraction"] <= LOW_FRACTION]
     sig_win = g["significant"].astype(bool) & (g["mean_gain"] > 0)
@@ -73,7 +73,10 @@ def headline(comp: pd.DataFrame) -> dict[str, Any]:
         "low_cells": len(low), "gpta_arms": sorted(g["arm"].unique()),
         "low_wins": int((sig_win[g["fraction"] <= LOW_FRACTION]).sum()) if len(g) else 0,
         "mean_gain": float(g["mean_gain"].mean()) if len(g) else math.nan,
-        "not_winning": [(r.dataset, r.fraction, r.mean_gain, r.p_adj, r.arm) for r in g[~sig_win].itertuples()],
+        # cells without a significant difference either way; a significant loss is listed on its own
+        "not_winning": [(r.dataset, r.fraction, r.mean_gain, r.p_adj, r.arm)
+                        for r in g[~g["significant"].astype(bool)].itertuples()],
+        "losses": [(r.dataset, r.fraction, r.mean_gain, r.p_adj, r.arm) for r in g[sig_loss].itertuples()],
         "other_arms": {arm: (int((c["significant"].astype(bool) & (c["mean_gain"] > 0)).sum()), len(c))
                        for arm, c in other.groupby("arm")},
     }
@@ -94,14 +97,16 @@ def _headline_text(h: dict[str, Any]) -> list[str]:
         f"≤{LOW_FRACTION:.0%} of the pool, {h['low_wins']} significant win(s) of {h['low_cells']} cells. These are "
         "per-cell comparisons; the claims' verdicts are in the scorecard.",
     ]
+    def listed(cells_: list) -> str:
+        return "; ".join(f"{d} at {F.frac_label(f)}" + (f" ({arm})" if arm != UNDER_TEST else "")
+                         + f" ({100 * g:+.1f} points".replace("-", "−")
+                         + (f", corrected p = {p:.2g})" if not math.isnan(p) else ", not tested)")
+                         for d, f, g, p, arm in cells_[:MAX_LISTED]) + (" ..." if len(cells_) > MAX_LISTED else "")
+
+    if h["losses"]:
+        lines.append(f"Significantly worse in {len(h['losses'])} cell(s): {listed(h['losses'])}.")
     if h["not_winning"]:
-        shown = h["not_winning"][:MAX_LISTED]
-        cells = "; ".join(f"{d} at {F.frac_label(f)}" + (f" ({arm})" if arm != UNDER_TEST else "")
-                          + f" ({100 * g:+.1f} points".replace("-", "−")
-                          + (f", corrected p = {p:.2g})" if not math.isnan(p) else ", not tested)")
-                          for d, f, g, p, arm in shown)
-        lines.append(f"No significant gain in {len(h['not_winning'])} cells: {cells}"
-                     + (" ..." if len(h["not_winning"]) > MAX_LISTED else "") + ".")
+        lines.append(f"No significant difference in {len(h['not_winning'])} cells: {listed(h['not_winning'])}.")
     for arm, (w, n) in sorted(h["other_arms"].items()):
         lines.append(f"{F.display_name(arm)} beats finetune significantly in {w} of {n} cells (same family).")
     return lines
@@ -199,7 +204,7 @@ def build_report(results_dir: str | Path, out_dir: str | Path | None = None,
         "outside_plan": outside,
         "smoke_run": card.smoke if card else None,
         "claims": claims_summary(card) if card else [],
-        "gpta_vs_finetune": {k: v for k, v in h.items() if k not in ("not_winning", "other_arms", "gpta_arms")},
+        "gpta_vs_finetune": {k: v for k, v in h.items() if k not in ("not_winning", "losses", "other_arms", "gpta_arms")},
         "llm_accuracy_correlation": (vars(corr_fig.data["corr"]) if corr_fig and corr_fig.data else None),
         "skipped_figures": {f.name: f.skipped for f in figs if f.skipped},
         "llm_quality": llm_quality(runs),  # reports/llm_quality.py (issue 16)

@@ -61,6 +61,15 @@ def _arm_runs(runs: pd.DataFrame, method: str, llm: str | None) -> pd.DataFrame:
     return d.drop_duplicates(KEY).set_index(KEY)["test"]
 
 
+def _stand_ins(g: pd.DataFrame, method: str, llm: str | None, keys: pd.MultiIndex) -> int:
+    """How many of the step's pairs have a test-arm run whose first prefix was our template (its
+    ``fallbacks`` count, reports/extract.py): only llm-prefix's, where the text is the point."""
+    if method != "llm-prefix" or "fallbacks" not in g:
+        return 0
+    d = g[(g["method"] == method) & (g["llm_label"].fillna("?") == llm)].drop_duplicates(KEY).set_index(KEY)
+    return int((d["fallbacks"].reindex(keys).fillna(0) > 0).sum())
+
+
 def steps(runs: pd.DataFrame) -> list[Step]:
     """Every step the results allow, per protocol and LLM, Holm-corrected together."""
     if runs.empty or "paper_arm" not in runs:
@@ -77,7 +86,13 @@ def steps(runs: pd.DataFrame) -> list[Step]:
                 a = _arm_runs(g, test_arm, llm)
                 b = _arm_runs(g, control_arm, llm if control_arm in ("llm-prefix", UNDER_TEST) else None)
                 diff = (a - b.reindex(a.index)).dropna()
-                s = Step(name, isolates, test_arm, control_arm, str(proto), llm or "none (no LLM)")
+                stand_in = _stand_ins(g, test_arm, llm, diff.index)
+                if stand_in:  # the "LLM's first prefix" was our template in these pairs: say so
+                    isolates_here = (f"{isolates} (in {stand_in} of {len(diff)} pairs our stand-in template: the "
+                                     f"LLM's reply was unusable)")
+                else:
+                    isolates_here = isolates
+                s = Step(name, isolates_here, test_arm, control_arm, str(proto), llm or "none (no LLM)")
                 pt = pooled_signflip(diff.to_numpy(float), diff.index.get_level_values("dataset"), resolution)
                 if not pt.tested or pt.n_strata < MIN_PAPER_DATASETS:
                     s.missing = (f"{pt.n_strata if pt.tested else 0} paper datasets with >= {MIN_SEEDS} pairs "

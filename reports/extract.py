@@ -1,7 +1,8 @@
 """Per-run numbers the report needs beyond ``reports.load``'s columns.
 
-``enrich(runs, raw)`` adds one column per number; a number a result does not record is NaN (and
-the text that uses it says "not recorded in these results"). Each number is read from the one
+``enrich(runs, raw)`` adds one column per number (and recounts load's ``fallbacks``: see
+``fallbacks``); a number a result does not record is NaN (and the text that uses it says "not
+recorded in these results"). Each number is read from the one
 place the result writer puts it (gpta/schema.py ``build_result``; the loop's records:
 gpta/gpta_loop.py ``DIALOGUE_KEYS``; costs: gpta/llm/base.py ``CallLog.summary``), named in
 ``PATHS`` below; no fallback paths for keys the writer never produced.
@@ -33,7 +34,7 @@ PATHS = {
     "selected_dev": "selected.dev_metric", "train_majority_on_test": "dataset.train_majority.test_accuracy",
     "test_evaluated": "dataset.sizes.test_evaluated", "zero_shot_evaluated": "zero_shot.n_evaluated",
     "dev_evaluated": "dataset.sizes.dev_evaluated", "history": "prefix_history", "dialogue": "dialogue",
-    "llm_accuracy": "dialogue.llm_accuracy",
+    "llm_accuracy": "dialogue.llm_accuracy", "prefix_source": "prefix_source",
 }
 
 
@@ -94,6 +95,20 @@ def revision_kinds(result: dict[str, Any]) -> dict[str, int]:
     return out
 
 
+def fallbacks(result: dict[str, Any]) -> int:
+    """How many of the run's prefixes are a stand-in because the LLM's reply was unusable.
+
+    A run with a prefix history (gpta, textual-gradient): its rounds whose source is "fallback"
+    (gpta.schema.flatten counts the same). A run with one LLM-written prefix and no history
+    (llm-prefix): 1 when its ``prefix_source`` is "fallback" (our template), else 0; flatten
+    reads only the history, so it counts 0 there.
+    """
+    hist = _history(result)
+    if hist:
+        return sum(e.get("source") == "fallback" for e in hist)
+    return int(get(result, PATHS["prefix_source"]) == "fallback")
+
+
 def prefix_changes(result: dict[str, Any]) -> list[int]:
     """Round indices at which the prefix text actually changed from the previous round."""
     hist = _history(result)
@@ -136,7 +151,7 @@ def enrich(runs: pd.DataFrame, raw: dict[str, dict[str, Any]]) -> pd.DataFrame:
         "test_n", "dev_n", "cold_llm_seconds", "cost_llm_seconds", "cost_llm_seconds_cold", "cost_tokens",
         "cost_tokens_cold", "cost_calls", "train_majority", "llm_acc", "llm_acc_how", "rev_total", "rev_new",
         "rev_echo", "rev_fallback", "rev_unchanged", "is_reference", "protocol", "paper_arm",
-        "test_loss", "test_gap", "train_seconds", "eval_seconds", "cell_seconds_cold")}
+        "test_loss", "test_gap", "train_seconds", "eval_seconds", "cell_seconds_cold", "fallbacks")}
     refs = reference_methods()
     for r in runs.itertuples():
         res = raw.get(r.run_id) or {}
@@ -171,6 +186,7 @@ def enrich(runs: pd.DataFrame, raw: dict[str, dict[str, Any]]) -> pd.DataFrame:
         kinds = revision_kinds(res)
         for k in ("total", "new", "echo", "fallback", "unchanged"):
             cols[f"rev_{k}"].append(kinds["revisions" if k == "total" else k])
+        cols["fallbacks"].append(fallbacks(res))  # replaces load's count, which misses llm-prefix's fallback
         cols["is_reference"].append(r.method in refs)
         cols["protocol"].append(protocol_of(res))
         cols["paper_arm"].append(r.method == UNDER_TEST and is_paper_arm(res))

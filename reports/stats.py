@@ -123,6 +123,10 @@ class PooledTest:
     se: float
     exact: bool
     test: str = POOLED_TEST_NAME
+    # SD of the sign-flip null distribution of the statistic: sqrt(sum (w_i d_i)^2). Close to ``se``
+    # when every stratum has about the same effect; larger when the strata's means differ (it
+    # includes them), which is what the test's power then depends on
+    null_sd: float = math.nan
 
     @property
     def tested(self) -> bool:
@@ -187,7 +191,8 @@ def pooled_signflip(diffs, strata, resolution: float | None = None, min_per_stra
     se = math.sqrt(var) / k
     df = max(n - k, 1)
     half = float(stats.t.ppf(0.975, df) * se)
-    return PooledTest(observed, p, observed - half, observed + half, n, k, se, exact)
+    null_sd = float(np.sqrt(np.sum((weight * d) ** 2)))
+    return PooledTest(observed, p, observed - half, observed + half, n, k, se, exact, null_sd=null_sd)
 
 
 @dataclass(frozen=True)
@@ -198,6 +203,7 @@ class StratifiedCorrelation:
     n_strata: int
     exact: bool
     test: str = CORR_TEST_NAME
+    sizes: tuple[int, ...] = ()  # runs in each stratum used (the ones left out are not here)
 
     @property
     def tested(self) -> bool:
@@ -248,7 +254,7 @@ def stratified_correlation(x, y, strata, min_per_stratum: int = 3, draws: int = 
             null += (rx[perms] * ry).sum(axis=1) / den / k
         p = float((1 + np.sum(np.abs(null) >= abs(observed) - 1e-12)) / (1 + draws))
         exact = False
-    return StratifiedCorrelation(observed, p, n, k, exact)
+    return StratifiedCorrelation(observed, p, n, k, exact, sizes=tuple(len(g[0]) for g in groups))
 
 
 @dataclass(frozen=True)

@@ -153,8 +153,8 @@ def results_tables(runs: pd.DataFrame, failed: pd.DataFrame, comp: pd.DataFrame,
                    raw: dict | None = None) -> list[Table]:
     """Per dataset: rows = methods, columns = fractions; test metric mean [95% t-interval] over seeds.
 
-    † = gain over finetune significant in the report's per-cell family (``comp``, built once by
-    ``reports.analysis.comparisons``: the same corrected p as every other table). No other test is
+    † = difference from finetune (a gain or a loss) significant in the report's per-cell family (``comp``,
+    built once by ``reports.analysis.comparisons``: the same corrected p as every other table). No other test is
     run here, so nothing is bold. Imbalanced datasets get a macro-F1 table beside it (no marks).
     References (llm-zero-shot, the training-majority class) are rows of their own with their own
     intervals and no seed-paired test.
@@ -200,7 +200,7 @@ def _results_table(dataset: str, d: pd.DataFrame, failed: pd.DataFrame, value: s
             text = _fmt(sm["mean"], sm["ci_low"], sm["ci_high"], int(sm["n"])) + (
                 f" (n={sm['n']})" if sm["n"] < max_n and sm["n"] > 1 else "")
             c = comp[(comp["arm"] == arm) & (comp["fraction"] == f)]
-            sig = bool(not c.empty and c["significant"].iloc[0] and c["mean_gain"].iloc[0] > 0)
+            sig = bool(not c.empty and c["significant"].iloc[0])  # either sign: † is a corrected p < 0.05
             row.append(Cell(text, sig=sig))
         rows.append(row)
     # references: the training-majority class and seed-independent methods
@@ -210,20 +210,23 @@ def _results_table(dataset: str, d: pd.DataFrame, failed: pd.DataFrame, value: s
             v = arms_d[np.isclose(arms_d["fraction"], f)]["train_majority"].dropna()
             row.append(Cell(minus(f"{100 * v.mean():.1f}") if len(v) else "n/a"))
         rows.append(row)
+    # a Wilson interval is for a proportion of items: the accuracy, not a macro-F1 (or a QA F1)
+    wilson_ok = value == "test" and d["metric"].iloc[0] == "accuracy"
     for m in refs:
         ref = d[d["method"] == m].drop_duplicates(subset=["llm_label", value])
         for r in ref.itertuples():
             n = int(r.test_n) if not math.isnan(r.test_n) else 0
             v = getattr(r, value)
-            if value == "test":
+            if wilson_ok:
                 lo, hi = wilson(v * n, n)
                 txt = minus(f"{100 * v:.1f} [{100 * lo:.1f}, {100 * hi:.1f}] (n={n} items)")
             else:
                 txt = minus(f"{100 * v:.1f} (n={n} items)")
             rows.append([Cell(f"{display_name(m)} (reference, {r.llm_label})")] + [Cell(txt)] * len(fractions))
     n_tests = int(comp["n_tests"].iloc[0]) if len(comp) else 0
-    marks = (f"{SIG_MARK}: gain over {BASELINE} significant at p < 0.05 in the report's {FAMILY_CELLS} ({HOLM} over "
-             f"{n_tests} tests; the Gains table lists each p)." if value == "test" else
+    marks = (f"{SIG_MARK}: difference from {BASELINE} (a gain or a loss) significant at p < 0.05 in the report's "
+             f"{FAMILY_CELLS} ({HOLM} over {n_tests} tests; the Gains table lists each p and its sign)."
+             if value == "test" else
              f"No significance marks: the tests are on the test {metric_name(d['metric'].iloc[0])} (main table).")
     notes = [f"Cells: {INTERVAL} of test {vname} (%), 95% Student-t interval over seeds (up to {max_n}); fewer than "
              f"{MIN_SEEDS} seeds: no interval. {marks} n = training examples, dev = labelled dev examples used for "
@@ -232,8 +235,11 @@ def _results_table(dataset: str, d: pd.DataFrame, failed: pd.DataFrame, value: s
         notes.append("Training-majority class: predicting the majority class of each run's training sample for every "
                      "test item (mean over runs).")
     if any("(reference" in r[0].text for r in rows):
-        notes.append("References do not depend on the fraction or the train seed: one value per LLM with a 95% Wilson "
-                     "interval over the test items it scored; they take part in no seed-paired test.")
+        notes.append("References do not depend on the fraction or the train seed: one value per LLM "
+                     + ("with a 95% Wilson interval over the test items it scored" if wilson_ok else
+                        f"(its {vname} on the n test items it scored) with no interval: a Wilson interval is for "
+                        f"a share of items, such as an accuracy, and a {vname} is not one")
+                     + "; they take part in no seed-paired test.")
     return Table(title=f"{dataset}: test {vname} (%), {INTERVAL} over seeds",
                  header=header, rows=rows, label=f"tab:results-{dataset}" + ("" if value == "test" else "-f1"),
                  notes=notes)
@@ -275,12 +281,15 @@ def cost_table(runs: pd.DataFrame) -> Table:
     rows = []
     cold = bool(runs.get("cost_tokens_cold", pd.Series([False])).all())
     cold_s = bool(runs.get("cost_llm_seconds_cold", pd.Series([False])).all())
+    refs = reference_methods()
     for arm in arm_order(runs["arm"]):
         g = runs[runs["arm"] == arm]
         tokens = summarize(g["cost_tokens"])
         secs = summarize(g["cost_llm_seconds"]) if cold_s else None
         train = summarize(g["train_seconds"])
-        gain = g["gain"].mean() if g["gain"].notna().any() and arm != BASELINE else math.nan
+        # a reference (one run per dataset and LLM, its own test items) is in no seed-paired comparison
+        paired = arm != BASELINE and not g["method"].isin(refs).all()
+        gain = g["gain"].mean() if paired and g["gain"].notna().any() else math.nan
 
         def iv(sm, fmt=".0f"):
             if sm is None:
@@ -293,6 +302,7 @@ def cost_table(runs: pd.DataFrame) -> Table:
                      Cell(str(len(g))), Cell(f"{g['cost_calls'].mean():.1f}"), Cell(iv(tokens)),
                      Cell(iv(secs, ".1f")), Cell(iv(train, ".1f")),
                      Cell("–" if math.isnan(gain) else minus(f"{100 * gain:+.2f}"))])
+    ref_names = [display_name(m) for m in refs if (runs["method"] == m).any()]
     return Table(title="Cost per run: LLM calls, tokens and seconds, " + INTERVAL + " over runs",
                  header=["Method", "LLM", "Runs", "LLM calls", "LLM tokens", "Cold LLM s", "Train s", "Gain (pts)"],
                  rows=rows, label="tab:cost",
@@ -304,7 +314,10 @@ def cost_table(runs: pd.DataFrame) -> Table:
                         + ("" if cold_s else "Cold LLM seconds are not recorded in these results (a cache hit "
                            "records 0 s, so the seconds paid are not shown as a cost). ")
                         + f"Gain: test metric minus {BASELINE}'s on the same dataset, fraction and seed, in points "
-                        "(mean; – where there is no paired run). Seconds depend on the machine that ran the cell."])
+                        "(mean; – where there is no paired run"
+                        + (f"; – for {', '.join(ref_names)}: a reference, scored on its own test items, in no "
+                           "seed-paired comparison" if ref_names else "")
+                        + "). Seconds depend on the machine that ran the cell."])
 
 
 def overfitting_table(runs: pd.DataFrame) -> Table | None:
@@ -360,6 +373,23 @@ def dialogue_table(runs: pd.DataFrame) -> Table | None:
                         + "; ".join(hows) + "."])
 
 
+# The "Source" of a round's prefix, from the round's ``revision`` label (gpta/gpta_loop.py ``decide``):
+# its ``source`` field says "llm" for an echo the loop adopted, so it cannot tell new text from an echo.
+ROUND_SOURCE = {"first": "llm", "changed": "llm", "echo": "echo", "fallback": "fallback", "kept": "kept"}
+ROUND_SOURCE_TEXT = {
+    "llm": "llm (new text from the LLM; round 0: its first prefix)",
+    "echo": "echo (an earlier prefix returned, or a near copy of one, by the loop's echo rule)",
+    "fallback": "fallback (unusable reply: previous prefix or a template kept)",
+    "kept": "kept (no new proposal passed the loop's dev test: previous prefix kept)",
+}
+
+
+def round_source(entry: dict) -> str:
+    """What a prefix_history round's prefix is: llm, echo, fallback or kept (by its revision label);
+    a result without the label: its ``source`` field as recorded."""
+    return ROUND_SOURCE.get(str(entry.get("revision")), str(entry.get("source", "?")))
+
+
 def prefix_tables(runs: pd.DataFrame, raw: dict, max_chars: int = 90) -> list[Table]:
     """Per dataset (and LLM): the prefixes written per round, shortened, with source and dev scores."""
     from reports.extract import PATHS, get
@@ -379,22 +409,25 @@ def prefix_tables(runs: pd.DataFrame, raw: dict, max_chars: int = 90) -> list[Ta
                 rows.append([Cell(display_name(r.arm)), Cell(frac_label(r.fraction)), Cell(str(r.seed)),
                              Cell(str(e.get("round", "?")) + (" ←" if e.get("round") == sel_round else ""),
                                   bold=e.get("round") == sel_round),
-                             Cell(str(e.get("source", "?"))),
+                             Cell(round_source(e)),
                              Cell("–" if sw is None else f"{100 * float(sw):.1f}"),
                              Cell("–" if e.get("dev_metric") is None else f"{100 * float(e['dev_metric']):.1f}"),
                              Cell(short)])
         if rows:
+            shown = {row[4].text for row in rows}
+            defined = [t for k, t in ROUND_SOURCE_TEXT.items() if k in shown or k in ("llm", "echo", "fallback")]
+            other = sorted(shown - set(ROUND_SOURCE_TEXT))  # a result from before the revision label
+            source_note = ("Source: " + ", ".join(defined)
+                           + (f"; {', '.join(other)}: the round's recorded source" if other else "") + ".")
             out.append(Table(title=f"Prefixes written per round: {ds}" + (f", LLM {llm}" if isinstance(llm, str) else ""),
                              header=["Method", "Fraction", "Seed", "Round", "Source", "Dev, same weights",
                                      "Dev, end of round", "Prefix (shortened)"],
                              rows=rows, label=f"tab:prefixes-{ds}", align="llrrlrrX", wide=True,
-                             notes=["Source: llm (new text from the LLM), echo (an earlier prefix returned), fallback "
-                                    "(unusable reply: previous prefix or a template kept). Dev, same weights: the "
-                                    "prefix scored on dev with the weights at the start of its round, i.e. the same "
-                                    "weights that scored the previous prefix at the end of the previous round (%), – "
-                                    "for round 0. Dev, end of round: after the round's training (%). Prefixes are cut "
-                                    f"at {max_chars} characters (…). ← (bold): the round whose checkpoint was "
-                                    "selected on dev and scored on test."]))
+                             notes=[source_note + " Dev, same weights: the prefix scored on dev with the weights at "
+                                    "the start of its round, i.e. the same weights that scored the previous prefix at "
+                                    "the end of the previous round (%), – for round 0. Dev, end of round: after the "
+                                    f"round's training (%). Prefixes are cut at {max_chars} characters (…). ← "
+                                    "(bold): the round whose checkpoint was selected on dev and scored on test."]))
     return out
 
 

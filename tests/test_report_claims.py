@@ -7,6 +7,7 @@ are computed from stored per-example predictions and gold labels.
 from __future__ import annotations
 
 import json
+import math
 import re
 import shutil
 import subprocess
@@ -413,7 +414,18 @@ def test_claim_4_from_one_gpta_run_is_not_measured():
                  + [{"method": "llm-zero-shot", "dataset": "sst2", "fraction": 0.01, "seed": 1,
                      "llm_label": "embedded:x", "test": 0.90, "cost_llm_seconds": 400.0}])
     (c,) = claim_cost(more)
-    assert c.measured and _decided([c]) == ["contradicted"]  # cheaper, but 34 points less accurate
+    # cheaper, but 34 points less accurate in 3 runs: 3 sign flips cannot show it (p >= 1/8), and an
+    # uncorrected interval no longer decides it (it had printed "contradicted")
+    assert c.measured and _decided([c]) == ["not significant at this n"]
+    assert "inferiority p = 0.12" in c.numbers.replace("0.125", "0.12"), c.numbers
+    many = _runs([{"method": "gpta", "dataset": ds, "fraction": 0.01, "seed": s, "paper_arm": True,
+                   "llm_label": "embedded:x", "test": 0.55 + 0.01 * s, "cost_llm_seconds": 3.0}
+                  for ds in ("sst2", "trec", "yelp", "twitter", "ag_news") for s in (1, 2, 3)]
+                 + [{"method": "llm-zero-shot", "dataset": ds, "fraction": 0.01, "seed": 1,
+                     "llm_label": "embedded:x", "test": 0.90, "cost_llm_seconds": 400.0}
+                    for ds in ("sst2", "trec", "yelp", "twitter", "ag_news")])
+    (c,) = claim_cost(many)  # 15 runs, all far below: the inferiority test shows it
+    assert _decided([c]) == ["contradicted"] and c._direction == "inferior" and c.p < 0.001
     same = _runs([{"method": "gpta", "dataset": "sst2", "fraction": 0.01, "seed": s, "paper_arm": True,
                    "llm_label": "embedded:x", "test": 0.90 + 0.001 * s, "cost_llm_seconds": 3.0} for s in (1, 2, 3)]
                  + [{"method": "llm-zero-shot", "dataset": "sst2", "fraction": 0.01, "seed": 1,
@@ -531,6 +543,12 @@ def test_controls_split_gpta_minus_finetune_into_layout_text_and_dialogue():
                for k in ("layout", "text", "dialogue")) == pytest.approx(0.76 - 0.80)
     assert all(s.n_datasets == 3 and s.n_pairs == 24 for s in found)
     assert [s.p_adj for s in found] == pytest.approx(list(adjust([s.p for s in found])))
+    assert all("stand-in" not in s.isolates for s in found)
+    # llm-prefix runs whose reply was unusable trained with our template: the text step says how many
+    marked = [dict(r, fallbacks=int(r["method"] == "llm-prefix" and r.get("llm_label") == "embedded:b"
+                                    and r["dataset"] == "trec")) for r in rows]
+    text_b = next(s for s in steps(_runs(marked)) if (s.step, s.llm) == ("text", "embedded:b"))
+    assert text_b.isolates.endswith("(in 8 of 24 pairs our stand-in template: the LLM's reply was unusable)")
     # below the minimum (2 paper datasets): not measured, no p
     few = steps(_runs([r for r in rows if r["dataset"] != "yelp"]))
     assert all(s.missing.startswith("2 paper datasets") and s.p != s.p for s in few)
@@ -572,3 +590,42 @@ def test_claim_5_mde_on_the_rho_scale_never_prints_a_rho_above_1():
     assert _mde(c, 0.05 / 9).startswith("none: even rho = 1 is not detectable at this n")
     c._corr_se = 0.1
     assert _mde(c, 0.05 / 9) == f"rho {mde_pooled(0.1, 0.05 / 9):.2f}"
+
+
+def test_claim_5_se_counts_only_the_strata_its_test_used():
+    """The verdict run's SmolLM2 claim 5: 6 strata of 6-7 runs, LLM accuracy varying in 2. The SE
+    behind the minimum detectable effect summed 1/(k - 1) over all 6 and divided by the 2 tested
+    (MDE "computed 1.87"); over the 2 tested strata it is sqrt(2/6)/2 (MDE 1.04)."""
+    from reports.claims import claim_llm_accuracy
+
+    rows = []
+    for ds in ("sst2", "yelp", "trec", "twitter", "ag_news", "qnli"):
+        varies = ds in ("sst2", "yelp")
+        for s in range(7):
+            rows.append({"method": "gpta", "dataset": ds, "fraction": 0.01, "seed": s, "paper_arm": True,
+                         "llm_label": "embedded:x", "llm_acc": (s % 3) / 2 if varies else 0.0,
+                         "gain": 0.01 * ((5 * s) % 7), "test": 0.8})
+    (c,) = claim_llm_accuracy(_runs(rows))
+    assert c.measured and "14 runs in 2 strata" in c.numbers, c.numbers
+    assert c._corr_se == pytest.approx(math.sqrt(2 / 6) / 2)
+
+
+def test_claim_4_with_differences_of_both_signs_is_decided_by_a_corrected_test_not_an_interval():
+    """The verdict run's claim 4 with Qwen printed "contradicted" from an uncorrected seed-only
+    interval wholly below the margin, while its comparisons ran from -38.8 to +34.2 points and the
+    inferiority test, run as the claim's own test, gave p = 0.06. Now the corrected test decides,
+    and the scorecard does not print a seed-SE detectable effect that this test cannot have."""
+    from reports.claims import ALPHA, _mde, _to_decide, claim_cost
+
+    sets = {"sst2": -0.30, "trec": 0.25, "yelp": -0.35, "twitter": 0.20, "ag_news": -0.30}
+    rows = [{"method": "gpta", "dataset": ds, "fraction": 0.01, "seed": s, "paper_arm": True, "llm_label": "embedded:x",
+             "test": 0.5 + d + 0.005 * s, "cost_llm_seconds": 3.0} for ds, d in sets.items() for s in (1, 2, 3)]
+    rows += [{"method": "llm-zero-shot", "dataset": ds, "fraction": 0.01, "seed": 1, "llm_label": "embedded:x",
+              "test": 0.5, "cost_llm_seconds": 400.0} for ds in sets]
+    runs = _runs(rows)
+    (c,) = claim_cost(runs)
+    assert c.estimate == pytest.approx(-0.09, abs=0.001) and c._direction == "inferior"
+    assert _decided([c]) == ["not significant at this n"]
+    assert _mde(c, ALPHA).startswith("not computed: the comparisons' mean differences run from −34.0 to +26.0")
+    to_decide = _to_decide(c, runs, ALPHA)
+    assert "GPTA seeds per comparison (now 3)" in to_decide and "7.0 points distance" in to_decide

@@ -97,3 +97,95 @@ def test_failure_record_without_config_is_read_from_its_cell_id(tmp_path):
     row = failed_row(rec, p)
     assert (row["dataset"], row["method"], row["fraction"], row["seed"]) == ("sst2", "llm-prefix", 0.01, 14)
     assert row["error"] == "LLMUnavailable: ollama not running second line"
+
+
+# ---- table cells say what their labels say (audit of the verdict report) -------------------------
+
+@pytest.fixture(scope="module")
+def loss_synth(tmp_path_factory):
+    """Synthetic results (no model) in which GPTA is clearly worse than finetune, with LLM
+    zero-shot references, an llm-prefix run whose LLM reply was unusable and one whose was not,
+    and a GPTA run whose round-1 prefix was an adopted echo."""
+    from reports.analysis import attach_baseline, comparisons
+    from reports.extract import enrich
+    from reports.load import load
+    from tests import report_synth
+
+    folder = report_synth.write_folder(tmp_path_factory.mktemp("labels") / "results", seeds=(1, 2, 3),
+                                       fractions=(0.01, 0.05), gain=-0.10, zero_shot=True)
+    gold = (np.random.default_rng(0).random(120) < 0.3).astype(int)
+    for seed, source in ((1, "fallback"), (2, "llm")):
+        r = report_synth.result("sst2", 0.01, seed, "llm-prefix", 0.7, gold, np.random.default_rng(seed))
+        r["prefix"], r["prefix_source"] = "Classify the text as negative or positive.", source
+        (folder / f"{r['run_id']}.json").write_text(json.dumps(r))
+    echo_run = sorted(folder.glob("*__gpta__f0.01__s1__*.json"))[0]
+    r = json.loads(echo_run.read_text())
+    for e, rev in zip(r["prefix_history"], ("first", "echo", "fallback")):
+        e["revision"] = rev  # the loop's labels: round 1 adopted an echo, its source still "llm"
+    assert r["prefix_history"][1]["source"] == "llm"
+    echo_run.write_text(json.dumps(r))
+    rs = load(folder)
+    rs.runs = enrich(attach_baseline(rs.runs), rs.raw)
+    return rs, comparisons(rs.runs), r["run_id"]
+
+
+def test_a_significant_loss_is_marked_as_the_caption_says(loss_synth):
+    from reports.tables import results_tables
+
+    rs, comp, _ = loss_synth
+    gpta = comp[comp["method"] == "gpta"]
+    assert (gpta["significant"].astype(bool) & (gpta["mean_gain"] < 0)).all()  # every GPTA cell a significant loss
+    main = next(t for t in results_tables(rs.runs, rs.failed, comp, rs.raw) if "test accuracy" in t.title)
+    row = next(r for r in main.rows if r[0].text == "GPTA")
+    assert all(c.sig for c in row[1:])  # † = a corrected p < 0.05, of either sign
+    assert "a gain or a loss" in " ".join(main.notes)
+
+
+def test_cost_table_gives_references_no_seed_paired_gain(loss_synth):
+    from reports.tables import cost_table
+
+    rs, _, _ = loss_synth
+    zs = rs.runs[rs.runs["method"] == "llm-zero-shot"]
+    assert zs["gain"].isna().all() and zs["ft_run_id"].isna().all()  # attach_baseline gives a reference no partner
+    t = cost_table(rs.runs)
+    rows = {r[0].text: r for r in t.rows}
+    assert rows["LLM zero-shot"][-1].text == "–"
+    assert rows["GPTA"][-1].text.startswith("−")  # an arm keeps its paired gain
+    assert "– for LLM zero-shot: a reference" in t.notes[0]
+
+
+def test_prefix_table_source_says_echo_for_an_adopted_echo(loss_synth):
+    from reports.tables import prefix_tables
+
+    rs, _, echo_id = loss_synth
+    run = rs.runs[rs.runs["run_id"] == echo_id].iloc[0]
+    (t,) = prefix_tables(rs.runs, rs.raw)
+    mine = [r for r in t.rows if r[1].text == "1%" and r[2].text == str(run["seed"]) and r[0].text == "GPTA"]
+    assert [r[4].text for r in mine] == ["llm", "echo", "fallback"]
+    assert "echo (an earlier prefix returned" in t.notes[0]
+    from reports.tables import round_source
+
+    # a result without the revision label: its source as recorded; a kept incumbent: kept
+    assert round_source({"source": "llm"}) == "llm" and round_source({"revision": "kept", "source": "incumbent"}) == "kept"
+
+
+def test_fallbacks_counts_an_llm_prefix_whose_reply_was_unusable(loss_synth):
+    rs, _, _ = loss_synth
+    runs = rs.runs
+    lp = runs[runs["method"] == "llm-prefix"].set_index("seed")["fallbacks"]
+    assert lp.to_dict() == {1: 1, 2: 0}  # prefix_source "fallback": our template, not the LLM's text
+    assert (runs[runs["method"] == "gpta"]["fallbacks"] == 1).all()  # rounds with source "fallback", as before
+    assert (runs[runs["method"] == "finetune"]["fallbacks"] == 0).all()
+
+
+def test_macro_f1_table_promises_no_wilson_interval(loss_synth):
+    from reports.tables import results_tables
+
+    rs, comp, _ = loss_synth
+    tables = {t.label: t for t in results_tables(rs.runs, rs.failed, comp, rs.raw)}
+    acc, f1 = tables["tab:results-sst2"], tables["tab:results-sst2-f1"]
+    assert "95% Wilson interval" in " ".join(acc.notes)
+    refs = [r for r in f1.rows if "(reference" in r[0].text]
+    assert refs and all("[" not in c.text for r in refs for c in r[1:])  # the cells: no interval
+    f1_note = " ".join(f1.notes)
+    assert "Wilson interval over" not in f1_note and "with no interval" in f1_note and "macro-F1" in f1_note
