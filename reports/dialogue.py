@@ -45,15 +45,19 @@ def _pct(x: float | None) -> str:
 
 
 def dialogue_rows(raw: dict[str, dict[str, Any]]) -> list[dict[str, Any]]:
-    """One row per (dataset, GPTA setting) over the GPTA results that carry a ``dialogue`` record."""
-    groups: dict[tuple[str, str, str], list[dict[str, Any]]] = {}
+    """One row per (dataset, GPTA setting, LLM) over the GPTA results that carry a ``dialogue`` record
+    (two LLMs' proposals are not one rate)."""
+    from reports.extract import llm_label
+
+    groups: dict[tuple[str, str, str, str], list[dict[str, Any]]] = {}
     for r in raw.values():
         if r.get("method") != UNDER_TEST or not r.get("dialogue"):
             continue
         ds = (r.get("dataset") or {}).get("name", "?")
-        groups.setdefault((ds, r.get("metric", "accuracy"), _setting(r)), []).append(r)
+        llm = llm_label(r) or str((r.get("config") or {}).get("llm") or "not recorded")
+        groups.setdefault((ds, r.get("metric", "accuracy"), _setting(r), llm), []).append(r)
     rows = []
-    for (ds, metric, setting), rs in sorted(groups.items()):
+    for (ds, metric, setting, llm), rs in sorted(groups.items()):
         ds_ = [r["dialogue"] for r in rs]
         proposals, new = sum(d["proposals"] for d in ds_), sum(d["new"] for d in ds_)
         echo = sum(_echoes(d) for d in ds_)
@@ -63,7 +67,7 @@ def dialogue_rows(raw: dict[str, dict[str, Any]]) -> list[dict[str, Any]]:
         rounds = sum(d["rounds_with_proposals"] for d in ds_)
         gains = summarize([g for d in ds_ for g in d["adopted_gains"]])
         rows.append({
-            "dataset": ds, "metric": metric, "setting": setting, "runs": len(rs), "rounds": rounds,
+            "dataset": ds, "metric": metric, "setting": setting, "llm": llm, "runs": len(rs), "rounds": rounds,
             "proposals_per_round": proposals / rounds if rounds else math.nan,
             "share_new": new / proposals if proposals else math.nan,
             "share_echo": echo / proposals if proposals else math.nan,
@@ -82,13 +86,13 @@ def dialogue_table(rows: list[dict[str, Any]]) -> Table:
             return f"{100 * s.mean:+.1f} (n = {s.n})"
         return f"{100 * s.mean:+.1f} [{100 * s.ci_low:+.1f}, {100 * s.ci_high:+.1f}] (n = {s.n})"
 
-    body = [[Cell(r["dataset"]), Cell(r["setting"]), Cell(str(r["runs"])), Cell(f"{r['proposals_per_round']:.1f}"),
+    body = [[Cell(r["dataset"]), Cell(r["setting"]), Cell(r["llm"]), Cell(str(r["runs"])), Cell(f"{r['proposals_per_round']:.1f}"),
              Cell(_pct(r["share_new"])), Cell(_pct(r["share_echo"])), Cell(_pct(r["share_adopted"])),
              Cell(f"{_pct(r['llm_accuracy'])} ({r['beat']}/{r['new']})"), Cell(f"{r['beat_raw']}, {r['refused']}"),
              Cell(g(r["gain"]))] for r in rows]
     return Table(
         "Dialogue gradient: proposals scored on the same weights as the incumbent",
-        ["dataset", "GPTA setting", "runs", "proposals / round", "new", "echo", "adopted", "LLM accuracy",
+        ["dataset", "GPTA setting", "LLM", "runs", "proposals / round", "new", "echo", "adopted", "LLM accuracy",
          "raw wins, refused", "gain of adopted (dev points)"], body,
         notes=["new / echo: shares of proposals judged by one rule (gpta.prefix.find_echo): an echo repeats, nearly "
                "repeats (the same content words) or is a verbatim piece of an earlier prefix, an earlier proposal or "

@@ -59,7 +59,8 @@ def test_dialogue_rows_table_and_prefixes():
     table = dialogue.render(doc, raw, pd.DataFrame())
     md = doc.to_markdown()
     assert "67% (2/3)" in md and "+3.0 (n = 2)" in md and "“prefix 1”" in md and "[+nan" not in md
-    assert table.rows[0][4].text == "38%" and table.rows[0][5].text == "38%" and table.rows[0][8].text == "4, 2"
+    assert table.rows[0][5].text == "38%" and table.rows[0][6].text == "38%" and table.rows[0][9].text == "4, 2"
+    assert table.rows[0][2].text == "not recorded"  # these results name no LLM
 
 
 def test_echo_only_runs_get_no_llm_accuracy():
@@ -67,8 +68,18 @@ def test_echo_only_runs_get_no_llm_accuracy():
     (row,) = dialogue.dialogue_rows(raw)
     assert row["new"] == 0 and math.isnan(row["llm_accuracy"]) and row["gain"].n == 0
     table = dialogue.dialogue_table([row])
-    assert table.rows[0][7].text == "n/a (0/0)" and table.rows[0][9].text == "no adoption"
-    assert table.rows[0][5].text == "100%"  # every proposal an echo
+    assert table.rows[0][8].text == "n/a (0/0)" and table.rows[0][10].text == "no adoption"
+    assert table.rows[0][6].text == "100%"  # every proposal an echo
+
+
+def test_two_llms_are_two_rows_not_one_pooled_rate():
+    """The verdict run's table pooled SmolLM2's 14 and Qwen's 6 runs per dataset into one row
+    ("adopted 70%" mixed SmolLM2's new text with Qwen's reworded echoes)."""
+    a = _result("a", 13, [[_p("new", 0.02, True, True), _p("echo")]])
+    b = _result("b", 13, [[_p("echo"), _p("echo")]])
+    a["config"]["llm"], b["config"]["llm"] = "embedded", "embedded:qwen"
+    rows = dialogue.dialogue_rows({"a": a, "b": b})
+    assert [(r["llm"], r["share_new"]) for r in rows] == [("embedded", 0.5), ("embedded:qwen", 0.0)]
 
 
 def test_a_record_from_before_issue_23_counts_its_duplicates_as_echoes():
