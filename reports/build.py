@@ -164,6 +164,8 @@ def build_report(results_dir: str | Path, out_dir: str | Path | None = None,
     comp = comparisons(runs) if not runs.empty else pd.DataFrame()  # the one per-cell family of this report
     card = scorecard(runs, rs.raw, comp) if not runs.empty else None
     t_card = [scorecard_table(card)] if card else []
+    for t in t_card:  # the suite's stage notes travel with the scorecard into scorecard.md/.tex
+        t.notes = t.notes + stage_note_lines(rs.stage_notes)
     tables_main = results_tables(runs, failed, comp, rs.raw) if not runs.empty else []
     extra = [comparison_table(comp), cost_table(runs)] if not runs.empty else []
     ctrl = [t for t in [controls_table(runs)] if t is not None] if not runs.empty else []
@@ -201,6 +203,7 @@ def build_report(results_dir: str | Path, out_dir: str | Path | None = None,
         # what expected_cells counts: "plan" (the sweeps' planned cells, sweep_plan.jsonl) or
         # "crossing" (every dataset x fraction x seed x method seen, planned or not)
         "coverage_basis": "crossing" if outside is None else "plan",
+        "stage_notes": stage_note_lines(rs.stage_notes),
         "outside_plan": outside,
         "smoke_run": card.smoke if card else None,
         "claims": claims_summary(card) if card else [],
@@ -237,6 +240,12 @@ def _latex_file(tables: list[Table]) -> str:
     return head + "\n".join(to_latex(t) for t in tables) if tables else head + "% No finished runs.\n"
 
 
+def stage_note_lines(notes: list[dict[str, Any]]) -> list[str]:
+    """A suite's notes on its stages (``note:`` in the suite file, carried by sweep_plan.jsonl):
+    what a reader of the verdicts must know that the results cannot say, e.g. seeds added after a look."""
+    return [f"Note on stage {n['stage']} (suite {n['suite']}, from its suite file): {n['note']}" for n in notes]
+
+
 def _document(rs: ResultSet, figs, grid, outside, h, card, t_card, tables_main, extra, over, dialog, appendix) -> Document:
     runs, failed = rs.runs, rs.failed
     doc = Document(f"GPTA report: {rs.results_dir.name}")
@@ -249,7 +258,7 @@ def _document(rs: ResultSet, figs, grid, outside, h, card, t_card, tables_main, 
              f"[tables.tex](tables.tex) (LaTeX, booktabs).")
     if card:
         doc.heading("Claims scorecard")
-        doc.bullets(card.context)
+        doc.bullets(card.context)  # the stage notes: under the scorecard table
         doc.table(t_card[0])
         doc.text("The same table: [scorecard.md](scorecard.md), [scorecard.tex](scorecard.tex) (LaTeX).")
     doc.heading("Summary")

@@ -44,6 +44,7 @@ class ResultSet:
     skipped_files: list[str] = field(default_factory=list)  # *.json that are not results
     problems: list[tuple[str, str]] = field(default_factory=list)  # (file, why) left out: problem_files
     plan: list[dict[str, Any]] | None = None  # the sweeps' planned cells (gpta/sweep/plan.py), if written
+    stage_notes: list[dict[str, Any]] = field(default_factory=list)  # the suite file's notes per stage (plan.py)
 
     @property
     def empty(self) -> bool:
@@ -249,7 +250,7 @@ def load(results_dir: str | Path) -> ResultSet:
     known = {r.get("_path") for r in results}
     skipped = [p.name for p in sorted(results_dir.glob("*.json"))
                if str(p) not in known and not p.name.endswith(".failed.json")]
-    from gpta.sweep.plan import read_plan
+    from gpta.sweep.plan import read_plan, read_stage_notes
 
     return ResultSet(results_dir, runs, failed, {r["run_id"]: r for r in results}, skipped, left_out,
-                     read_plan(results_dir))
+                     read_plan(results_dir), read_stage_notes(results_dir))

@@ -388,3 +388,22 @@ def test_empty_or_absent_results_dir_is_a_user_error(tmp_path, capsys):
         build_report(tmp_path)
     assert main(["report", str(tmp_path / "nope")]) == 2
     assert "not a directory" in capsys.readouterr().err
+
+
+def test_a_suite_stage_note_is_printed_under_the_scorecard(results_dir, tmp_path, capsys):
+    """A stage's note (suite file -> sweep_plan.jsonl) is a caveat the results cannot carry: it
+    goes under the scorecard in index.md, scorecard.md and scorecard.tex, and on the console."""
+    import json
+    import shutil
+
+    from gpta.cli import main
+
+    folder = tmp_path / "r"
+    shutil.copytree(results_dir, folder)
+    note = {"kind": "stage-note", "suite": "s", "stage": "confirm", "note": "Seeds 4 and 5 were added after a look."}
+    (folder / "sweep_plan.jsonl").write_text(json.dumps(note) + "\n")
+    assert main(["report", str(folder), "--out", str(tmp_path / "rep")]) == 0
+    line = "Note on stage confirm (suite s, from its suite file): Seeds 4 and 5 were added after a look."
+    assert line in capsys.readouterr().out
+    for name in ("index.md", "scorecard.md", "scorecard.tex"):
+        assert (tmp_path / "rep" / name).read_text().count("Seeds 4 and 5 were added after a look.") == 1, name

@@ -431,3 +431,32 @@ def test_a_cell_two_stages_plan_runs_and_counts_once_in_the_sweep(tmp_path, caps
     assert len(list(out.glob("*.failed.json"))) == 2
     plan = read_plan(out)  # the plan keeps both stages' rows; the report counts the two cells once
     assert sorted(r["stage"] for r in plan) == ["again", "again", "first", "first"]
+
+
+def test_a_stage_note_travels_from_the_suite_file_through_the_plan_to_the_report_and_is_checked(tmp_path, monkeypatch):
+    """What a reader must know that the results cannot say (the verdict suite's confirm seeds were
+    added after a look) is written by the suite, kept in the plan, and not part of any cell id."""
+    from gpta.commands.sweep import check_suite_file
+    from gpta.errors import UserError
+    from gpta.sweep.plan import read_plan, read_stage_notes, write_plan
+    from gpta.sweep.suite import stage_cells
+    from reports.build import stage_note_lines
+
+    monkeypatch.setenv("GPTA_DATA_DIR", str(DATA_DIR))
+    plain = load_suite(str(write_suite(tmp_path / "a.yaml")))
+    noted = load_suite(str(write_suite(tmp_path / "b.yaml", stages=[{"name": "main", "note": "Seeds  added\n after a look."}])))
+    assert noted.stages[0].note == "Seeds added after a look."  # one paragraph, whitespace as in YAML's folded text
+    assert [c.id for c in stage_cells(noted, noted.stages[0])] == [c.id for c in stage_cells(plain, plain.stages[0])]
+    out = tmp_path / "o"
+    out.mkdir()
+    write_plan(out, noted)
+    assert read_stage_notes(out) == [{"kind": "stage-note", "suite": "t", "stage": "main", "note": noted.stages[0].note}]
+    assert len(read_plan(out)) == 2  # the note line is not a cell
+    assert stage_note_lines(read_stage_notes(out)) == [
+        f"Note on stage main (suite t, from its suite file): {noted.stages[0].note}"]
+    write_plan(out, plain)  # the suite file dropped the note: so does the plan
+    assert read_stage_notes(out) == [] and len(read_plan(out)) == 2
+    bad = write_suite(tmp_path / "c.yaml", stages=[{"name": "main", "note": ["a list"]}])
+    check_suite_file(str(bad))
+    with pytest.raises(UserError, match=r"stage 'main': note must be text"):
+        load_suite(str(bad))

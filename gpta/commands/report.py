@@ -94,6 +94,8 @@ def cmd_report(args: argparse.Namespace) -> int:
         print("claims scorecard" + (" (SMOKE RUN: too few seeds for a verdict)" if s.get("smoke_run") else "") + ":")
         for c in s["claims"]:
             print(f"  {c['claim']}. {c['title']}: {c['verdict']}" + (f" {c['qualifier']}" if c.get("qualifier") else ""))
+        for line in s.get("stage_notes") or []:  # the suite's own caveats, beside the verdicts
+            print(f"  {line}")
     figs = written["figures"]
     print(f"figures ({len(figs)}, PNG + PDF): {final / 'figures'}")
     for name, reason in (s["skipped_figures"] or {}).items():

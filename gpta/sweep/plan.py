@@ -8,8 +8,11 @@ One JSON object per line in ``<out>/sweep_plan.jsonl`` (not ``*.json``: the fold
 files are results). Each sweep adds its planned cells to the file: a resumed sweep, or a second
 one with ``--seeds`` or ``--datasets`` narrowed, leaves the union of what was planned, and a key
 the sweep plans again (same suite, stage, dataset, fraction, seed, method and LLM) takes this
-sweep's cell ids (a changed config leaves no stale id behind). Transfer stages are not written: their cells are named only
-once their source cells have results (the report lists transfer runs on their own).
+sweep's cell ids (a changed config leaves no stale id behind). Transfer stages are not written:
+their cells are named only once their source cells have results (the report lists transfer runs
+on their own). A stage's ``note:`` (what a reader must know about it, e.g. seeds added after a
+look at the data) is one line of its own, ``{"kind": "stage-note", "suite", "stage", "note"}``,
+which the report prints beside the scorecard.
 
 A cell is matched to its result by ``run_id`` (the result file is ``<run_id>.json``). A cell
 that needs another method's result first (``MethodInfo.needs``) gets its id only once that
@@ -25,6 +28,7 @@ from typing import Any
 
 PLAN_FILE = "sweep_plan.jsonl"
 KEY = ("suite", "stage", "dataset", "fraction", "seed", "method", "llm", "run_id")
+NOTE = "stage-note"  # the ``kind`` of a stage's note line
 
 
 def plan_rows(suite: Any) -> list[dict[str, Any]]:
@@ -48,24 +52,41 @@ def _identity(row: dict[str, Any]) -> str:
     return json.dumps([row.get(k) for k in KEY], default=str)
 
 
-def read_plan(out: str | Path) -> list[dict[str, Any]] | None:
-    """The plan's rows, or None when the folder has no readable plan (a line that is not a JSON
-    object with the ``KEY`` fields makes the whole file unreadable: a half plan would count wrong)."""
+def _read(out: str | Path) -> tuple[list[dict[str, Any]], list[dict[str, Any]]] | None:
+    """(cell rows, stage-note rows), or None when the folder has no readable plan (a line that is
+    neither a cell with the ``KEY`` fields nor a stage note makes the whole file unreadable: a half
+    plan would count wrong)."""
     path = Path(out) / PLAN_FILE
     if not path.is_file():
         return None
-    rows = []
+    cells, notes = [], []
     try:
         for line in path.read_text(encoding="utf-8").splitlines():
             if not line.strip():
                 continue
             row = json.loads(line)
-            if not isinstance(row, dict) or not all(k in row for k in KEY):
+            if isinstance(row, dict) and row.get("kind") == NOTE and all(k in row for k in ("suite", "stage", "note")):
+                notes.append(row)
+            elif isinstance(row, dict) and "kind" not in row and all(k in row for k in KEY):
+                cells.append(row)
+            else:
                 return None
-            rows.append(row)
     except (OSError, ValueError):
         return None
-    return rows
+    return cells, notes
+
+
+def read_plan(out: str | Path) -> list[dict[str, Any]] | None:
+    """The plan's cell rows (``KEY`` fields), or None when the folder has no readable plan (or one
+    that plans no cell: nothing to count coverage against)."""
+    got = _read(out)
+    return got[0] if got is not None and got[0] else None
+
+
+def read_stage_notes(out: str | Path) -> list[dict[str, Any]]:
+    """The stages' notes (``suite``, ``stage``, ``note``), in the order written; none without a plan."""
+    got = _read(out)
+    return [] if got is None else got[1]
 
 
 def write_plan(out: str | Path, suite: Any) -> Path:
@@ -74,7 +95,8 @@ def write_plan(out: str | Path, suite: Any) -> Path:
     from gpta.results import write_text_atomic
 
     path = Path(out) / PLAN_FILE
-    old = read_plan(out)
+    got = _read(out)
+    old, old_notes = got if got is not None else (None, [])
     if old is None:
         if path.exists():
             import sys
@@ -105,8 +127,12 @@ def write_plan(out: str | Path, suite: Any) -> Path:
         if by_key[key(r)]:
             rows.extend(by_key[key(r)])
             by_key[key(r)] = []
+    # a stage's note is the suite file's as of this sweep (one it no longer has is dropped)
+    this = {(suite.name, st.name) for st in suite.stages}
+    notes = [n for n in old_notes if (n["suite"], n["stage"]) not in this]
+    notes += [{"kind": NOTE, "suite": suite.name, "stage": st.name, "note": st.note} for st in suite.stages if st.note]
     seen: set[str] = set()
-    lines = []
+    lines = [json.dumps(n) + "\n" for n in notes]
     for r in rows:  # a cell two stages plan is one row per stage; the same row twice is written once
         if _identity(r) not in seen:
             seen.add(_identity(r))

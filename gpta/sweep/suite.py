@@ -51,7 +51,7 @@ SUITES_DIR = Path(__file__).resolve().parent.parent.parent / "suites"
 _AXES = ("datasets", "fractions", "seeds", "methods", "model", "llm", "llms", "settings", "grid",
          "per_dataset", "per_method")
 _TOP_KEYS = {"name", "description", "cost", "after", "stages", *_AXES}
-_STAGE_KEYS = {"name", "transfer_from", "source_methods", "targets", *_AXES}
+_STAGE_KEYS = {"name", "note", "transfer_from", "source_methods", "targets", *_AXES}
 _PER_DATASET_KEYS = {"fractions", "seeds", "methods", "settings", "grid"}
 _PER_METHOD_KEYS = {"settings", "grid"}
 TRANSFER_METHOD = "transfer"
@@ -99,6 +99,10 @@ class Stage:
     # ``llms:``: methods that use an LLM run once per entry (the LLM is part of the cell's config,
     # hence of its id); methods that use none run once, with the first. Empty: ``llm`` alone.
     llms: list[str] = field(default_factory=list)
+    # ``note:``: what a reader of the results must know about the stage (e.g. seeds added after a
+    # look at the data); not part of any cell's config. The sweep writes it into its plan and the
+    # report prints it beside the scorecard (gpta/sweep/plan.py).
+    note: str = ""
 
     @property
     def is_transfer(self) -> bool:
@@ -256,6 +260,14 @@ def _read_grid(path: Path, where: str, grid: Any) -> dict[str, list[Any]]:
     return {k: (v if isinstance(v, list) else [v]) for k, v in flat.items()}
 
 
+def _note(path: Path, where: str, value: Any) -> str:
+    if value is None:
+        return ""
+    if not isinstance(value, str) or not value.strip():
+        raise UserError(f"{path}: {where}: note must be text (one paragraph for the report), got {value!r}")
+    return " ".join(value.split())
+
+
 def _read_stage(path: Path, index: int, top: dict, raw: dict, ov: Overrides) -> Stage:
     name = str(raw.get("name") or f"stage{index + 1}")
     where = f"stage {name!r}"
@@ -293,6 +305,7 @@ def _read_stage(path: Path, index: int, top: dict, raw: dict, ov: Overrides) -> 
         transfer_from=raw.get("transfer_from"),
         source_methods=_list(path, where, "source_methods", raw.get("source_methods", ["gpta"]), str),
         targets=str(raw.get("targets", "same-domain")),
+        note=_note(path, where, raw.get("note")),
     )
     per_dataset_methods = [str(m) for d in stage.per_dataset.values() for m in (d.get("methods") or [])]
     for label, table, names in (("per_dataset", stage.per_dataset, stage.datasets),
