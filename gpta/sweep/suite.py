@@ -19,7 +19,9 @@ A suite is a YAML mapping::
     after: ["gpta report {out}"]                # optional: printed as the next step, never run
 
 or, for work in steps, a list of ``stages`` that each take the keys above (inheriting the
-top level). A stage with ``transfer_from: STAGE`` is a transfer stage: every finished cell of
+top level), and a ``note`` of their own: what a reader of the results must know that the results
+cannot say (e.g. "seeds added after a look at the data"); it is in no cell's config, the sweep
+writes it into its plan and the report prints it under the scorecard (gpta/sweep/plan.py). A stage with ``transfer_from: STAGE`` is a transfer stage: every finished cell of
 that stage whose method is in ``source_methods`` (default ``[gpta]``) gives its learned prefix to
 the ``transfer`` method on each other dataset of the same domain in this stage's ``datasets``,
 at the source cell's fraction and seed. Those cells can only be named once their source has a
