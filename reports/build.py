@@ -98,7 +98,7 @@ def _headline_text(h: dict[str, Any]) -> list[str]:
         "per-cell comparisons; the claims' verdicts are in the scorecard.",
     ]
     def listed(cells_: list) -> str:
-        return "; ".join(f"{d} at {F.frac_label(f)}" + (f" ({arm})" if arm != UNDER_TEST else "")
+        return "; ".join(f"{d} at {F.frac_label(f)}" + (f" ({F.display_name(arm)})" if arm != UNDER_TEST else "")
                          + f" ({100 * g:+.1f} points".replace("-", "−")
                          + (f", corrected p = {p:.2g})" if not math.isnan(p) else ", not tested)")
                          for d, f, g, p, arm in cells_[:MAX_LISTED]) + (" ..." if len(cells_) > MAX_LISTED else "")

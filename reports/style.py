@@ -13,6 +13,7 @@ palette that shares no colour with any method, so a dataset is never mistaken fo
 from __future__ import annotations
 
 import contextlib
+import re
 from typing import Iterator
 
 import matplotlib
@@ -49,7 +50,21 @@ def display_name(arm: str) -> str:
     """
     head, sep, rest = str(arm).partition(" ")
     info = styled_methods().get(head)
-    return (info.display_name if info else head) + (sep + rest if sep else "")
+    return (info.display_name if info else head) + (sep + _LLM_SETTING.sub(_llm_title, rest) if sep else "")
+
+
+# An arm's ``llm=embedded`` / ``llm=embedded:NAME`` names the model's spec, not the model: a reader
+# of "GPTA [llm=embedded]" cannot tell it is SmolLM2. Shown with the embedded model's title
+# (gpta/llm/models.py); the arm itself (the key in runs.csv) is unchanged.
+_LLM_SETTING = re.compile(r"\bllm=(embedded(?::[\w.\-]+)?)(?=[,\]])")
+
+
+def _llm_title(m: re.Match) -> str:
+    from gpta.llm.models import DEFAULT_EMBEDDED, MODELS
+
+    spec = m.group(1)
+    model = MODELS.get(DEFAULT_EMBEDDED if spec == "embedded" else spec.split(":", 1)[1])
+    return f"llm={model.title}" if model else m.group(0)
 
 
 # Datasets in a figure whose points are all one method: colours from Paul Tol's schemes chosen at

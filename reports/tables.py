@@ -457,13 +457,16 @@ def appendix_tables(runs: pd.DataFrame, raw: dict[str, dict]) -> list[Table]:
     t1 = Table(title="Appendix: settings shared by every run",
                header=["Setting", "Value"], rows=[[Cell(k), Cell(_short(v))] for k, v in common.items()],
                label="tab:settings", align="ll")
+    from reports.roles import uses_llm
+
     rows = []
     for arm in arm_order(runs["arm"]):
         g = runs[runs["arm"] == arm]
         diffs = {}
+        calls_llm = any(uses_llm(m) for m in g["method"].unique())
         for rid in g["run_id"]:
             for k, v in settings[rid].items():
-                if k not in common:
+                if k not in common and (calls_llm or k != "llm"):  # a method that calls no LLM: its llm is unused
                     diffs.setdefault(k, set()).add(_short(v))
         diff_txt = "; ".join(f"{k}={'/'.join(sorted(v))}" for k, v in sorted(diffs.items())) or "none"
         rows.append([Cell(arm), Cell(str(len(g))), Cell(", ".join(sorted(g["dataset"].unique()))),

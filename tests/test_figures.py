@@ -31,7 +31,12 @@ def test_display_name_reads_the_registry_and_keeps_an_arms_settings():
 
     assert from_figures is display_name  # the import path reports.tables uses keeps working
     assert display_name("setfit-gpta") == "SetFit + GPTA prefix" and display_name("empty-prefix") == "Empty prefix"
-    assert display_name("gpta [llm=embedded:Qwen]") == "GPTA [llm=embedded:Qwen]"
+    assert display_name("gpta [llm=embedded:Qwen]") == "GPTA [llm=embedded:Qwen]"  # no such embedded model
+    # an embedded spec is shown as the model it names (the verdict run's "GPTA [llm=embedded]" hid SmolLM2)
+    assert display_name("gpta [llm=embedded]") == "GPTA [llm=SmolLM2-135M-Instruct]"
+    assert display_name("llm-prefix [llm=embedded:qwen2.5-coder-1.5b, rounds=2]") == (
+        "LLM prefix [llm=Qwen2.5-Coder-1.5B-Instruct, rounds=2]")
+    assert display_name("gpta [llm=openai:x]") == "GPTA [llm=openai:x]"
     assert display_name("transfer from sst2") == "Transfer from sst2"
     assert display_name("not-a-method x") == "not-a-method x"  # unknown: the raw id, never a guess
     info = MethodInfo("toy-shown", "baselines.finetune:run", isolates="t", llm_use="none", exposure="none",
