@@ -396,32 +396,69 @@ RULE_4 = (f"per (dataset, fraction) and each method that calls an LLM at inferen
           "both sides' seconds recorded.")
 
 
-def _on_reference_items(g: pd.DataFrame, ref: Any, raw: dict[str, dict[str, Any]]) -> tuple[Any, str]:
-    """GPTA's per-run accuracies on the reference's own test items, and which items those are.
+def _on_reference_items(g: pd.DataFrame, ref: Any, raw: dict[str, dict[str, Any]]) -> tuple[Any, str, Any]:
+    """GPTA's per-run accuracies on the reference's own test items, which items those are, and the
+    per-item differences (None when per-item records are missing).
 
     A reference that scored the whole test set: the recorded accuracies. One that scored a capped
     sample (llm-zero-shot's ``max_eval``): the sample is ``gpta.data.sampling.subset`` of the same
     test list with seed 0, so each GPTA run is re-scored on exactly those items from its per-item
-    predictions, against the gold labels the reference recorded. (None, why) when that cannot be done.
+    predictions, against the gold labels the reference recorded. (None, why, NaN) when that cannot
+    be done. The per-item differences: per item, GPTA's correctness averaged over its runs minus
+    the reference's (the reference is one run on one sample of items: its sampling error is not in
+    GPTA's seed-to-seed spread; ``_with_item_sampling`` adds it).
     """
     from gpta.data.sampling import subset
 
     mine = g["test"].to_numpy(float)
     n_ref = int(ref.test_n) if ref.test_n == ref.test_n else 0
     if not len(g) or (g["test_n"] == n_ref).all():
-        return mine, f"the same {n_ref} test items"
+        return mine, f"the same {n_ref} test items", None
     zs = (raw.get(ref.run_id) or {}).get("zero_shot") or {}
-    gold = [x.get("gold") for x in zs.get("replies") or []]
+    replies = zs.get("replies") or []
+    gold = [x.get("gold") for x in replies]
     if len(gold) != n_ref or any(v is None for v in gold):
-        return None, f"the reference scored {n_ref} items and recorded no gold label for each"
-    out = []
+        return None, f"the reference scored {n_ref} items and recorded no gold label for each", None
+    out, correct = [], []
     for rid, n in zip(g["run_id"], g["test_n"]):
         preds = ((raw.get(rid) or {}).get("metrics") or {}).get("test_predictions")
         if not isinstance(preds, list) or len(preds) != n or n < n_ref:
-            return None, f"run {rid} has no per-item test predictions for its {n} items"
+            return None, f"run {rid} has no per-item test predictions for its {n} items", None
         idx = subset(list(range(len(preds))), n_ref, 0)
-        out.append(float(np.mean([preds[i] == gold[k] for k, i in enumerate(idx)])))
-    return np.asarray(out), f"GPTA re-scored on the reference's {n_ref} sampled test items"
+        correct.append([preds[i] == gold[k] for k, i in enumerate(idx)])
+        out.append(float(np.mean(correct[-1])))
+    ref_correct = [x.get("parsed") == x.get("gold") if "parsed" in x else None for x in replies]
+    per_item = None
+    if n_ref > 1 and all(v is not None for v in ref_correct):
+        per_item = np.mean(np.asarray(correct, dtype=float), axis=0) - np.asarray(ref_correct, dtype=float)
+    return np.asarray(out), f"GPTA re-scored on the reference's {n_ref} sampled test items", per_item
+
+
+def _with_item_sampling(pt: Any, strata: list[str], items: dict[str, tuple[str, Any]]) -> tuple[Any, str]:
+    """The pooled interval widened by the reference's item sampling, and what it covers.
+
+    The seed interval holds GPTA's seed-to-seed spread on fixed items; the reference is one run on
+    one sample of items (llm-zero-shot's 200), so the comparison's mean also varies with which
+    items were drawn. The strata that share a reference run (a dataset's fractions) share its
+    items, so their per-item differences are averaged before the variance over items is taken; each
+    reference adds (m/k)^2 var/n for its m of the k strata. When a stratum has no per-item record,
+    the interval stays seed-only and says so.
+    """
+    from scipy import stats as sps
+
+    kept = [s for s in dict.fromkeys(strata) if strata.count(s) >= MIN_PAIRS]
+    if not kept or not pt.tested or any(items.get(s, (None, None))[1] is None for s in kept):
+        return pt, "over GPTA's seeds; the reference's item sampling is not in it (no per-item record)"
+    k = len(kept)
+    by_ref: dict[str, list[Any]] = {}
+    for s in kept:
+        by_ref.setdefault(items[s][0], []).append(items[s][1])
+    item_var = sum((len(v) / k) ** 2 * float(np.var(np.mean(v, axis=0), ddof=1)) / len(v[0])
+                   for v in by_ref.values())
+    se = math.sqrt(pt.se ** 2 + item_var)
+    half = float(sps.t.ppf(0.975, max(pt.n_pairs - k, 1)) * se)
+    return (dataclasses.replace(pt, ci_low=pt.estimate - half, ci_high=pt.estimate + half),
+            "over GPTA's seeds and the reference's item sampling")
 
 
 def _secs(x: float) -> str:
@@ -451,7 +488,7 @@ def claim_cost(runs: pd.DataFrame, raw: dict[str, dict[str, Any]] | None = None)
         label = title + (f" ({llm})" if len(llms) > 1 else "")
         gp = gp_all[gp_all["llm_label"] == llm]
         alts = runs[runs["method"].isin(inf) & (runs["llm_label"] == llm)]
-        diffs, strata, lines, cheaper = [], [], [], []
+        diffs, strata, lines, cheaper, item_vars = [], [], [], [], {}
         for (ds, fr), g in gp.groupby(["dataset", "fraction"]):
             a = alts[alts["dataset"] == ds].drop_duplicates(subset=["method", "test"])
             if a.empty or len(g) < MIN_RUNS_A_SIDE:
@@ -462,7 +499,8 @@ def claim_cost(runs: pd.DataFrame, raw: dict[str, dict[str, Any]] | None = None)
             for r in a.itertuples():
                 alt_cost = (float(PREDICTIONS * r.cost_llm_seconds / r.test_n)
                             if r.test_n and not math.isnan(r.test_n) and r.test_n > 0 else math.nan)
-                mine, items = _on_reference_items(g, r, raw or {})
+                mine, items, per_item = _on_reference_items(g, r, raw or {})
+                item_vars[f"{ds}|{fr}|{r.method}"] = (r.run_id, per_item)
                 if mine is None:  # GPTA's per-item predictions cannot be matched to the reference's items
                     lines.append(f"{ds} {_fr(fr)} vs {r.method}: not compared ({items})")
                     continue
@@ -496,9 +534,9 @@ def claim_cost(runs: pd.DataFrame, raw: dict[str, dict[str, Any]] | None = None)
         pt = dataclasses.replace(pt, estimate=pt.estimate - NONINFERIORITY_MARGIN,  # back to the raw difference
                                  ci_low=pt.ci_low - NONINFERIORITY_MARGIN, ci_high=pt.ci_high - NONINFERIORITY_MARGIN)
         direction = "inferior" if p_inferior < pt.p else "non-inferior"
+        pt, ci_what = _with_item_sampling(pt, strata, item_vars)
         c = Claim(4, label, RULE_4, test, f"pooled accuracy difference {_pts(pt.estimate)} points, "
-                  f"{_ci(pt.ci_low, pt.ci_high)} (over GPTA's seeds; the reference is one run, its item sampling not "
-                  f"in the interval); non-inferiority {p_text(pt.p)}, inferiority {p_text(p_inferior)} (the claim's p: "
+                  f"{_ci(pt.ci_low, pt.ci_high)} ({ci_what}); non-inferiority {p_text(pt.p)}, inferiority {p_text(p_inferior)} (the claim's p: "
                   f"the smaller); cheaper in {sum(known)} of {len(known)} "
                   "comparison(s) with both sides' seconds recorded"
                   f"{f' ({len(cheaper) - len(known)} without)' if len(known) < len(cheaper) else ''}. " + "; ".join(lines) + ". GPTA's encoder inference is bounded above by its "

@@ -13,6 +13,7 @@ import shutil
 import subprocess
 from pathlib import Path
 
+import numpy as np
 import pytest
 from scipy import stats
 
@@ -629,3 +630,46 @@ def test_claim_4_with_differences_of_both_signs_is_decided_by_a_corrected_test_n
     assert _mde(c, ALPHA).startswith("not computed: the comparisons' mean differences run from −34.0 to +26.0")
     to_decide = _to_decide(c, runs, ALPHA)
     assert "GPTA seeds per comparison (now 3)" in to_decide and "7.0 points distance" in to_decide
+
+
+def test_claim_4_interval_adds_the_references_item_sampling_once_per_reference():
+    """The zero-shot reference is one run on one 10-item sample, shared by both fractions: its
+    sampling error (about twice the seed error in the verdict run) is in the interval, with the two
+    fractions' per-item differences averaged first (they share the reference's items)."""
+    from scipy import stats as sps
+
+    from gpta.data.sampling import subset
+    from reports.claims import claim_cost
+    from reports.stats import pooled_signflip
+
+    n, n_ref = 40, 10
+    gold = [i % 2 for i in range(n)]
+    idx = subset(list(range(n)), n_ref, 0)
+    ref_right = [k % 3 != 0 for k in range(n_ref)]  # the reference is right on 6 of the 10 sampled items
+    raw, rows, per_item = {}, [], []
+    for f, wrong_on in ((0.01, {0, 1}), (0.05, {0})):
+        for s in (1, 2, 3):
+            preds = list(gold)
+            for k in wrong_on | ({2} if s == 3 else set()):  # seed 3 also misses item 2: a seed spread
+                preds[idx[k]] = 1 - gold[idx[k]]
+            rid = f"g{f}{s}"
+            raw[rid] = {"metrics": {"test_predictions": preds}}
+            rows.append({"run_id": rid, "method": "gpta", "dataset": "sst2", "fraction": f, "seed": s,
+                         "paper_arm": True, "llm_label": "embedded:x", "test": 0.9, "test_n": float(n),
+                         "cost_llm_seconds": 3.0})
+    raw["zs"] = {"zero_shot": {"replies": [{"gold": gold[i], "parsed": gold[i] if ref_right[k] else 1 - gold[i]}
+                                           for k, i in enumerate(idx)]}}
+    rows.append({"run_id": "zs", "method": "llm-zero-shot", "dataset": "sst2", "fraction": 0.01, "seed": 1,
+                 "llm_label": "embedded:x", "test": 0.6, "test_n": float(n_ref), "cost_llm_seconds": 400.0})
+    (c,) = claim_cost(_runs(rows), raw)
+    assert "over GPTA's seeds and the reference's item sampling" in c.numbers, c.numbers
+    # by hand: per item, GPTA's correctness (mean over the 6 runs of both fractions) minus the reference's
+    gp = np.array([[0.0 if k in w | ({2} if s == 3 else set()) else 1.0 for k in range(n_ref)]
+                   for w in ({0, 1}, {0}) for s in (1, 2, 3)])
+    x = gp.mean(axis=0) - np.array(ref_right, dtype=float)
+    diffs = [float(r.mean() - 0.6) for r in gp]
+    seed = pooled_signflip(np.asarray(diffs) + 0.02, ["a"] * 3 + ["b"] * 3, 1e-3, alternative="greater")
+    se = math.sqrt(seed.se ** 2 + float(np.var(x, ddof=1)) / n_ref)  # one reference for both strata: (2/2)^2
+    half = sps.t.ppf(0.975, 6 - 2) * se
+    est = float(np.mean(diffs))
+    assert f"[{100 * (est - half):+.1f}, {100 * (est + half):+.1f}]".replace("-", "−") in c.numbers, c.numbers
