@@ -277,7 +277,8 @@ METHODS: dict[str, MethodInfo] = {m.name: m for m in [
     MethodInfo("llm-zero-shot", "baselines.llm_zero_shot:run", display="LLM zero-shot",
                isolates="the LLM at inference: what GPTA's no-LLM-at-test-time design saves in cost and exposure",
                llm_use="1 call per test input (label scoring: one prompt evaluation each; the same test "
-                       "set as the other methods), once per dataset and LLM",
+                       "items as the other methods, or a seeded sample of options.max_eval of them), once per "
+                       "dataset and LLM",
                exposure="test inputs: every evaluated test text is sent to the LLM",
                tasks=CLASSIFICATION, uses_llm=True, once_per_dataset=True, options=LLMZeroShotOptions,
                reads=("train.test_max", "llm", "generation"), precision="n/a (no encoder)", revision=2,

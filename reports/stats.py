@@ -204,6 +204,9 @@ class StratifiedCorrelation:
     exact: bool
     test: str = CORR_TEST_NAME
     sizes: tuple[int, ...] = ()  # runs in each stratum used (the ones left out are not here)
+    # the smallest p these values allow (every permutation's statistic; ties in x or y, e.g. an
+    # LLM accuracy of 0 or 1, leave few distinct outcomes): a level below it cannot be reached
+    p_floor: float = math.nan
 
     @property
     def tested(self) -> bool:
@@ -245,6 +248,7 @@ def stratified_correlation(x, y, strata, min_per_stratum: int = 3, draws: int = 
             rho = (rx[perms] * ry).sum(axis=1) / den / k
             null = (null[:, None] + rho[None, :]).ravel()
         p = float(np.mean(np.abs(null) >= abs(observed) - 1e-12))
+        p_floor = float(np.mean(np.abs(null) >= np.abs(null).max() - 1e-12))
         exact = True
     else:
         rng = np.random.default_rng(seed)
@@ -253,8 +257,9 @@ def stratified_correlation(x, y, strata, min_per_stratum: int = 3, draws: int = 
             perms = rng.permuted(np.tile(np.arange(len(rx)), (draws, 1)), axis=1)
             null += (rx[perms] * ry).sum(axis=1) / den / k
         p = float((1 + np.sum(np.abs(null) >= abs(observed) - 1e-12)) / (1 + draws))
+        p_floor = float((1 + np.sum(np.abs(null) >= np.abs(null).max() - 1e-12)) / (1 + draws))
         exact = False
-    return StratifiedCorrelation(observed, p, n, k, exact, sizes=tuple(len(g[0]) for g in groups))
+    return StratifiedCorrelation(observed, p, n, k, exact, sizes=tuple(len(g[0]) for g in groups), p_floor=p_floor)
 
 
 @dataclass(frozen=True)

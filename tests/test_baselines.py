@@ -74,7 +74,7 @@ def test_registry_names_importable_implementations_without_loading_torch():
 
     for info in all_methods().values():
         assert callable(info.run), info.name
-    assert DEFAULT_MAX_EVAL == 0 and "the same test set" in all_methods()["llm-zero-shot"].llm_use
+    assert DEFAULT_MAX_EVAL == 0 and "the same test items" in all_methods()["llm-zero-shot"].llm_use
     assert {n for n, m in all_methods().items() if m.once_per_dataset} == {"llm-zero-shot"}
 
 

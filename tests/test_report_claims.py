@@ -588,9 +588,27 @@ def test_claim_5_mde_on_the_rho_scale_never_prints_a_rho_above_1():
     c = Claim(5, "LLM accuracy", "rule", "test")
     c._corr_se = 0.6
     assert mde_pooled(0.6, 0.05 / 9) > 1
-    assert _mde(c, 0.05 / 9).startswith("none: even rho = 1 is not detectable at this n")
+    assert _mde(c, 0.05 / 9) == "not computed: the normal approximation fails near rho = 1"
     c._corr_se = 0.1
     assert _mde(c, 0.05 / 9) == f"rho {mde_pooled(0.1, 0.05 / 9):.2f}"
+
+
+def test_claim_5_says_when_its_values_cannot_reach_the_familys_level():
+    """The verdict run's SmolLM2 claim 5: LLM accuracy is 0 or 1 per run, with one 1 in each of its
+    2 strata of 7, so the permutation test's smallest p is 2/49 = 0.041 whatever the effect; it had
+    printed "even rho = 1 is not detectable" (false: continuous values of rho 1 give p = 5e-5)."""
+    from reports.claims import _mde, claim_llm_accuracy
+    from reports.stats import stratified_correlation
+
+    rows = [{"method": "gpta", "dataset": ds, "fraction": 0.01, "seed": s, "paper_arm": True,
+             "llm_label": "embedded:x", "llm_acc": float(s == 3), "gain": 0.01 * ((5 * s) % 7), "test": 0.8}
+            for ds in ("sst2", "yelp") for s in range(7)]
+    (c,) = claim_llm_accuracy(_runs(rows))
+    assert c._p_floor == pytest.approx(2 / 49, abs=0.004)  # 7!^2 orderings: 19,999 seeded draws estimate it
+    assert _mde(c, 0.05 / 9).startswith("none at any effect: the smallest p these values allow is 0.04")
+    x = [float(s) for s in range(7)] * 2  # continuous values, a perfect correlation: far below the level
+    sc = stratified_correlation(x, x, ["a"] * 7 + ["b"] * 7)
+    assert sc.rho == pytest.approx(1.0) and sc.p < 0.001 and sc.p_floor < 0.001
 
 
 def test_claim_5_se_counts_only_the_strata_its_test_used():
@@ -673,3 +691,64 @@ def test_claim_4_interval_adds_the_references_item_sampling_once_per_reference()
     half = sps.t.ppf(0.975, 6 - 2) * se
     est = float(np.mean(diffs))
     assert f"[{100 * (est - half):+.1f}, {100 * (est + half):+.1f}]".replace("-", "−") in c.numbers, c.numbers
+
+
+def test_already_powered_is_not_said_of_a_large_estimate_the_test_did_not_confirm():
+    """Audit 2, finding 7: yelp +12 points on every seed, two datasets at 0: pooled +4.0 points,
+    p = 0.17, and the line said "already powered ... no effect that large was found"."""
+    from reports.claims import ALPHA, _to_decide, claim_gains
+    from reports.analysis import comparisons
+
+    rows = []
+    for ds, g in (("yelp", 0.12), ("sst2", 0.0), ("trec", 0.0)):
+        for s in (1, 2, 3):
+            w = 0.0005 * (s - 2)  # a wobble of both signs: sst2's and trec's gains straddle 0
+            rows.append({"method": "finetune", "dataset": ds, "fraction": 0.01, "seed": s, "test": 0.7 + w})
+            rows.append({"method": "gpta", "dataset": ds, "fraction": 0.01, "seed": s, "paper_arm": True,
+                         "llm_label": "embedded:x", "test": 0.7 + g + 2 * w})
+    runs = _runs(rows)
+    runs["ft_test"] = runs.apply(lambda r: 0.7 + 0.0005 * (r.seed - 2), axis=1)
+    runs["gain"] = runs["test"] - runs["ft_test"]
+    runs["cell_seconds_cold"] = 20.0
+    runs["ft_run_id"] = runs["run_id"]  # each run its own partner's seconds: only the price reads it
+    (c,) = claim_gains(runs, comparisons(runs[runs["method"] == "gpta"]))
+    _decided([c])
+    c.verdict = "not significant at this n"
+    line = _to_decide(c, runs, ALPHA)
+    assert c.estimate == pytest.approx(0.04, abs=0.001) and c.p > 0.05
+    assert "already powered" not in line and "yet not significant" in line, line
+
+
+def _transfer_rows(pairs, seeds, delta, controls=("random-prefix", "empty-prefix"), fractions=(0.01, 0.05)):
+    """Transfer runs src -> tgt (sentiment) with the target's controls; transfer = control + delta."""
+    rows = []
+    for src, tgt in pairs:
+        for f in fractions:
+            for s in seeds:
+                base = 0.80 + 0.003 * s + (0.01 if f > 0.01 else 0.0)
+                rows.append({"method": "transfer", "dataset": tgt, "fraction": f, "seed": s, "source_dataset": src,
+                             "test": base + delta + 0.001 * (s % 2)})
+                for m in controls:
+                    rows.append({"method": m, "dataset": tgt, "fraction": f, "seed": s, "test": base})
+    return rows
+
+
+def test_claim_6_counts_seeds_per_cell_uses_the_same_runs_for_both_tests_and_can_be_contradicted():
+    """Audit 2, findings 2-4: 2 seeds per transfer cell printed "supported" against a 3-seed
+    minimum; the two tests could read disjoint pairs; significantly worse than both controls
+    printed "not significant"."""
+    from reports.claims import claim_transfer
+
+    pairs = [("sst2", "yelp"), ("yelp", "twitter"), ("twitter", "sst2")]
+    (c,) = claim_transfer(_runs(_transfer_rows(pairs, (13, 21), 0.05)), {})  # 2 seeds per cell
+    assert not c.measured, c.numbers
+    (c,) = claim_transfer(_runs(_transfer_rows(pairs, (13, 21, 42), 0.05)), {})
+    assert c.measured and _decided([c]) == ["supported"]
+    (c,) = claim_transfer(_runs(_transfer_rows(pairs, (13, 21, 42), -0.05)), {})
+    assert _decided([c]) == ["contradicted"]
+    # random-prefix only on yelp, empty-prefix only on twitter: no pair has both controls
+    split = [r for r in _transfer_rows(pairs, (13, 21, 42), 0.05)
+             if not (r["method"] == "random-prefix" and r["dataset"] != "yelp")
+             and not (r["method"] == "empty-prefix" and r["dataset"] != "twitter")]
+    (c,) = claim_transfer(_runs(split), {})
+    assert not c.measured
