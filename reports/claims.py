@@ -202,7 +202,10 @@ def _paper_runs(runs: pd.DataFrame) -> pd.DataFrame:
     """The paper arm's GPTA runs with a paired finetune run."""
     if "paper_arm" not in runs:
         return runs.iloc[0:0]
-    return runs[runs["paper_arm"].astype(bool) & runs["gain"].notna()]
+    d = runs[runs["paper_arm"].astype(bool) & runs["gain"].notna()]
+    # one run per cell and seed: two results of the same cell (under two run ids) are not two seed pairs
+    keys = [k for k in ("dataset", "fraction", "seed", "arm", "protocol", "llm_label") if k in d]
+    return d.drop_duplicates(subset=keys, keep="first")
 
 
 def _groups(d: pd.DataFrame) -> list[tuple[str, str, pd.DataFrame]]:
@@ -706,7 +709,7 @@ def qualifier(c: Claim) -> str:
     low = getattr(c, "_low_gain", math.nan)
     if c.number == 2 and c.verdict == SUPPORTED and not math.isnan(low) and low <= 0:
         return (f"(as a difference only: GPTA's mean gain at the lowest fractions is {_pts(low)} points, so it "
-                f"loses less at low resource than at high; it gains nothing there)")
+                f"loses less at low resource than at high; no gain there is shown)")
     return ""
 
 
@@ -787,8 +790,9 @@ def _to_decide(c: Claim, runs: pd.DataFrame, alpha: float) -> str:
                         "a claim stated per dataset, would decide it")
             return (f"already powered for a {target_text} effect (minimum detectable effect {now}): no effect that "
                     "large was found; a smaller one needs more seeds")
-        return (f"a {target_text} effect (our sizing target) needs ~{s} seeds per cell at 80% power (the minimum "
-                f"detectable effect, {now} at {seeds_now} seeds, shrinks as 1/sqrt(seeds)) on these {cells} (dataset, "
+        return (f"a {target_text} effect (our sizing target) needs ~{s} seeds per cell at 80% power if the seed "
+                f"spread stays at its {seeds_now}-seed estimate (the minimum detectable effect, {now} at {seeds_now} "
+                f"seeds, shrinks as 1/sqrt(seeds); the estimate itself is uncertain) on these {cells} (dataset, "
                 f"fraction) cells: {2 * cells * s} GPTA and finetune cells, {_hours(cells * s * pair_s)} of cell time "
                 f"({_hours(cells * (s - seeds_now) * pair_s)} beyond the seeds run){at_rate}; on a machine with W "
                 "workers divide by W")

@@ -12,7 +12,7 @@ The same formulas the scorecard prints after a run (``reports.stats.mde_pooled``
 The level is the claims family's strictest Holm step, alpha / m (m = primary tests in the
 family), and the per-cell family's alpha / (cells); power 80%.
 
-    python -m reports.power --sd 0.03 --datasets 6 --fractions 2 --family 8
+    python -m reports.power --sd 0.03 --datasets 6 --fractions 2 --family 9
 """
 
 from __future__ import annotations
@@ -54,7 +54,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--sd", type=float, default=0.03, help="seed-pair SD of the gain (accuracy, 0-1)")
     ap.add_argument("--datasets", type=int, default=6)
     ap.add_argument("--fractions", type=int, default=2)
-    ap.add_argument("--family", type=int, default=8, help="primary tests in the claims family")
+    ap.add_argument("--family", type=int, default=9, help="primary tests in the claims family (the verdict run's: 9)")
     ap.add_argument("--arms", type=int, default=3, help="arms compared with finetune per (dataset, fraction)")
     a = ap.parse_args(argv)
     print("\n".join(table(a.sd, a.datasets, a.fractions, a.family, a.arms)))

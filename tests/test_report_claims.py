@@ -752,3 +752,23 @@ def test_claim_6_counts_seeds_per_cell_uses_the_same_runs_for_both_tests_and_can
              and not (r["method"] == "empty-prefix" and r["dataset"] != "twitter")]
     (c,) = claim_transfer(_runs(split), {})
     assert not c.measured
+
+
+def test_the_same_cell_under_two_run_ids_is_one_seed_pair():
+    """Audit 2, finding 5: the same GPTA cells loaded twice under new run ids made claim 1 count 36
+    seed pairs from 3 seeds (p 0.005 -> 0.00015); claim 2 already kept one per seed."""
+    import pandas as pd
+
+    from reports.claims import claim_gains
+
+    rows = []
+    for k, ds in enumerate(PAPER):
+        for f in (0.01, 0.05):
+            for s in (1, 2, 3):
+                rows.append({"method": "gpta", "dataset": ds, "fraction": f, "seed": s, "paper_arm": True,
+                             "llm_label": "embedded:x", "gain": 0.03 + 0.004 * ((s + k) % 3), "test": 0.8})
+    once = _runs(rows)
+    twice = _runs(rows + rows)  # new run ids (r0..), same cells
+    no_cells = pd.DataFrame(columns=["paper_arm", "dataset", "protocol", "arm", "significant", "mean_gain"])
+    (a,), (b,) = claim_gains(once, no_cells), claim_gains(twice, no_cells)
+    assert a.n == b.n == "18 seed pairs over 3 paper datasets" and a.p == b.p
