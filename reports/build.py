@@ -14,12 +14,11 @@ import reports.style  # noqa: F401  (selects the headless Agg backend before pyp
 import matplotlib.pyplot as plt  # noqa: E402
 
 from gpta.errors import UserError
-from gpta.registry import METHODS
 from reports import figures as F
 from reports.analysis import attach_baseline, comparisons, grid_status, plan_status
 from reports.claims import scorecard, summary as claims_summary
 from reports.protocol import FAMILY_CELLS, MIN_SEEDS
-from reports.roles import BASELINE, UNDER_TEST
+from reports.roles import BASELINE, UNDER_TEST, uses_llm
 from reports.document import Document, summary_json
 from reports.extract import enrich
 from reports.llm_quality import llm_quality, render_llm_quality
@@ -290,7 +289,7 @@ def _document(rs: ResultSet, figs, grid, outside, h, card, t_card, tables_main, 
     miss = grid[grid["status"] == "missing"]
 
     def llm_of(r: Any) -> str:  # the planned cell's LLM, for the methods that call one
-        return f" [llm={r.llm}]" if outside is not None and getattr(METHODS.get(r.method), "uses_llm", False) else ""
+        return f" [llm={r.llm}]" if outside is not None and uses_llm(r.method) else ""
 
     doc.bullets([f"missing: {r.dataset}, fraction {F.frac_label(r.fraction)}, seed {r.seed}, {r.method}{llm_of(r)}"
                  for r in miss.head(MAX_LISTED).itertuples()]

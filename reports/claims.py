@@ -408,7 +408,7 @@ def _on_reference_items(g: pd.DataFrame, ref: Any, raw: dict[str, dict[str, Any]
     A reference that scored the whole test set: the recorded accuracies. One that scored a capped
     sample (llm-zero-shot's ``max_eval``): the sample is ``gpta.data.sampling.subset`` of the same
     test list with seed 0, so each GPTA run is re-scored on exactly those items from its per-item
-    predictions, against the gold labels the reference recorded. (None, why, NaN) when that cannot
+    predictions, against the gold labels the reference recorded. (None, why, None) when that cannot
     be done. The per-item differences: per item, GPTA's correctness averaged over its runs minus
     the reference's (the reference is one run on one sample of items: its sampling error is not in
     GPTA's seed-to-seed spread; ``_with_item_sampling`` adds it).
@@ -493,7 +493,7 @@ def claim_cost(runs: pd.DataFrame, raw: dict[str, dict[str, Any]] | None = None)
         label = title + (f" ({llm})" if len(llms) > 1 else "")
         gp = gp_all[gp_all["llm_label"] == llm]
         alts = runs[runs["method"].isin(inf) & (runs["llm_label"] == llm)]
-        diffs, strata, lines, cheaper, item_vars = [], [], [], [], {}
+        diffs, strata, lines, cheaper, item_diffs = [], [], [], [], {}
         for (ds, fr), g in gp.groupby(["dataset", "fraction"]):
             a = alts[alts["dataset"] == ds].drop_duplicates(subset=["method", "test"])
             if a.empty or len(g) < MIN_RUNS_A_SIDE:
@@ -505,7 +505,7 @@ def claim_cost(runs: pd.DataFrame, raw: dict[str, dict[str, Any]] | None = None)
                 alt_cost = (float(PREDICTIONS * r.cost_llm_seconds / r.test_n)
                             if r.test_n and not math.isnan(r.test_n) and r.test_n > 0 else math.nan)
                 mine, items, per_item = _on_reference_items(g, r, raw or {})
-                item_vars[f"{ds}|{fr}|{r.method}"] = (r.run_id, per_item)
+                item_diffs[f"{ds}|{fr}|{r.method}"] = (r.run_id, per_item)
                 if mine is None:  # GPTA's per-item predictions cannot be matched to the reference's items
                     lines.append(f"{ds} {_fr(fr)} vs {r.method}: not compared ({items})")
                     continue
@@ -539,7 +539,7 @@ def claim_cost(runs: pd.DataFrame, raw: dict[str, dict[str, Any]] | None = None)
         pt = dataclasses.replace(pt, estimate=pt.estimate - NONINFERIORITY_MARGIN,  # back to the raw difference
                                  ci_low=pt.ci_low - NONINFERIORITY_MARGIN, ci_high=pt.ci_high - NONINFERIORITY_MARGIN)
         direction = "inferior" if p_inferior < pt.p else "non-inferior"
-        pt, ci_what = _with_item_sampling(pt, strata, item_vars)
+        pt, ci_what = _with_item_sampling(pt, strata, item_diffs)
         c = Claim(4, label, RULE_4, test, f"pooled accuracy difference {_pts(pt.estimate)} points, "
                   f"{_ci(pt.ci_low, pt.ci_high)} ({ci_what}); non-inferiority {p_text(pt.p)}, inferiority {p_text(p_inferior)} (the claim's p: "
                   f"the smaller); cheaper in {sum(known)} of {len(known)} "

@@ -47,14 +47,14 @@ def _pct(x: float | None) -> str:
 def dialogue_rows(raw: dict[str, dict[str, Any]]) -> list[dict[str, Any]]:
     """One row per (dataset, GPTA setting, LLM) over the GPTA results that carry a ``dialogue`` record
     (two LLMs' proposals are not one rate)."""
-    from reports.extract import llm_label
+    from reports.extract import llm_name
 
     groups: dict[tuple[str, str, str, str], list[dict[str, Any]]] = {}
     for r in raw.values():
         if r.get("method") != UNDER_TEST or not r.get("dialogue"):
             continue
         ds = (r.get("dataset") or {}).get("name", "?")
-        llm = llm_label(r) or str((r.get("config") or {}).get("llm") or "not recorded")
+        llm = llm_name(r, missing="not recorded")
         groups.setdefault((ds, r.get("metric", "accuracy"), _setting(r), llm), []).append(r)
     rows = []
     for (ds, metric, setting, llm), rs in sorted(groups.items()):

@@ -64,6 +64,11 @@ def llm_label(result: dict[str, Any]) -> str | None:
     return f"{backend}:{model}" if backend and not str(model).startswith(f"{backend}:") else str(model)
 
 
+def llm_name(result: dict[str, Any], missing: str = "?") -> str:
+    """``llm_label``, else the LLM the config asked for (a result that recorded no identity), else ``missing``."""
+    return llm_label(result) or str(get(result, PATHS["llm_config"]) or missing)
+
+
 def _history(result: dict[str, Any]) -> list[dict[str, Any]]:
     h = get(result, PATHS["history"]) or []
     return [e for e in h if isinstance(e, dict)]
@@ -156,7 +161,7 @@ def enrich(runs: pd.DataFrame, raw: dict[str, dict[str, Any]]) -> pd.DataFrame:
     for r in runs.itertuples():
         res = raw.get(r.run_id) or {}
         uses_llm = bool(res.get("llm")) or r.method in refs or (r.llm_calls or 0) > 0
-        cols["llm_label"].append((llm_label(res) or str(get(res, PATHS["llm_config"], "?"))) if uses_llm else None)
+        cols["llm_label"].append(llm_name(res) if uses_llm else None)
         tl, dl, test_loss = (num(res, PATHS[k]) for k in ("train_loss", "dev_loss", "test_loss"))
         cols["train_loss"].append(tl)
         cols["dev_loss"].append(dl)
