@@ -184,6 +184,16 @@ def _sqlite_file(exc: sqlite3.Error) -> str:
     return "the LLM cache"
 
 
+def _silence_stdout() -> None:
+    """Point stdout at /dev/null so the interpreter's final flush cannot fail on the closed pipe
+    again (the Python docs' recipe for SIGPIPE)."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError):  # stdout without a file descriptor (an embedding program)
+        pass
+
+
 def main(argv: list[str] | None = None) -> int:
     # Offline by default is the caller's choice (HF_HUB_OFFLINE); we only quiet noisy libraries.
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
@@ -209,6 +219,9 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print(f"gpta {args.command}: interrupted", file=sys.stderr)
         return 130
+    except BrokenPipeError:  # the reader closed the pipe (`gpta list suites | head`): not an error to report
+        _silence_stdout()
+        return 141  # 128 + SIGPIPE, what a shell reports for a tool the closed pipe stopped
     except (OSError, sqlite3.Error, UnicodeDecodeError) as exc:
         if debug:
             traceback.print_exc()

@@ -57,6 +57,28 @@ def test_list_suites_names_every_shipped_suite(capsys):
     assert capsys.readouterr().out.startswith("| name | file | what | cost |")
 
 
+def test_a_reader_that_closes_the_pipe_gets_no_error_line():
+    """`gpta list suites | head -1`: the reader of a real pipe is gone when gpta writes. Python
+    raises BrokenPipeError; that is not bad input, so no "error: ... Broken pipe" line and not
+    exit 2, but the shell's SIGPIPE status, quietly. The read end is closed before gpta starts,
+    so every write fails whatever the timing (with a live `head` the race depends on buffering)."""
+    import os
+    import subprocess
+    import sys
+
+    read_end, write_end = os.pipe()
+    os.close(read_end)
+    try:
+        done = subprocess.run([sys.executable, "-m", "gpta", "list", "suites"], stdout=write_end,
+                              stderr=subprocess.PIPE, env={**os.environ, "HF_HUB_OFFLINE": "1"}, cwd=REPO,
+                              timeout=120)
+    finally:
+        os.close(write_end)
+    err = done.stderr.decode()
+    assert done.returncode == 141, err
+    assert err == ""
+
+
 def test_docs_method_table_is_the_registry(capsys):
     assert main(["list", "methods", "--markdown"]) == 0
     table = capsys.readouterr().out
