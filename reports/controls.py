@@ -11,8 +11,8 @@ suite runs on the same (dataset, fraction, seed):
 Each step is pooled like claim 1 (mean over the paper's datasets of each dataset's mean paired
 difference; sign-flip permutation test) per protocol and, for steps 2-3, per LLM. The p-values form
 their own Holm family (``FAMILY_CONTROLS``): no claim's rule reads them; they explain, they do not
-decide. Below the minimum evidence (``MIN_PAPER_DATASETS`` datasets with ``MIN_SEEDS`` pairs) a
-step is "not measured".
+decide. A (dataset, fraction) cell counts from ``MIN_SEEDS`` seed pairs on (as claim 1); below
+``MIN_PAPER_DATASETS`` datasets with such a cell a step is "not measured".
 """
 
 from __future__ import annotations
@@ -86,6 +86,10 @@ def steps(runs: pd.DataFrame) -> list[Step]:
                 a = _arm_runs(g, test_arm, llm)
                 b = _arm_runs(g, control_arm, llm if control_arm in ("llm-prefix", UNDER_TEST) else None)
                 diff = (a - b.reindex(a.index)).dropna()
+                # as claim 1: a (dataset, fraction) cell counts from MIN_SEEDS seed pairs on, so a
+                # dataset's pairs cannot add up to the minimum from cells too thin to measure
+                cell_n = diff.groupby(level=["dataset", "fraction"]).transform("size")
+                diff = diff[cell_n >= MIN_SEEDS]
                 stand_in = _stand_ins(g, test_arm, llm, diff.index)
                 if stand_in:  # the "LLM's first prefix" was our template in these pairs: say so
                     isolates_here = (f"{isolates} (in {stand_in} of {len(diff)} pairs our stand-in template: the "
@@ -95,8 +99,8 @@ def steps(runs: pd.DataFrame) -> list[Step]:
                 s = Step(name, isolates_here, test_arm, control_arm, str(proto), llm or "none (no LLM)")
                 pt = pooled_signflip(diff.to_numpy(float), diff.index.get_level_values("dataset"), resolution)
                 if not pt.tested or pt.n_strata < MIN_PAPER_DATASETS:
-                    s.missing = (f"{pt.n_strata if pt.tested else 0} paper datasets with >= {MIN_SEEDS} pairs "
-                                 f"(needs {MIN_PAPER_DATASETS})")
+                    s.missing = (f"{pt.n_strata if pt.tested else 0} paper datasets with >= {MIN_SEEDS} seed pairs "
+                                 f"per (dataset, fraction) cell (needs {MIN_PAPER_DATASETS})")
                 else:
                     s.estimate, s.ci_low, s.ci_high, s.p = pt.estimate, pt.ci_low, pt.ci_high, pt.p
                     s.n_pairs, s.n_datasets = pt.n_pairs, pt.n_strata

@@ -553,6 +553,14 @@ def test_controls_split_gpta_minus_finetune_into_layout_text_and_dialogue():
     # below the minimum (2 paper datasets): not measured, no p
     few = steps(_runs([r for r in rows if r["dataset"] != "yelp"]))
     assert all(s.missing.startswith("2 paper datasets") and s.p != s.p for s in few)
+    # seeds are counted per (dataset, fraction) cell, as claim 1 does: yelp with 2 seeds at each
+    # fraction has 4 pairs but no measured cell, so it does not count (2 datasets: not measured)
+    thin = steps(_runs([r for r in rows if r["dataset"] != "yelp" or r["seed"] <= 2]))
+    assert all(s.missing.startswith("2 paper datasets with >= 3 seed pairs per (dataset, fraction) cell")
+               and s.p != s.p for s in thin)
+    # ... and a thin cell beside a measured one is left out, not pooled: yelp 0.05 with 2 seeds
+    mixed = steps(_runs([r for r in rows if not (r["dataset"] == "yelp" and r["fraction"] == 0.05 and r["seed"] > 2)]))
+    assert all(s.n_datasets == 3 and s.n_pairs == 24 - 4 for s in mixed)
 
 
 def test_claim_2_supported_by_a_smaller_loss_says_it_is_a_difference_only():
