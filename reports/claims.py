@@ -35,7 +35,7 @@ from reports.protocol import (FAMILY_CLAIMS, FAMILY_CELLS, HIGH_OVER_LOW, MIN_CO
                               TARGET_NATS, TARGET_POINTS, TARGET_RHO, paper_arm_text)
 from reports.roles import BASELINE, UNDER_TEST, reference_methods, uses_llm
 from reports.stats import (ALPHA, HOLM, MIN_PAIRS, POWER, adjust, mde_pooled, pooled_signflip, runs_for_correlation,
-                           seeds_to_detect, stratified_correlation)
+                           seeds_to_detect, stratified_correlation, welch_df)
 
 SUPPORTED, CONTRADICTED, MIXED = "supported", "contradicted", "mixed"
 NOT_SIG = "not significant at this n"
@@ -458,10 +458,12 @@ def _with_item_sampling(pt: Any, strata: list[str], items: dict[str, tuple[str, 
     by_ref: dict[str, list[Any]] = {}
     for s in kept:
         by_ref.setdefault(items[s][0], []).append(items[s][1])
-    item_var = sum((len(v) / k) ** 2 * float(np.var(np.mean(v, axis=0), ddof=1)) / len(v[0])
-                   for v in by_ref.values())
+    item_parts = [((len(v) / k) ** 2 * float(np.var(np.mean(v, axis=0), ddof=1)) / len(v[0]), len(v[0]) - 1)
+                  for v in by_ref.values()]
+    item_var = sum(v for v, _ in item_parts)
     se = math.sqrt(pt.se ** 2 + item_var)
-    half = float(sps.t.ppf(0.975, max(pt.n_pairs - k, 1)) * se)
+    # Welch-Satterthwaite over the seed part (its own df, reports.stats) and each reference's items
+    half = float(sps.t.ppf(0.975, welch_df([(pt.se ** 2, pt.df), *item_parts])) * se)
     return (dataclasses.replace(pt, ci_low=pt.estimate - half, ci_high=pt.estimate + half),
             "over GPTA's seeds and the reference's item sampling")
 

@@ -11,7 +11,10 @@
   (under the null each seed pair's difference is symmetric around 0, so its sign is exchangeable):
   exact up to 2^16 sign patterns, else 19,999 seeded Monte-Carlo flips, p = (1 + #extreme) / (1 + B).
   Its interval: the estimate +- t(0.975, df) x SE, SE = sqrt(sum_d s_d^2 / n_d) / D (strata as
-  fixed; df = pairs - strata).
+  fixed), df by Welch-Satterthwaite, (sum_d v_d)^2 / sum_d v_d^2 / (n_d - 1) with v_d = s_d^2 / n_d:
+  with unequal spreads one noisy stratum carries the SE, and the pooled df = pairs - strata made
+  the "95%" interval cover 85.5-92.7% at 3 seeds; these df give 92.2-95.9% in the same simulated
+  worlds (tests/test_calibration.py measures the coverage).
 - **Stratified rank correlation** (``stratified_correlation``): the mean over strata of the
   within-stratum Spearman rho; p by permuting x within each stratum (exact when the product of
   the strata's permutation counts is at most 200,000, else 19,999 seeded Monte-Carlo draws).
@@ -127,6 +130,7 @@ class PooledTest:
     # when every stratum has about the same effect; larger when the strata's means differ (it
     # includes them), which is what the test's power then depends on
     null_sd: float = math.nan
+    df: float = math.nan  # the interval's degrees of freedom (Welch-Satterthwaite over strata)
 
     @property
     def tested(self) -> bool:
@@ -183,16 +187,26 @@ def pooled_signflip(diffs, strata, resolution: float | None = None, min_per_stra
         p = float((1 + np.sum(extreme)) / (1 + draws))
         exact = False
     floor = DEFAULT_RESOLUTION if resolution is None or not resolution > 0 else float(resolution)
-    var = 0.0
+    parts = []  # (v_d = s_d^2 / n_d, its df n_d - 1) per stratum
     for j in range(k):
         dj = d[idx == j]
         sd = max(float(dj.std(ddof=1)) if len(dj) > 1 else floor, floor)
-        var += sd * sd / len(dj)
+        parts.append((sd * sd / len(dj), max(len(dj) - 1, 1)))
+    var = sum(v for v, _ in parts)
     se = math.sqrt(var) / k
-    df = max(n - k, 1)
+    df = welch_df(parts)
     half = float(stats.t.ppf(0.975, df) * se)
     null_sd = float(np.sqrt(np.sum((weight * d) ** 2)))
-    return PooledTest(observed, p, observed - half, observed + half, n, k, se, exact, null_sd=null_sd)
+    return PooledTest(observed, p, observed - half, observed + half, n, k, se, exact, null_sd=null_sd, df=df)
+
+
+def welch_df(parts) -> float:
+    """Welch-Satterthwaite degrees of freedom of a sum of variance terms: ``parts`` holds
+    (variance term, its df); (sum v)^2 / sum(v^2 / df). Scaling every term alike leaves it unchanged."""
+    parts = [(float(v), float(f)) for v, f in parts if v > 0]
+    if not parts:
+        return 1.0
+    return max(sum(v for v, _ in parts) ** 2 / sum(v * v / f for v, f in parts), 1.0)
 
 
 @dataclass(frozen=True)

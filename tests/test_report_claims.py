@@ -695,8 +695,12 @@ def test_claim_4_interval_adds_the_references_item_sampling_once_per_reference()
     x = gp.mean(axis=0) - np.array(ref_right, dtype=float)
     diffs = [float(r.mean() - 0.6) for r in gp]
     seed = pooled_signflip(np.asarray(diffs) + 0.02, ["a"] * 3 + ["b"] * 3, 1e-3, alternative="greater")
-    se = math.sqrt(seed.se ** 2 + float(np.var(x, ddof=1)) / n_ref)  # one reference for both strata: (2/2)^2
-    half = sps.t.ppf(0.975, 6 - 2) * se
+    item = float(np.var(x, ddof=1)) / n_ref  # one reference for both strata: (2/2)^2
+    se = math.sqrt(seed.se ** 2 + item)
+    # Welch-Satterthwaite df over the two strata's seed terms (2 df each) and the items (n_ref - 1)
+    v = [np.var(np.asarray(diffs[:3]), ddof=1) / 3 / 4, np.var(np.asarray(diffs[3:]), ddof=1) / 3 / 4]
+    df = se ** 4 / (sum(t * t / 2 for t in v) + item * item / (n_ref - 1))
+    half = sps.t.ppf(0.975, df) * se
     est = float(np.mean(diffs))
     assert f"[{100 * (est - half):+.1f}, {100 * (est + half):+.1f}]".replace("-", "−") in c.numbers, c.numbers
 
