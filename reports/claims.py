@@ -34,8 +34,9 @@ from reports.protocol import (FAMILY_CLAIMS, FAMILY_CELLS, HIGH_OVER_LOW, MIN_CO
                               MIN_RUNS_A_SIDE, MIN_SEEDS, NONINFERIORITY_MARGIN, PAPER_DATASETS, PREDICTIONS,
                               TARGET_NATS, TARGET_POINTS, TARGET_RHO, paper_arm_text)
 from reports.roles import BASELINE, UNDER_TEST, reference_methods, uses_llm
-from reports.stats import (ALPHA, HOLM, MIN_PAIRS, POWER, adjust, mde_pooled, pooled_signflip, runs_for_correlation,
-                           seeds_to_detect, stratified_correlation, welch_df)
+from reports.stats import (ALPHA, HOLM, MIN_PAIRS, POWER, adjust, mde_pooled, mde_signflip, pooled_signflip,
+                           runs_for_correlation, seeds_for_signflip, seeds_to_detect, stratified_correlation,
+                           welch_df)
 
 SUPPORTED, CONTRADICTED, MIXED = "supported", "contradicted", "mixed"
 NOT_SIG = "not significant at this n"
@@ -278,6 +279,7 @@ def claim_gains(runs: pd.DataFrame, comp: pd.DataFrame) -> list[Claim]:
         out.append(Claim(1, label, RULE_1, test, numbers, f"{pt.n_pairs} seed pairs over {pt.n_strata} paper datasets",
                          p=pt.p, estimate=pt.estimate, blockers=len(neg), details=[f"se {pt.se:.4f}"], **kw))
         out[-1]._se = pt.se  # type: ignore[attr-defined]
+        out[-1]._pooled = pt  # type: ignore[attr-defined]  # its strata's SDs and sizes size the MDE (_mde)
         out[-1]._grid = paper  # type: ignore[attr-defined]
     return out
 
@@ -333,6 +335,7 @@ def claim_low_resource(runs: pd.DataFrame) -> list[Claim]:
                          f"{pt.n_pairs} seed pairs over {pt.n_strata} paper datasets", p=pt.p, estimate=pt.estimate,
                          **kw))
         out[-1]._se = pt.se  # type: ignore[attr-defined]
+        out[-1]._pooled = pt  # type: ignore[attr-defined]
         out[-1]._low_gain = low  # type: ignore[attr-defined]
         paper = g[g["dataset"].isin(set(strata))]
         out[-1]._grid = paper[paper.groupby("dataset")["fraction"].transform(lambda f: f.eq(f.min()) | f.eq(f.max()))]  # type: ignore[attr-defined]
@@ -382,6 +385,7 @@ def claim_overfitting(runs: pd.DataFrame) -> list[Claim]:
                   f"{_num(pt.ci_high)}], {p_text(pt.p)}. " + "; ".join(bits),
                   f"{pt.n_pairs} seed pairs over {pt.n_strata} paper datasets", p=pt.p, estimate=-pt.estimate, **kw)
         c._se = pt.se  # type: ignore[attr-defined]
+        c._pooled = pt  # type: ignore[attr-defined]
         c._unit = "nats"  # type: ignore[attr-defined]
         c._grid = pd.concat(used)  # type: ignore[attr-defined]
         out.append(c)
@@ -551,6 +555,7 @@ def claim_cost(runs: pd.DataFrame, raw: dict[str, dict[str, Any]] | None = None)
                   f"{len(gp)} GPTA runs, {len(cheaper)} comparison(s)", llms=llm,
                   protocol=", ".join(sorted(set(gp["protocol"]))), p=min(pt.p, p_inferior), estimate=pt.estimate)
         c._se = pt.se  # type: ignore[attr-defined]
+        c._pooled = pt  # type: ignore[attr-defined]
         c._cheaper = known  # type: ignore[attr-defined]
         c._direction = direction  # type: ignore[attr-defined]  # which one-sided test gave the claim's p
         means = [float(np.mean(np.asarray(diffs)[np.asarray(strata) == s])) for s in dict.fromkeys(strata)]
@@ -673,6 +678,7 @@ def claim_transfer(runs: pd.DataFrame, raw: dict) -> list[Claim]:
     c = Claim(6, title, RULE_6, test, numbers, f"{tests['random-prefix'].n_pairs} pairs over "
               f"{tests['random-prefix'].n_strata} within-domain source -> target pair(s)", p=p, estimate=est)
     c._se = max(tt.se for tt in tests.values())  # type: ignore[attr-defined]
+    c._pooled = max(tests.values(), key=lambda tt: tt.se)  # type: ignore[attr-defined]  # the less sensitive test
     c._empty = tests["empty-prefix"]  # type: ignore[attr-defined]
     c._est_max = est_max  # type: ignore[attr-defined]  # both below 0: transfer is worse than both controls
     return [c]
@@ -739,8 +745,7 @@ def _mde(c: Claim, alpha: float) -> str:
                     f"distinct values within its strata), above the family's strictest level {alpha:.3g}")
         x = mde_pooled(se, alpha)  # normal approximation on the rho scale: unreliable as it nears 1
         return f"rho {x:.2f}" if x < 0.9 else "not computed: the normal approximation fails near rho = 1"
-    se = getattr(c, "_se", math.nan)
-    x = mde_pooled(se, alpha)
+    x = _mde_value(c, alpha)
     lo, hi = getattr(c, "_cmp_range", (math.nan, math.nan))
     if c.number == 4 and not c.p_adj < ALPHA and lo < 0 < hi:
         # The seed SE does not describe this test: a sign-flip test over comparisons whose differences
@@ -751,6 +756,22 @@ def _mde(c: Claim, alpha: float) -> str:
     if getattr(c, "_unit", "") == "nats":
         return "n/a" if math.isnan(x) else f"{x:.3f} nats"
     return _mde_pts(x)
+
+
+def _mde_value(c: Claim, alpha: float) -> float:
+    """The claim's minimum detectable effect at 80% power and ``alpha``: its pooled sign-flip test
+    simulated at its strata's own seed spreads and sizes (``reports.stats.mde_signflip``; the normal
+    approximation is optimistic at 3 seeds); computed once per claim and level."""
+    cached = getattr(c, "_mde_at", None)
+    if cached is not None and cached[0] == alpha:
+        return cached[1]
+    pt = getattr(c, "_pooled", None)
+    if pt is not None and pt.stratum_n:
+        x = mde_signflip(pt.stratum_sd, pt.stratum_n, alpha)
+    else:
+        x = mde_pooled(getattr(c, "_se", math.nan), alpha)
+    c._mde_at = (alpha, x)  # type: ignore[attr-defined]
+    return x
 
 
 def _pair_seconds(grid: pd.DataFrame, runs: pd.DataFrame) -> float:
@@ -775,13 +796,14 @@ def _to_decide(c: Claim, runs: pd.DataFrame, alpha: float) -> str:
         nats = getattr(c, "_unit", "") == "nats"
         target = TARGET_NATS if nats else TARGET_POINTS
         target_text = f"{target:g} nats" if nats else f"{100 * target:g}-point"
-        mde_now = mde_pooled(getattr(c, "_se", math.nan), alpha)
+        mde_now = _mde_value(c, alpha)
         seeds_now = int(grid.groupby(["dataset", "fraction"])["seed"].nunique().min())
         cells = len(grid[["dataset", "fraction"]].drop_duplicates())
-        if math.isnan(mde_now):
+        pt = getattr(c, "_pooled", None)
+        if math.isnan(mde_now) or pt is None:
             return ""
         now = f"{mde_now:.3f} nats" if nats else _mde_pts(mde_now)
-        s = seeds_to_detect(mde_now, seeds_now, target)
+        s = seeds_for_signflip(target, pt.stratum_sd, pt.stratum_n, seeds_now, alpha)
         if s <= seeds_now:
             est = abs(c.estimate) if c.estimate == c.estimate else math.nan
             if est >= target:  # a large estimate the test did not confirm: the seeds are not what is missing
@@ -792,9 +814,10 @@ def _to_decide(c: Claim, runs: pd.DataFrame, alpha: float) -> str:
                         "a claim stated per dataset, would decide it")
             return (f"already powered for a {target_text} effect (minimum detectable effect {now}): no effect that "
                     "large was found; a smaller one needs more seeds")
-        return (f"a {target_text} effect (our sizing target) needs ~{s} seeds per cell at 80% power if the seed "
-                f"spread stays at its {seeds_now}-seed estimate (the minimum detectable effect, {now} at {seeds_now} "
-                f"seeds, shrinks as 1/sqrt(seeds); the estimate itself is uncertain) on these {cells} (dataset, "
+        return (f"a {target_text} effect (our sizing target) needs ~{s} seeds per cell at 80% power if each "
+                f"dataset's seed spread stays at its {seeds_now}-seed estimate (the sign-flip test simulated at "
+                f"those spreads; the minimum detectable effect is {now} at {seeds_now} seeds; the spreads' estimate "
+                f"is itself uncertain) on these {cells} (dataset, "
                 f"fraction) cells: {2 * cells * s} GPTA and finetune cells, {_hours(cells * s * pair_s)} of cell time "
                 f"({_hours(cells * (s - seeds_now) * pair_s)} beyond the seeds run){at_rate}; on a machine with W "
                 "workers divide by W")

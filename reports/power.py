@@ -1,7 +1,8 @@
 """Power analysis for a design: the minimum detectable effect (MDE) of the scorecard's tests.
 
-The same formulas the scorecard prints after a run (``reports.stats.mde_pooled`` and
-``mde_paired``), applied before it to an assumed seed-pair SD, so a suite can be sized by them:
+The same computations the scorecard prints after a run (``reports.stats.mde_signflip``, the
+pooled sign-flip test simulated, and ``mde_paired``, the noncentral t), applied before it to an
+assumed seed-pair SD (the same in every dataset), so a suite can be sized by them:
 
 - claim 1 (pooled gain): the mean over D datasets of each dataset's mean over F fractions x S
   seeds of paired gains; SE = sqrt(sum_d sd^2 / (F S)) / D.
@@ -20,17 +21,15 @@ from __future__ import annotations
 import argparse
 import math
 
-from reports.stats import ALPHA, POWER, mde_paired, mde_pooled
+from reports.stats import ALPHA, POWER, mde_paired, mde_signflip
 
 
 def mde_claim1(sd: float, datasets: int, fractions: int, seeds: int, family: int) -> float:
-    se = math.sqrt(datasets * sd * sd / (fractions * seeds)) / datasets
-    return mde_pooled(se, ALPHA / family)
+    return mde_signflip([sd] * datasets, [fractions * seeds] * datasets, ALPHA / family)
 
 
 def mde_claim2(sd: float, datasets: int, seeds: int, family: int) -> float:
-    se = math.sqrt(datasets * 2 * sd * sd / seeds) / datasets
-    return mde_pooled(se, ALPHA / family)
+    return mde_signflip([math.sqrt(2) * sd] * datasets, [seeds] * datasets, ALPHA / family)
 
 
 def mde_cell(sd: float, seeds: int, cells: int) -> float:

@@ -20,8 +20,10 @@
   the strata's permutation counts is at most 200,000, else 19,999 seeded Monte-Carlo draws).
 - **Holm** (``adjust``): family-wise error 5% over one declared family.
 - **Wilson** interval for a proportion (``wilson``): scipy's ``binomtest(...).proportion_ci``.
-- **Minimum detectable effect** (``mde_paired``, ``mde_pooled``): the true effect a test detects
-  with 80% power at its level, from the noncentral t (paired) or the normal approximation (pooled).
+- **Minimum detectable effect** (``mde_paired``, ``mde_signflip``): the true effect a test detects
+  with 80% power at its level, from the noncentral t (paired) or by simulating the pooled sign-flip
+  test at the observed per-stratum spreads (``signflip_power``); ``mde_pooled`` (normal
+  approximation) remains where no per-stratum spreads exist (claim 4's spread of comparisons, claim 5).
 - Per-example (item-level) tests pooled over seeds are **not used**: simulated with two identical
   training procedures, the pooled McNemar test rejected a true null 22.7% of the time (issue 23),
   because items are not independent once the seed's training randomness is shared by all of them.
@@ -131,6 +133,8 @@ class PooledTest:
     # includes them), which is what the test's power then depends on
     null_sd: float = math.nan
     df: float = math.nan  # the interval's degrees of freedom (Welch-Satterthwaite over strata)
+    stratum_sd: tuple[float, ...] = ()  # each stratum's SD of the differences (after the floor)
+    stratum_n: tuple[int, ...] = ()  # each stratum's pairs
 
     @property
     def tested(self) -> bool:
@@ -187,17 +191,20 @@ def pooled_signflip(diffs, strata, resolution: float | None = None, min_per_stra
         p = float((1 + np.sum(extreme)) / (1 + draws))
         exact = False
     floor = DEFAULT_RESOLUTION if resolution is None or not resolution > 0 else float(resolution)
-    parts = []  # (v_d = s_d^2 / n_d, its df n_d - 1) per stratum
+    parts, sds, ns = [], [], []  # (v_d = s_d^2 / n_d, its df n_d - 1) per stratum
     for j in range(k):
         dj = d[idx == j]
         sd = max(float(dj.std(ddof=1)) if len(dj) > 1 else floor, floor)
         parts.append((sd * sd / len(dj), max(len(dj) - 1, 1)))
+        sds.append(sd)
+        ns.append(len(dj))
     var = sum(v for v, _ in parts)
     se = math.sqrt(var) / k
     df = welch_df(parts)
     half = float(stats.t.ppf(0.975, df) * se)
     null_sd = float(np.sqrt(np.sum((weight * d) ** 2)))
-    return PooledTest(observed, p, observed - half, observed + half, n, k, se, exact, null_sd=null_sd, df=df)
+    return PooledTest(observed, p, observed - half, observed + half, n, k, se, exact, null_sd=null_sd, df=df,
+                      stratum_sd=tuple(sds), stratum_n=tuple(ns))
 
 
 def welch_df(parts) -> float:
@@ -367,6 +374,83 @@ def mde_pooled(se: float, alpha: float = ALPHA, power: float = POWER) -> float:
     if not se > 0 or math.isnan(se):
         return math.nan
     return float((stats.norm.ppf(1 - alpha / 2) + stats.norm.ppf(power)) * se)
+
+
+SIM_REPS = 2000  # simulated experiments per power evaluation: the MDE's power then lands at 0.79-0.81
+SIM_REPS_SEEDS = 500  # per evaluation when searching seeds ("~N seeds": +-10% is the claim's precision)
+SIM_FLIPS = 999  # sign-flip draws per simulated experiment, at least 20 / alpha (p's resolution below the level)
+SIM_SEED = 20241203
+
+
+def signflip_power(effect: float, sds, ns, alpha: float = ALPHA, reps: int = SIM_REPS, flips: int = SIM_FLIPS,
+                   seed: int = SIM_SEED) -> float:
+    """Simulated power of ``pooled_signflip`` (two-sided, level ``alpha``) when every pair of
+    stratum d differs by ``effect`` plus normal noise of SD ``sds[d]``, with ``ns[d]`` pairs.
+
+    The same statistic (strata equally weighted) and p = (1 + #extreme) / (1 + flips) as the test.
+    The noise and the sign patterns come from ``seed`` whatever the effect (common random numbers),
+    so power rises smoothly with the effect and a search for the MDE converges.
+    """
+    sds, ns = np.asarray(sds, dtype=float), np.asarray(ns, dtype=int)
+    if len(sds) == 0 or (ns < 1).any():
+        return math.nan
+    flips = max(flips, math.ceil(20 / alpha))  # p's resolution well below the level
+    sd = np.repeat(sds, ns)
+    w = np.repeat(1.0 / (len(ns) * ns), ns)
+    rng = np.random.default_rng(seed)
+    z = rng.standard_normal((reps, len(sd))) * sd
+    signs = rng.choice(np.array((1.0, -1.0), dtype=np.float32), size=(len(sd), flips))
+    x = ((effect + z) * w).astype(np.float32)  # (reps, pairs), weighted; float32: a power, not a p, is wanted
+    observed = x.sum(axis=1, keepdims=True)
+    extreme = (np.abs(x @ signs) >= np.abs(observed) * (1 - 1e-6)).sum(axis=1)
+    return float(np.mean((1 + extreme) / (1 + flips) < alpha))
+
+
+def mde_signflip(sds, ns, alpha: float = ALPHA, power: float = POWER, **sim) -> float:
+    """Smallest effect ``pooled_signflip`` detects with ``power`` at ``alpha``, by simulation
+    (``signflip_power``) at these strata's SDs and sizes. The normal approximation (``mde_pooled``)
+    is optimistic at few seeds: with 3 pairs per stratum its "80%" effect is detected 60-76% of the
+    time (tests/test_calibration.py); the t with Welch df is pessimistic there (82-98%)."""
+    sds, ns = np.asarray(sds, dtype=float), np.asarray(ns, dtype=int)
+    se = math.sqrt(float(np.sum(sds ** 2 / ns))) / len(ns) if len(ns) else math.nan
+    if not se > 0:
+        return math.nan
+    guess = mde_pooled(se, alpha, power)  # the normal approximation: the search starts around it
+    lo, hi = 0.9 * guess, 1.5 * guess
+    if signflip_power(lo, sds, ns, alpha, **sim) >= power:
+        lo = 0.0
+    while signflip_power(hi, sds, ns, alpha, **sim) < power:
+        lo, hi = hi, 2 * hi
+        if hi > 100 * guess:
+            return math.nan  # the test cannot reach this power here (too few pairs for the level)
+    while hi - lo > 0.005 * hi:  # bisection to 0.5% of the effect
+        mid = (lo + hi) / 2
+        lo, hi = (mid, hi) if signflip_power(mid, sds, ns, alpha, **sim) < power else (lo, mid)
+    return hi
+
+
+def seeds_for_signflip(target: float, sds, ns, seeds_now: int, alpha: float = ALPHA, power: float = POWER,
+                       max_seeds: int = 1000, **sim) -> int:
+    """Seeds per cell at which ``pooled_signflip`` detects ``target`` with ``power`` (simulated), if
+    every stratum's SD stays as it is and its pairs grow with the seeds (ns x seeds / seeds_now)."""
+    ns = np.asarray(ns, dtype=int)
+    sim = {"reps": SIM_REPS_SEEDS, **sim}
+
+    def enough(seeds: int) -> bool:
+        grown = np.maximum(np.round(ns * seeds / seeds_now).astype(int), 1)
+        return signflip_power(target, sds, grown, alpha, **sim) >= power
+
+    if enough(seeds_now):
+        return seeds_now
+    lo, hi = seeds_now, 2 * seeds_now
+    while not enough(hi):
+        lo, hi = hi, 2 * hi
+        if hi > max_seeds:
+            return max_seeds
+    while hi - lo > 1:
+        mid = (lo + hi) // 2
+        lo, hi = (mid, hi) if not enough(mid) else (lo, mid)
+    return hi
 
 
 def seeds_to_detect(mde_now: float, seeds_now: int, target: float) -> int:
