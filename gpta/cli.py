@@ -17,6 +17,7 @@ import signal
 import sqlite3
 import sys
 import traceback
+from typing import Any
 
 from gpta.errors import UserError
 
@@ -184,6 +185,35 @@ def _sqlite_file(exc: sqlite3.Error) -> str:
     return "the LLM cache"
 
 
+class _WatchedStdout:
+    """Standard output, remembering whether a write to it failed: an OSError without a file name
+    is then the console's (a full device, a closed descriptor), not a file's."""
+
+    def __init__(self, stream: Any):
+        self._stream, self.failed = stream, False
+
+    def write(self, text: str) -> int:
+        try:
+            return self._stream.write(text)
+        except OSError:
+            self.failed = True
+            raise
+
+    def flush(self) -> None:
+        try:
+            self._stream.flush()
+        except OSError:
+            self.failed = True
+            raise
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._stream, name)
+
+
+def _stdout_broken() -> bool:
+    return bool(getattr(sys.stdout, "failed", False))
+
+
 def _silence_stdout() -> None:
     """Point stdout at /dev/null so the interpreter's final flush cannot fail on the closed pipe
     again (the Python docs' recipe for SIGPIPE)."""
@@ -198,10 +228,15 @@ def main(argv: list[str] | None = None) -> int:
     # Offline by default is the caller's choice (HF_HUB_OFFLINE); we only quiet noisy libraries.
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
     os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
-    parser = build_parser()
-    args = parser.parse_args(argv)
+    try:  # importing every command takes a moment: Ctrl-C then is an interruption too, not a traceback
+        parser = build_parser()
+        args = parser.parse_args(argv)
+    except KeyboardInterrupt:
+        print("gpta: interrupted", file=sys.stderr)
+        return 130
     debug = bool(getattr(args, "debug", False)) or os.environ.get("GPTA_DEBUG") == "1"
     previous = None
+    real_stdout, sys.stdout = sys.stdout, _WatchedStdout(sys.stdout)
     try:
         previous = signal.signal(signal.SIGTERM, _on_sigterm)
     except ValueError:  # not the main thread (an embedding program): leave signals alone
@@ -225,6 +260,12 @@ def main(argv: list[str] | None = None) -> int:
     except (OSError, sqlite3.Error, UnicodeDecodeError) as exc:
         if debug:
             traceback.print_exc()
+        if isinstance(exc, OSError) and exc.filename is None and _stdout_broken():
+            # the console, not a file: no --out to change, and whatever went to disk is whole
+            _silence_stdout()
+            print(f"gpta {args.command}: error: standard output: {exc.strerror or exc}; the console output was "
+                  "lost (files written on disk are not affected)", file=sys.stderr)
+            return 2
         print(f"gpta {args.command}: error: {explain(exc)}", file=sys.stderr)
         return 2
     except Exception as exc:  # noqa: BLE001 - a bug, not bad input: one line, the traceback on request
@@ -237,3 +278,4 @@ def main(argv: list[str] | None = None) -> int:
     finally:
         if previous is not None:
             signal.signal(signal.SIGTERM, previous)
+        sys.stdout = real_stdout

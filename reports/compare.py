@@ -100,6 +100,11 @@ def write_comparison(a_dir: str | Path, b_dir: str | Path, out_dir: Path) -> dic
     from reports.load import load
 
     a, b = load(a_dir), load(b_dir)
+    for rs in (a, b):  # as a single report refuses an empty folder: a comparison against nothing is no comparison
+        if rs.runs.empty:
+            from gpta.errors import UserError
+
+            raise UserError(f"results directory {rs.results_dir}: no usable result JSON in it; nothing to compare")
     table = compare(a, b)
     out_dir.mkdir(parents=True, exist_ok=True)
     md = out_dir / "compare.md"

@@ -79,6 +79,74 @@ def test_a_reader_that_closes_the_pipe_gets_no_error_line():
     assert err == ""
 
 
+@pytest.mark.skipif(not Path("/dev/full").exists(), reason="needs /dev/full (Linux)")
+def test_a_full_console_is_named_as_the_console_not_as_a_file():
+    """stdout on a full device: the one line names standard output, not "a file ... pass another
+    --out" (`gpta list` has no --out, and a report's files were written whole)."""
+    import os
+    import subprocess
+    import sys
+
+    with open("/dev/full", "w") as full:
+        done = subprocess.run([sys.executable, "-m", "gpta", "list", "methods"], stdout=full, stderr=subprocess.PIPE,
+                              env={**os.environ, "HF_HUB_OFFLINE": "1"}, cwd=REPO, timeout=120)
+    err = done.stderr.decode()
+    assert done.returncode == 2, err
+    assert err.startswith("gpta list: error: standard output: No space left on device") and "--out" not in err
+    assert len(err.strip().splitlines()) == 1
+
+
+def test_ctrl_c_while_the_commands_load_is_an_interruption_not_a_traceback(monkeypatch, capsys):
+    """Ctrl-C in the first moment (while build_parser imports every command) printed a traceback.
+    A test double stands in for the keyboard: build_parser raises KeyboardInterrupt, as the real
+    signal does there (a real SIGINT at 0.15 s depends on the machine's speed)."""
+    def interrupted():
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(cli, "build_parser", interrupted)
+    assert main(["list", "suites"]) == 130
+    assert capsys.readouterr().err == "gpta: interrupted\n"
+
+
+def test_report_out_never_replaces_a_folder_that_holds_anything_but_a_report(tmp_path, capsys):
+    """A report replaces its --out folder whole. Pointed at a results folder, a folder above one or a
+    folder of the user's own, it had deleted them (exit 0). It now refuses them before any work,
+    replaces an earlier report (or an empty folder), and the comparison path does the same."""
+    a = write_folder(tmp_path / "results" / "a", seeds=(1, 2, 3), fractions=(0.01,), gain=0.1, zero_shot=False)
+    b = write_folder(tmp_path / "results" / "b", seeds=(1, 2, 3), fractions=(0.01,), gain=0.0, zero_shot=False)
+    mine = tmp_path / "mydocs"
+    mine.mkdir()
+    (mine / "thesis.tex").write_text("years of work")
+    before = sorted(p.name for p in a.iterdir())
+    for argv, shown in (([str(a), "--out", str(a)], "holds"), ([str(a), "--out", str(tmp_path / "results")], "'a'"),
+                        ([str(a), "--out", str(mine)], "'thesis.tex'"), ([str(a), str(b), "--out", str(mine)], "'thesis.tex'")):
+        assert main(["report", *argv]) == 2, argv
+        err = capsys.readouterr().err
+        assert shown in err and "which no report wrote" in err and len(err.strip().splitlines()) == 1
+    assert sorted(p.name for p in a.iterdir()) == before and (mine / "thesis.tex").read_text() == "years of work"
+    assert (tmp_path / "results" / "b").is_dir()
+    # an earlier report, and an empty folder, are replaced as before
+    assert main(["report", str(a)]) == 0 and main(["report", str(a)]) == 0
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    assert main(["report", str(a), str(b), "--out", str(empty)]) == 0 and (empty / "compare.md").is_file()
+    assert main(["report", str(a), str(b), "--out", str(empty)]) == 0
+
+
+def test_report_compare_names_left_out_files_and_refuses_an_empty_folder(tmp_path, capsys):
+    a = write_folder(tmp_path / "a", seeds=(1, 2, 3), fractions=(0.01,), gain=0.1, zero_shot=False)
+    b = write_folder(tmp_path / "b", seeds=(1, 2, 3), fractions=(0.01,), gain=0.0, zero_shot=False)
+    (b / "truncated.json").write_text('{"run_id": "x", "config": {"a": ')
+    assert main(["report", str(a), str(b), "--out", str(tmp_path / "cmp")]) == 0
+    err = capsys.readouterr().err
+    assert f"left out 1 file of {b} that is not a usable result" in err and "truncated.json: truncated JSON" in err
+    (tmp_path / "empty").mkdir()
+    assert main(["report", str(a), str(tmp_path / "empty"), "--out", str(tmp_path / "cmp2")]) == 2
+    err = capsys.readouterr().err
+    assert "empty: no usable result JSON in it; nothing to compare" in err
+    assert not (tmp_path / "cmp2").exists()
+
+
 def test_docs_method_table_is_the_registry(capsys):
     assert main(["list", "methods", "--markdown"]) == 0
     table = capsys.readouterr().out

@@ -20,9 +20,35 @@ from typing import Any, Callable, TypeVar
 T = TypeVar("T")
 
 
+# What a report or a comparison writes (reports/build.py, reports/compare.py); figures/ holds images
+REPORT_FILES = frozenset({"index.md", "index.html", "tables.md", "tables.tex", "scorecard.md", "scorecard.tex",
+                          "runs.csv", "missing_cells.csv", "compare.md", "compare.csv"})
+FIGURE_SUFFIXES = (".png", ".pdf")
+
+
+def check_report_out(final: Path, option: str = "--out") -> None:
+    """Refuse an output folder a report would destroy: the report replaces its folder whole, so the
+    folder must be new, empty, or an earlier report (only the files a report writes). A results
+    folder, a folder above one, or one holding anything else (a thesis, a result JSON) is refused."""
+    from gpta.errors import UserError
+
+    if not final.is_dir():
+        return  # new (or a file: check_out_dir says so)
+    foreign = sorted(p.name for p in final.iterdir()
+                     if not (p.name in REPORT_FILES and p.is_file())
+                     and not (p.name == "figures" and p.is_dir()
+                              and all(f.is_file() and f.suffix in FIGURE_SUFFIXES for f in p.iterdir())))
+    if foreign:
+        more = f" and {len(foreign) - 1} more" if len(foreign) > 1 else ""
+        raise UserError(f"{option} {final}: holds {foreign[0]!r}{more}, which no report wrote; a report replaces its "
+                        f"folder whole, so pass a new or empty folder (or an earlier report's)")
+
+
 def built_whole(final: Path, build: Callable[[Path], T]) -> T:
     """``build(folder)`` into a fresh hidden folder beside ``final``, then swap it in: readers see
-    the old folder, or the new one, never a mix. A failing build removes its folder and raises."""
+    the old folder, or the new one, never a mix. A failing build removes its folder and raises.
+    ``final`` must be new, empty or an earlier report (``check_report_out``): nothing else is replaced."""
+    check_report_out(final)
     final.parent.mkdir(parents=True, exist_ok=True)
     building = Path(tempfile.mkdtemp(prefix=f".{final.name}.building-", dir=final.parent))
     umask = os.umask(0)
@@ -67,6 +93,7 @@ def cmd_report(args: argparse.Namespace) -> int:
     results_dir = Path(args.results_dir)
     final = Path(args.out) if args.out else results_dir / "report"
     check_out_dir(final)
+    check_report_out(final)  # before any work: never replace a folder that holds anything but a report
     from reports.load import problem_files
 
     damaged = problem_files(results_dir)  # damaged, unknown schema, copies of a run id, NaN metrics
@@ -103,8 +130,8 @@ def cmd_report(args: argparse.Namespace) -> int:
     print(f"tables: {written['tables']['md']} and {written['tables']['tex']}")
     print(f"index: {written['index_md']} and {written['index_html']}")
     if damaged:  # on the console, not only in index.md
-        print(f"report: left out {len(damaged)} file{'s' if len(damaged) > 1 else ''} of {results_dir} that are "
-              f"not usable results (move them out, or rerun their cells with `gpta sweep`):", file=sys.stderr)
+        print(f"report: left out {len(damaged)} file{'s' if len(damaged) > 1 else ''} of {results_dir} that "
+              f"{'are not usable results' if len(damaged) > 1 else 'is not a usable result'} (move them out, or rerun their cells with `gpta sweep`):", file=sys.stderr)
         for name, why in damaged:
             print(f"  {name}: {why}", file=sys.stderr)
     return 0
@@ -116,15 +143,25 @@ def _compare(args: argparse.Namespace, dirs: list[str]) -> int:
 
     final = Path(args.out) if args.out else Path(dirs[0]) / f"compare-{Path(dirs[1]).resolve().name}"
     check_out_dir(final)
+    check_report_out(final)
     holder: dict[str, Path] = {}
 
     def build(folder: Path) -> dict[str, str]:
         holder["building"] = folder
         return write_comparison(dirs[0], dirs[1], folder)
 
+    from reports.load import problem_files
+
+    damaged = {d: problem_files(d) for d in dirs}  # named on the console, as a single report names them
     written = _moved(built_whole(final, build), holder["building"], final)
     print(Path(written["md"]).read_text(encoding="utf-8"), end="")
     print(f"\ncomparison ({written['groups']} groups): {written['md']} and {written['csv']}")
+    for d, files in damaged.items():
+        if files:
+            print(f"report: left out {len(files)} file{'s' if len(files) > 1 else ''} of {d} that "
+                  f"{'are not usable results' if len(files) > 1 else 'is not a usable result'} (move them out, or rerun their cells with `gpta sweep`):", file=sys.stderr)
+            for name, why in files:
+                print(f"  {name}: {why}", file=sys.stderr)
     return 0
 
 
