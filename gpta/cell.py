@@ -27,9 +27,9 @@ def validate(cfg: RunConfig, data_dir: str | None = None, read_cache: Path | Non
     if spec.task not in method.tasks:
         raise UserError(f"method {cfg.method!r} does not apply to {spec.task} dataset {spec.name!r}")
     method_options(cfg).check_dataset(spec)  # e.g. transfer: the source prefix's task is this dataset's
-    from gpta.model import resolve_model_path  # torch: only once the settings are known to be good
+    from gpta.model import max_positions, resolve_model_path  # torch: only once the settings are known to be good
 
-    resolve_model_path(cfg.model)
+    check_sequence_length(cfg, spec.task, max_positions(resolve_model_path(cfg.model)))
     if spec.needs_data_dir:  # a missing data dir fails here, before anything is written
         from gpta.data import load_splits
 
@@ -38,6 +38,25 @@ def validate(cfg: RunConfig, data_dir: str | None = None, read_cache: Path | Non
         make_backend(cfg.llm, cfg.generation)  # parses the spec; a bad one fails here
         if read_cache is not None:  # else the cache refuses only at the first LLM call, after the model loads
             require_cache_file(read_cache)
+
+
+def check_sequence_length(cfg: RunConfig, task: str, limit: int | None) -> None:
+    """The longest input the settings can build must fit the encoder's positions (512 for MiniLM):
+    past them the first forward pass fails, after the data and the model have loaded."""
+    if limit is None:
+        return
+    t = cfg.train
+    if task == "qa":
+        from gpta.qa import QA_MAX_LENGTH
+
+        length, parts = t.max_prefix_tokens + QA_MAX_LENGTH, f"train.max_prefix_tokens={t.max_prefix_tokens} + the QA window {QA_MAX_LENGTH}"
+    else:
+        length = t.max_prefix_tokens + t.max_text_tokens + 3
+        parts = (f"train.max_text_tokens={t.max_text_tokens} + train.max_prefix_tokens={t.max_prefix_tokens} + "
+                 "3 special tokens")
+    if length > limit:
+        raise UserError(f"{parts} = {length} tokens, more than model {cfg.model!r} takes ({limit}: "
+                        f"max_position_embeddings in its config.json); lower them")
 
 
 def result_path(out_dir: str | Path, cfg: RunConfig, data_dir: str | None = None) -> Path:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib.util
+import json
 import logging
 import os
 from pathlib import Path
@@ -32,6 +33,17 @@ def resolve_model_path(name: str) -> str:
             raise UserError(f"--model {name!r}: no such model directory (expected {path / 'config.json'})")
         return str(path)
     return model_revision(name)[0]  # a Hub id: loaded online by users; offline it fails with a clear message
+
+
+def max_positions(path: str) -> int | None:
+    """The encoder's ``max_position_embeddings`` from a local config.json; None for a Hub id (its
+    config is not here before it loads) or a config without the field."""
+    config = Path(path).expanduser() / "config.json"
+    try:
+        value = json.loads(config.read_text(encoding="utf-8")).get("max_position_embeddings")
+    except (OSError, ValueError, AttributeError):
+        return None
+    return int(value) if isinstance(value, int) and value > 0 else None
 
 
 def model_revision(name: str) -> tuple[str, str | None]:

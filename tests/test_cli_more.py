@@ -198,3 +198,22 @@ def test_report_folder_is_whole_or_absent(tmp_path, monkeypatch):
     assert main(["report", str(results), "--out", str(report)]) == 0  # the real one replaces it whole
     assert (report / "index.md").read_text() != "the previous report" and (report / "tables.md").is_file()
     assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".")] == []
+
+
+def test_settings_longer_than_the_encoder_takes_are_refused_before_any_work(tmp_path, capsys):
+    """train.max_text_tokens above the encoder's 512 positions had been accepted; the first forward
+    pass then failed as an internal error after the data and the model loaded. 477 + 32 + 3 = 512
+    is the longest MiniLM takes."""
+    out = tmp_path / "out"
+    base = ["run", "--dataset", "tweets", "--fraction", "0.02", "--method", "finetune", "--out", str(out)]
+    assert main([*base, "--set", "train.max_text_tokens=478"]) == 2
+    err = capsys.readouterr().err
+    assert ("train.max_text_tokens=478 + train.max_prefix_tokens=32 + 3 special tokens = 513 tokens, more than model "
+            "'embedded:all-MiniLM-L6-v2' takes (512") in err
+    assert not out.exists()
+    from gpta.cell import check_sequence_length
+    from gpta.config import RunConfig
+
+    cfg = RunConfig(dataset="tweets", fraction=0.02, seed=1, method="finetune")
+    cfg.train.max_text_tokens = 477
+    check_sequence_length(cfg, "classification", 512)  # the longest that fits: no error
