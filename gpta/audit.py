@@ -22,7 +22,9 @@ A ledger is checked even when its result is damaged or absent (a run killed befo
 result, a truncated file): the method comes from the ledger's own lines, the dataset from the
 failure record, the damaged file's readable text or the run id. A run whose messages cannot be
 checked (its dataset cannot be told or loaded) is UNCHECKED, a failure for a method that
-promises no exposure.
+promises no exposure: not a leak (nothing was found), but no evidence of none either. The
+summary counts the three failing verdicts apart (``Audit.leaked``, ``no_ledger``,
+``not_checked``); only LEAK is a broken promise.
 
 Limitation by definition: an example shorter than ``n`` words cannot match, so quoting a whole
 short example (a 6-word question) is not caught at the default ``n``; lower ``--ngram`` to check.
@@ -96,6 +98,9 @@ class RunAudit:
 
     @property
     def failed(self) -> bool:
+        """Fails the audit: a run that promises no exposure and leaked (LEAK), called an LLM with no
+        ledger to show what it sent (NO-LEDGER), or whose messages could not be checked (UNCHECKED).
+        Only LEAK is a broken promise; the other two are runs the audit cannot vouch for."""
         return self.promises_no_exposure and self.verdict in ("LEAK", "NO-LEDGER", "UNCHECKED")
 
     def line(self) -> str:
@@ -127,7 +132,34 @@ class Audit:
 
     @property
     def failed(self) -> list[RunAudit]:
+        """Runs that fail the audit (leaked, no ledger, or not checked): see ``leaked``,
+        ``no_ledger`` and ``not_checked`` for each kind; only ``leaked`` broke a promise."""
         return [a for a in self.runs if a.failed]
+
+    def _failed_as(self, verdict: str) -> list[RunAudit]:
+        return [a for a in self.runs if a.failed and a.verdict == verdict]
+
+    @property
+    def leaked(self) -> list[RunAudit]:
+        """Runs that promise no exposure and sent text of their dataset: a broken promise."""
+        return self._failed_as("LEAK")
+
+    @property
+    def no_ledger(self) -> list[RunAudit]:
+        """Runs that called an LLM but left no ledger: what they sent cannot be told."""
+        return self._failed_as("NO-LEDGER")
+
+    @property
+    def not_checked(self) -> list[RunAudit]:
+        """Runs whose messages could not be checked (their dataset cannot be told or loaded)."""
+        return self._failed_as("UNCHECKED")
+
+    def not_checked_reasons(self) -> list[tuple[str, int]]:
+        """(reason, number of runs) for the runs not checked, most frequent first."""
+        counts: dict[str, int] = defaultdict(int)
+        for a in self.not_checked:
+            counts[a.unchecked or "unknown"] += 1
+        return sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))
 
     @property
     def passed(self) -> bool:
@@ -304,11 +336,13 @@ def _dataset_of_orphan(run_id: str, failure: dict[str, Any] | None, damaged_text
 
 def audit_dir(results_dir: str | Path, data_dir: str | None = None, n: int = NGRAM) -> Audit:
     results_dir = Path(results_dir)
-    if not results_dir.is_dir():
-        raise UserError(f"gpta audit: {results_dir} is not a directory")
+    if not results_dir.is_dir():  # the CLI prefixes "gpta audit: error:" itself
+        raise UserError(f"results directory {results_dir}: not a directory; give the folder a run or sweep "
+                        f"wrote (its --out)")
     scanned = scan_folder(results_dir)
     if not scanned.results and not scanned.ledgers and not scanned.problems and not scanned.failures:
-        raise UserError(f"gpta audit: no result JSON (with run_id and config) and no ledger in {results_dir}")
+        raise UserError(f"no result JSON (with run_id and config) and no ledger in {results_dir}; give the "
+                        f"folder a run or sweep wrote (its --out)")
 
     audits: list[RunAudit] = []
     sent_by_run: list[list[str]] = []

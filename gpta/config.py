@@ -198,6 +198,11 @@ RANGES: dict[str, tuple[float, bool, float | None]] = {
     "generation.timeout_s": (0, True, None), "generation.retries": (0, False, None),
 }
 
+
+def _bound(x: float) -> str:
+    """A range bound as a reader writes it: 4294967295, not 4.29497e+09; 0.05 as 0.05."""
+    return str(int(x)) if float(x).is_integer() and abs(x) < 1e16 else f"{x:g}"
+
 @dataclass(frozen=True)
 class Setting:
     """One row of the table: a setting's key, type, default and allowed values."""
@@ -217,9 +222,9 @@ class Setting:
             return "one of " + ", ".join(self.choices)
         text = EXPECTED[self.kind]
         if self.low is not None:
-            text += f" {'>' if self.low_open else '>='} {self.low:g}"
+            text += f" {'>' if self.low_open else '>='} {_bound(self.low)}"
         if self.high is not None:
-            text += f"{' and' if self.low is not None else ''} <= {self.high:g}"
+            text += f"{' and' if self.low is not None else ''} <= {_bound(self.high)}"
         return text
 
     def parse(self, value: Any) -> Any:
@@ -237,8 +242,8 @@ class Setting:
             low, high = self.low, self.high
             if (low is not None and (value < low or (self.low_open and value == low))) or \
                     (high is not None and value > high):
-                lo = "" if low is None else f"> {low:g}" if self.low_open else f">= {low:g}"
-                hi = "" if high is None else f"{' and ' if lo else ''}<= {high:g}"
+                lo = "" if low is None else f"> {_bound(low)}" if self.low_open else f">= {_bound(low)}"
+                hi = "" if high is None else f"{' and ' if lo else ''}<= {_bound(high)}"
                 raise UserError(f"setting {self.key}={value!r}: must be {lo}{hi}")
         if self.choices and value not in self.choices:
             raise UserError(f"setting {self.key}={value!r}: allowed values: {', '.join(self.choices)}")

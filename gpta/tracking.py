@@ -16,6 +16,11 @@ written. One MLflow run per cell:
 ``--track mlflow:URI`` any MLflow tracking URI (``sqlite:///PATH.db``, ``http://HOST:5000``).
 A local SQLite store keeps its artifacts beside the database (``mlruns/`` next to it). The
 experiment is ``$MLFLOW_EXPERIMENT_NAME``, else ``gpta-suite``.
+
+Nothing is written for a run that is refused: before the cell, only the package and, for a local
+store (``sqlite:///PATH``, ``file:PATH`` or a plain path), that its folder is usable are checked
+(a remote store is asked, read-only, whether it answers). The store itself (``mlflow.db``, the
+experiment) is created when the first finished cell is logged.
 """
 
 from __future__ import annotations
@@ -44,19 +49,65 @@ def parse_track(spec: str | None) -> tuple[str, str | None] | None:
 
 
 def make_tracker(spec: str | None) -> "MlflowTracker | None":
-    """The tracker ``--track`` asks for (checked now: the package, the store), or None when off."""
+    """The tracker ``--track`` asks for, or None when off. Checked now (the package; a local store's
+    folder; a remote store answering), created nowhere: the store is opened at the first cell."""
     parsed = parse_track(spec)
     if parsed is None:
         return None
     return MlflowTracker(parsed[1])
 
 
+def local_store_path(uri: str) -> Path | None:
+    """The file (SQLite) or folder (file store) a local tracking URI names; None for a remote one."""
+    from urllib.parse import unquote, urlparse
+
+    if uri.startswith("sqlite:"):
+        rest = uri[len("sqlite:"):]
+        if not rest.startswith("///"):  # sqlite:// (in memory) or a malformed URI: nothing to check
+            return None
+        return Path(unquote(rest[3:].split("?", 1)[0])).expanduser()
+    parsed = urlparse(uri)
+    if parsed.scheme == "file":
+        return Path(unquote(parsed.path)).expanduser()
+    if not parsed.scheme or len(parsed.scheme) == 1:  # a plain path (a file store), or C:\... on Windows
+        return Path(uri).expanduser()
+    return None
+
+
+def check_local_store(uri: str, path: Path) -> None:
+    """A local store can be created or opened later: its folder exists and is writable, and the
+    store path itself, if it exists, is what the URI says (a file for SQLite, a folder for a file
+    store). Creates nothing."""
+    sqlite = uri.startswith("sqlite:")
+    folder = path.parent if sqlite else path
+    if not sqlite and not path.exists():
+        folder = path.parent  # a file store's folder is created at the first cell, in this one
+    where = f"--track mlflow:{uri}"
+    if path.exists():
+        if sqlite and not path.is_file():
+            raise UserError(f"{where}: {path} is {'a folder' if path.is_dir() else 'not a regular file'}, not an "
+                            f"SQLite store; give a .db file path, e.g. --track mlflow:sqlite:///{path / 'mlflow.db'}")
+        if not sqlite and not path.is_dir():
+            raise UserError(f"{where}: {path} is a file, not an MLflow file store (a folder); give a folder, "
+                            f"or a database as mlflow:sqlite:///PATH.db")
+    if not folder.is_dir():
+        what = f"{folder} is a file, not a folder" if folder.exists() else f"folder {folder} does not exist"
+        raise UserError(f"{where}: {what}; create the folder, or give another store "
+                        f"(--track mlflow:sqlite:///PATH/mlflow.db)")
+    if not os.access(folder, os.W_OK | os.X_OK) or (path.exists() and not os.access(path, os.W_OK)):
+        raise UserError(f"{where}: {path if path.exists() else folder} is not writable; give a store in a "
+                        f"folder you can write (--track mlflow:sqlite:///PATH/mlflow.db)")
+
+
 class MlflowTracker:
-    """Logs cells to one MLflow experiment through ``MlflowClient`` (no global MLflow state)."""
+    """Logs cells to one MLflow experiment through ``MlflowClient`` (no global MLflow state).
+
+    Construction checks and creates nothing (see the module's notes); the store and the experiment
+    are opened by the first ``log_cell``."""
 
     def __init__(self, uri: str | None = None, experiment: str | None = None) -> None:
         try:
-            from mlflow.tracking import MlflowClient
+            from mlflow.tracking import MlflowClient  # noqa: F401 - the package is checked now
         except ImportError:
             raise UserError("--track mlflow needs MLflow: pip install 'gpta-suite[track]'") from None
         import logging
@@ -65,16 +116,38 @@ class MlflowTracker:
 
         for name in ("mlflow.store.db.utils", "alembic.runtime.migration"):  # "Creating tables..." lines
             logging.getLogger(name).setLevel(logging.WARNING)
-        self.uri = uri or mlflow.get_tracking_uri()
-        self.client = MlflowClient(tracking_uri=self.uri)
-        name = experiment or os.environ.get("MLFLOW_EXPERIMENT_NAME") or DEFAULT_EXPERIMENT
-        try:
-            found = self.client.get_experiment_by_name(name)
-            self.experiment_id = (found.experiment_id if found is not None
-                                  else self.client.create_experiment(name, artifact_location=_artifacts_beside(self.uri)))
-        except Exception as exc:  # noqa: BLE001 - any store error: one line naming the URI
-            raise UserError(f"--track mlflow:{self.uri}: cannot open the MLflow store "
-                            f"({type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''})") from None
+        self.uri = uri or mlflow.get_tracking_uri()  # a URI string only: getting it opens nothing
+        self.experiment_name = experiment or os.environ.get("MLFLOW_EXPERIMENT_NAME") or DEFAULT_EXPERIMENT
+        self._client = None
+        self._experiment_id: str | None = None
+        local = local_store_path(self.uri)
+        if local is not None:
+            check_local_store(self.uri, local)
+        else:  # a remote store: ask, read-only, whether it answers (creates no experiment)
+            try:
+                self.client.get_experiment_by_name(self.experiment_name)
+            except Exception as exc:  # noqa: BLE001 - any store error: one line naming the URI
+                raise UserError(f"--track mlflow:{self.uri}: cannot open the MLflow store "
+                                f"({type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''})") from None
+
+    @property
+    def client(self):
+        """The MLflow client (creating one opens no store: its first request does)."""
+        if self._client is None:
+            from mlflow.tracking import MlflowClient
+
+            self._client = MlflowClient(tracking_uri=self.uri)
+        return self._client
+
+    @property
+    def experiment_id(self) -> str:
+        """The experiment's id; the first use opens (for SQLite: creates) the store and the experiment."""
+        if self._experiment_id is None:
+            found = self.client.get_experiment_by_name(self.experiment_name)
+            self._experiment_id = (found.experiment_id if found is not None else
+                                   self.client.create_experiment(self.experiment_name,
+                                                                 artifact_location=_artifacts_beside(self.uri)))
+        return self._experiment_id
 
     def log_cell(self, result: dict[str, Any], ledger: str | Path | None = None) -> str | None:
         """One MLflow run for a finished cell; returns its run id (None if the store refused: the

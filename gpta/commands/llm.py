@@ -112,15 +112,26 @@ def cmd_check(args: argparse.Namespace) -> int:
     print(f"digest:  {identity.get('digest')}" + (" (equals the pinned sha256)" if identity.get("embedded") else ""))
     print(f"reply:   {reply.text.strip()!r}")
     if speed:
-        print(f"speed:   prompt {speed['prompt_tokens_per_second']} tokens/s ({speed['prompt_tokens']} tokens), "
-              f"generation {speed['generation_tokens_per_second']} tokens/s ({speed['generated_tokens']} tokens), "
+        print(f"speed:   prompt {_rate(speed['prompt_tokens_per_second'], speed['prompt_tokens'])}, "
+              f"generation {_rate(speed['generation_tokens_per_second'], speed['generated_tokens'])}, "
               f"{speed['threads']} thread(s); model load {speed['load_seconds']} s, peak RSS "
               f"{speed['peak_rss_mb']} MB; load average "
               f"{speed['load_average']} on {speed['cpus']} CPUs (other work on the machine slows both)")
     else:
-        print(f"speed:   {reply.completion_tokens} tokens in {reply.seconds:.2f} s = "
-              f"{report['tokens_per_second']} tokens/s (prompt {reply.prompt_tokens} tokens)")
+        rate = (f"{report['tokens_per_second']} tokens/s" if report["tokens_per_second"] else
+                "not measured (too few tokens or too short to time; give --max-tokens 2 or more)")
+        print(f"speed:   {reply.completion_tokens} tokens in {reply.seconds:.2f} s = {rate} "
+              f"(prompt {reply.prompt_tokens} tokens)")
     return 0
+
+
+def _rate(per_second: float | None, tokens: int | None) -> str:
+    """"12.3 tokens/s (40 tokens)"; llama.cpp times no generation for a single token (it comes with
+    the prompt's evaluation), so a rate it did not measure is said so, never printed as None."""
+    if per_second:
+        return f"{per_second} tokens/s ({tokens} tokens)"
+    return (f"not measured ({tokens} token{'' if tokens == 1 else 's'}: too few to time; "
+            f"give --max-tokens 2 or more)")
 
 
 def _peak_rss_mb() -> float | None:
@@ -214,12 +225,17 @@ def cmd_compare(args: argparse.Namespace) -> int:
 
 def _open(path: str | None, mode: str = "readwrite"):
     from gpta.errors import UserError
-    from gpta.llm.cache import LLMCache, default_cache_path
+    from gpta.llm.cache import LLMCache, check_cache_file, default_cache_path
 
     p = default_cache_path() if path is None else Path(path)
-    if not p.is_file():
-        raise UserError(f"no LLM cache at {p}; give --path (a run writes <out>/llm_cache.sqlite)")
-    return LLMCache(p, mode)
+    check_cache_file(p, "--path")  # a folder, a device, a file that is not SQLite: named as what it is
+    if not p.exists():
+        if path is not None:  # --path was given: say that it names no cache, not to give it
+            raise UserError(f"no LLM cache at {p} (the --path given); check the path: a run writes "
+                            f"<out>/llm_cache.sqlite")
+        default = "$GPTA_LLM_CACHE" if os.environ.get("GPTA_LLM_CACHE") else "the default"
+        raise UserError(f"no LLM cache at {p} ({default}); give --path (a run writes <out>/llm_cache.sqlite)")
+    return LLMCache(p, mode, option="--path")
 
 
 def cmd_cache(args: argparse.Namespace) -> int:

@@ -170,7 +170,9 @@ def cmd_run(args: argparse.Namespace) -> int:
     preflight(cfg, args.out, args.llm_cache, args.llm_cache_path, args.data_dir)
     from gpta.tracking import make_tracker
 
-    tracker = make_tracker(args.track)  # the package and the store are checked before the cell runs
+    # the package and the store's folder are checked before the cell runs; the store (mlflow.db) is
+    # created only when the finished cell is logged, so a cell refused in `execute` leaves nothing
+    tracker = make_tracker(args.track)
     path, result = execute(cfg, args.out, data_dir=args.data_dir, llm_cache=args.llm_cache,
                            llm_cache_path=args.llm_cache_path)
     print(summary_line(path, result))

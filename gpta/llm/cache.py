@@ -71,28 +71,31 @@ def _options_for_key(options: LLMConfig) -> dict[str, Any]:
 SQLITE_MAGIC = b"SQLite format 3\x00"
 
 
-def check_cache_file(path: Path) -> None:
+def check_cache_file(path: Path, option: str = "--llm-cache-path") -> None:
     """An existing cache path must be an SQLite file; never advise removing a file that is not ours.
 
     A device (/dev/null), a folder or a file of other content (a CSV given by mistake) is named as
     what it is and left alone; only a file named like our cache (CACHE_FILE) that is not SQLite is
-    called damaged, with the note that it holds nothing but cached replies."""
+    called damaged, with the note that it holds nothing but cached replies. ``option`` is the flag
+    that gave the path, named in the advice (``--path`` for ``gpta llm cache``/``compare``); the
+    advice ``--llm-cache off`` is given only where that option exists (with ``--llm-cache-path``)."""
     if not path.exists():
         return
+    off = ", or --llm-cache off for no cache" if option == "--llm-cache-path" else ""
     if path.is_dir():
-        raise UserError(f"LLM cache {path}: is a folder; pass a file path with --llm-cache-path "
+        raise UserError(f"LLM cache {path}: is a folder; pass a file path with {option} "
                         f"(e.g. {path / CACHE_FILE})")
     if not path.is_file():
         raise UserError(f"LLM cache {path}: not a regular file (a device such as /dev/null cannot hold a cache); "
-                        f"pass a file path with --llm-cache-path, or --llm-cache off for no cache")
+                        f"pass a file path with {option}{off}")
     with open(path, "rb") as f:
         head = f.read(16)
     if head and head != SQLITE_MAGIC:
         if path.name == CACHE_FILE:
             raise UserError(f"LLM cache {path}: not an SQLite file (damaged?); it holds only cached LLM replies: "
-                            f"delete it to start a new cache, or pass another cache path (--llm-cache-path)")
+                            f"delete it to start a new cache, or pass another cache path ({option})")
         raise UserError(f"LLM cache {path}: not an SQLite file (it starts with {head[:12]!r}), so not an LLM cache; "
-                        f"it is left as it is: pass another --llm-cache-path, or --llm-cache off")
+                        f"it is left as it is: pass another {option}{off}")
 
 
 def require_cache_file(path: Path) -> None:
@@ -102,7 +105,7 @@ def require_cache_file(path: Path) -> None:
 
 
 class LLMCache:
-    def __init__(self, path: str | os.PathLike, mode: str = "readwrite"):
+    def __init__(self, path: str | os.PathLike, mode: str = "readwrite", option: str = "--llm-cache-path"):
         if mode not in MODES or mode == "off":
             raise UserError(f"--llm-cache {mode!r}: use readwrite or read here (off = no cache object)")
         self.path = Path(path)
@@ -112,7 +115,7 @@ class LLMCache:
         self._lock = threading.Lock()  # one connection, possibly used from several threads
         if mode == "read":
             require_cache_file(self.path)
-        check_cache_file(self.path)
+        check_cache_file(self.path, option)
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self._conn = sqlite3.connect(str(self.path), timeout=60, isolation_level=None, check_same_thread=False)
         self._conn.execute("PRAGMA busy_timeout=60000")

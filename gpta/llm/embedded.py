@@ -80,7 +80,19 @@ def server_params(path: str, n_ctx: int, threads: int | None = None) -> Any:
 
 
 def llm_threads() -> int:
-    return int(os.environ.get("GPTA_LLM_THREADS") or 1)
+    """``$GPTA_LLM_THREADS`` (llama.cpp CPU threads), 1 when unset or empty; anything but a whole
+    number > 0 is bad input, refused in one line naming the variable and its value."""
+    raw = os.environ.get("GPTA_LLM_THREADS") or ""
+    if not raw.strip():
+        return 1
+    try:
+        value = int(raw.strip())
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise UserError(f"GPTA_LLM_THREADS={raw!r}: expected a whole number > 0 (llama.cpp CPU threads); "
+                        f"set it to e.g. 1, or unset it for 1 thread")
+    return value
 
 
 def _server(path: str, n_ctx: int, threads: int | None = None) -> Any:
@@ -109,6 +121,8 @@ class EmbeddedBackend(Backend):
         if self.model is None:
             self._path = str(resolve_gguf(arg).resolve())
         self.n_ctx = n_ctx
+        if threads is None:
+            llm_threads()  # a bad $GPTA_LLM_THREADS is refused now, before any model is loaded
         self.threads = threads
         self._identity: dict[str, Any] | None = None
         self.last_timings: dict[str, Any] = {}  # llama.cpp's timings of the latest complete()
