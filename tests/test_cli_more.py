@@ -217,3 +217,10 @@ def test_settings_longer_than_the_encoder_takes_are_refused_before_any_work(tmp_
     cfg = RunConfig(dataset="tweets", fraction=0.02, seed=1, method="finetune")
     cfg.train.max_text_tokens = 477
     check_sequence_length(cfg, "classification", 512)  # the longest that fits: no error
+
+
+def test_report_refuses_an_empty_out_as_run_and_sweep_do(tmp_path, capsys):
+    a = write_folder(tmp_path / "a", seeds=(1, 2, 3), fractions=(0.01,), gain=0.1, zero_shot=False)
+    with pytest.raises(SystemExit) as exit_:
+        main(["report", str(a), "--out", ""])
+    assert exit_.value.code == 2 and "'' is no folder" in capsys.readouterr().err

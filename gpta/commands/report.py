@@ -173,6 +173,9 @@ def register(sub) -> None:
     p.add_argument("other", nargs="?", default=None, metavar="OTHER_DIR",
                    help="a second results directory: compare the two (test metric per cell group, B - A on "
                         "shared seeds, wall time) instead of building a report")
-    p.add_argument("--out", default=None,
-                   help="output directory (default: RESULTS_DIR/report, or RESULTS_DIR/compare-<OTHER> with two)")
+    from gpta.commands.run import out_arg
+
+    p.add_argument("--out", default=None, type=out_arg,
+                   help="output directory (default: RESULTS_DIR/report, or RESULTS_DIR/compare-<OTHER> with two); "
+                        "new, empty or an earlier report: a report replaces its folder whole")
     p.set_defaults(func=cmd_report)
