@@ -78,6 +78,34 @@ def preflight_llms(suite, llm_cache: str) -> None:
         print(f"note: {exc}; the cells of that LLM will fail with this reason, the others run", file=sys.stderr)
 
 
+def check_llm_flag(suite, llm: str | None) -> None:
+    """``--llm`` for a suite none of whose methods an LLM changes is refused, as ``gpta run``
+    refuses it for such a method (gpta/commands/run.py ``cell_llm``): it would be recorded in
+    every cell and never called. One method that depends on an LLM, in any stage, is enough."""
+    if llm is None:
+        return
+    from gpta.registry import depends_on_llm
+
+    methods: list[str] = []
+    for stage in suite.stages:
+        extra = [m for d in stage.per_dataset.values() for m in (d.get("methods") or [])]
+        sources = list(stage.source_methods) if stage.is_transfer else []
+        methods += [str(m) for m in [*stage.methods, *extra, *sources] if str(m) not in methods]
+    if any(depends_on_llm(m) for m in methods):
+        return
+    names = ", ".join(repr(m) for m in methods)
+    what = f"method {names} of suite {suite.path} uses" if len(methods) == 1 else \
+        f"methods {names} of suite {suite.path} use"
+    raise UserError(f"--llm {llm}: {what} no LLM; drop --llm")
+
+
+def check_gpus_per_worker(share: float | None) -> None:
+    """``--gpus-per-worker`` in (0, 1], at planning (a dry run too), not only once a CUDA executor
+    is built (gpta/sweep/executors.py ``gpu_share`` words it the same)."""
+    if share is not None and not 0 < share <= 1:
+        raise UserError(f"--gpus-per-worker {share:g}: must be in (0, 1] (a cell trains on one GPU)")
+
+
 def cmd_sweep(args: argparse.Namespace) -> int:
     import os
 
@@ -93,6 +121,7 @@ def cmd_sweep(args: argparse.Namespace) -> int:
     apply_endpoint_args(args)  # openai:MODEL cells (and their worker processes) read these
     if args.executor != "ray":  # cell ids resolve `precision=auto` on the device the cells will use
         os.environ["GPTA_DEVICE"] = args.device
+    check_gpus_per_worker(args.gpus_per_worker)
     if args.gpus_per_worker is not None and args.device == "cpu":
         raise UserError("--gpus-per-worker is for --device cuda (or auto on a machine with a GPU)")
     if args.workers is not None and args.workers < 1:
@@ -113,6 +142,7 @@ def cmd_sweep(args: argparse.Namespace) -> int:
         from gpta.sweep.dryrun import dry_run
 
         missing = check_suite(suite, args.data_dir, need_data=False)
+        check_llm_flag(suite, args.llm)
         if missing:
             print(f"warning: {missing}", file=sys.stderr)
         workers = args.workers or 1
@@ -124,6 +154,7 @@ def cmd_sweep(args: argparse.Namespace) -> int:
 
     require_benchmarks(sorted({d for s in suite.stages for d in s.datasets}), args.data_dir, str(suite.path))
     check_suite(suite, args.data_dir)  # (again in run_sweep; cheap) names and settings, before the LLM check
+    check_llm_flag(suite, args.llm)
     check_cache_path(args.llm_cache_path or out / "llm_cache.sqlite", args.llm_cache)
     preflight_llms(suite, args.llm_cache)
     opts = SweepOptions(out=out, data_dir=args.data_dir, llm_cache=args.llm_cache, llm_cache_path=args.llm_cache_path,

@@ -111,9 +111,9 @@ class Sweep:
             from gpta.results import damaged_files
 
             damaged = damaged_files(self.out)
-            if damaged:  # a truncated or wrong-typed result: named (a truncated one's cell runs again)
+            if damaged:  # named; not read as results, so the cell of each runs again here (is_done, table.status)
                 print(f"note: {len(damaged)} damaged file{'s' if len(damaged) > 1 else ''} in {self.out} "
-                      f"(not read as results; delete them to rerun their cells): "
+                      f"(not read as results; their cells run again if this sweep plans them): "
                       + "; ".join(f"{n} ({why})" for n, why in damaged[:5]) + (" ..." if len(damaged) > 5 else ""),
                       file=sys.stderr)
             from gpta.sweep.plan import write_plan

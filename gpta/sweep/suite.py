@@ -105,6 +105,8 @@ class Stage:
     # look at the data); not part of any cell's config. The sweep writes it into its plan and the
     # report prints it beside the scorecard (gpta/sweep/plan.py).
     note: str = ""
+    # where ``model`` came from, for a refusal's wording: the suite file ("model") or "--model"
+    model_from: str = "model"
 
     @property
     def is_transfer(self) -> bool:
@@ -179,8 +181,9 @@ def load_suite(name_or_path: str, overrides: Overrides | None = None) -> Suite:
     if "name" in raw and not isinstance(raw["name"], str):
         raise UserError(f"{path}: 'name' is {raw['name']!r} ({type(raw['name']).__name__}), not text; quote it "
                         f"(name: \"{raw['name']}\")")
-    if not isinstance(raw.get("name"), str) or not raw["name"].strip():
+    if not isinstance(raw.get("name"), str):
         raise UserError(f"{path}: 'name' is missing (a short name for the suite)")
+    _check_name(path, raw["name"])
     top = {k: raw[k] for k in _AXES if k in raw}
     stage_dicts = raw.get("stages") or [{"name": "main"}]
     if not isinstance(stage_dicts, list) or not all(isinstance(s, dict) for s in stage_dicts):
@@ -193,6 +196,18 @@ def load_suite(name_or_path: str, overrides: Overrides | None = None) -> Suite:
     after = raw.get("after") or []
     return Suite(name=raw["name"], path=path, stages=stages, description=str(raw.get("description") or ""),
                  cost=str(raw.get("cost") or ""), after=[str(a) for a in (after if isinstance(after, list) else [after])])
+
+
+def _check_name(path: Path, name: str) -> None:
+    """The name is the default output folder's last part (``results/<name>``): a plain folder name,
+    not a path that would put the results somewhere else (``/tmp/x``, ``../../etc``)."""
+    if not name.strip():
+        raise UserError(f"{path}: 'name' is empty; give the suite a short name (it names the default "
+                        f"output folder results/<name>)")
+    if "/" in name or "\\" in name or ".." in name or name.strip() == ".":
+        raise UserError(f"{path}: 'name' {name!r} is not a plain folder name (it names the default output "
+                        f"folder results/<name>); use a name without '/', '\\' or '..', and --out to write "
+                        f"elsewhere")
 
 
 class _DuplicateKey(Exception):
@@ -218,20 +233,32 @@ def _check_keys(path: Path, where: str, d: dict, allowed: set[str]) -> None:
         raise UserError(f"{path}: {where}: unknown key {unknown[0]!r}; allowed: {', '.join(sorted(allowed))}")
 
 
-def flatten_settings(path: Path, where: str, settings: Any) -> dict[str, Any]:
-    """``{train: {epochs: 4}}`` and ``{train.epochs: 4}`` both become ``{"train.epochs": 4}``."""
+def flatten_settings(path: Path, where: str, settings: Any, what: str = "settings") -> dict[str, Any]:
+    """``{train: {epochs: 4}}`` and ``{train.epochs: 4}`` both become ``{"train.epochs": 4}``.
+
+    One setting spelled both ways in the same mapping is refused: YAML order would pick the
+    winner silently. ``what``: the mapping's name in that message (settings, grid)."""
     if settings is None:
         return {}
     if not isinstance(settings, dict):
-        raise UserError(f"{path}: {where}: settings must be a mapping like {{train.epochs: 4}}")
+        example = "{gpta.rounds: [2, 3]}" if what == "grid" else "{train.epochs: 4}"
+        raise UserError(f"{path}: {where}: {what} must be a mapping like {example}")
     out: dict[str, Any] = {}
+    spelled: dict[str, str] = {}  # flat key -> how this mapping wrote it
+
+    def put(flat: str, value: Any, spelling: str) -> None:
+        if flat in out:
+            raise UserError(f"{path}: {where}: {what}: {flat} is given twice (as {spelled[flat]} and {spelling}); "
+                            f"keep one")
+        out[flat] = value
+        spelled[flat] = spelling
+
     for key, value in settings.items():
-        if isinstance(value, dict) and "." not in str(key) and key != "options":
-            out.update({f"{key}.{k}": v for k, v in value.items()})
-        elif isinstance(value, dict) and key == "options":
-            out.update({f"options.{k}": v for k, v in value.items()})
+        if isinstance(value, dict) and "." not in str(key):  # a section (options too): {train: {epochs: 4}}
+            for k, v in value.items():
+                put(f"{key}.{k}", v, f"{key}: {{{k}}}")
         else:
-            out[str(key)] = value
+            put(str(key), value, str(key))
     return out
 
 
@@ -255,7 +282,7 @@ def _list(path: Path, where: str, key: str, value: Any, kind: type) -> list:
 def _read_grid(path: Path, where: str, grid: Any) -> dict[str, list[Any]]:
     """A grid's axes, each a list of values; an empty list is refused (the product over it would
     drop the axis silently, not run zero cells)."""
-    flat = flatten_settings(path, where + " grid", grid)
+    flat = flatten_settings(path, where, grid, "grid")
     for key, values in flat.items():
         if isinstance(values, list) and not values:
             raise UserError(f"{path}: {where}: grid {key} is empty: give at least one value, or drop the axis")
@@ -290,13 +317,18 @@ def _read_stage(path: Path, index: int, top: dict, raw: dict, ov: Overrides) -> 
                 raise UserError(f"{path}: {where}: {label}.{k} must be a mapping")
             _check_keys(path, f"{where} {label}.{k}", v, allowed)
             _read_grid(path, f"{where} {label}.{k}", v.get("grid"))  # an empty axis: refused here, not at expansion
+            flatten_settings(path, f"{where} {label}.{k}", v.get("settings"))  # a setting given twice: here too
+    model = merged.get("model")
+    if model is not None and not isinstance(model, str):
+        raise UserError(f"{path}: {where}: model {model!r} is a {type(model).__name__}, not text; give one encoder "
+                        f"(a Hugging Face name, a local path or embedded:NAME)")
     stage = Stage(
         name=name,
         datasets=_list(path, where, "datasets", merged["datasets"], str),
         fractions=_list(path, where, "fractions", merged.get("fractions", [0.0]), float),
         seeds=_list(path, where, "seeds", merged.get("seeds", [0]), int),
         methods=_list(path, where, "methods", merged.get("methods", [TRANSFER_METHOD]), str),
-        model=str(merged.get("model") or DEFAULT_MODEL),
+        model=model or DEFAULT_MODEL,
         llm=str(merged.get("llm") or DEFAULT_LLM),
         # settings add up (suite, then the stage's own): a stage's settings override, not replace
         settings={**flatten_settings(path, "suite", top.get("settings")),
@@ -337,6 +369,7 @@ def _read_stage(path: Path, index: int, top: dict, raw: dict, ov: Overrides) -> 
         stage.llms = []
     if ov.model:
         stage.model = ov.model
+        stage.model_from = "--model"
     stage.cli_settings = dict(ov.settings)
     return stage
 
@@ -392,10 +425,31 @@ def check_suite(suite: Suite, data_dir: str | None, need_data: bool = True) -> s
     for f in {f for s in suite.stages for f in s.fractions if not s.is_transfer}:
         if not 0 < f <= 1:
             raise UserError(f"{suite.path}: fraction {f}: must be in (0, 1]")
+    check_models(suite)
     missing = missing_data_dir(suite, datasets, data_dir)
     if missing and need_data:
         raise UserError(missing)
     return missing
+
+
+def check_models(suite: Suite) -> None:
+    """Each stage's encoder, as ``gpta run`` checks its own (gpta/cell.py ``validate``): an unknown
+    embedded model or a local path without config.json is refused before anything is written,
+    not once per cell. Runs after the settings checks: gpta.model imports torch."""
+    from gpta.model import resolve_model_path
+
+    checked: set[str] = set()
+    for stage in suite.stages:
+        if stage.model in checked:
+            continue
+        try:
+            resolve_model_path(stage.model)
+        except UserError as exc:
+            if stage.model_from == "--model":  # worded as `gpta run --model` words it
+                raise
+            why = str(exc).removeprefix("--model ")
+            raise UserError(f"{suite.path}: stage {stage.name!r}: model {why}") from None
+        checked.add(stage.model)
 
 
 def stage_cells(suite: Suite, stage: Stage) -> list[Cell]:
