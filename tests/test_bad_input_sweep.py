@@ -214,3 +214,33 @@ def test_an_llm_for_a_suite_with_an_llm_method_is_accepted(tmp_path, capsys, fie
     code, stdout, err, _ = sweep(tmp_path, capsys, {**BASE, **fields}, "--llm", "embedded", "--dry-run", "--list")
     assert code == 0, err
     assert "todo" in stdout
+
+
+# -- F1 (sweep side), F5, F11: a report, the sequence length and the tracker, refused at planning --
+
+@pytest.mark.parametrize("dry", [True, False], ids=["dry-run", "sweep"])
+def test_a_report_into_the_results_folder_is_refused_before_the_sweep(tmp_path, capsys, dry):
+    """`--report DIR` replaces DIR whole: the results folder itself (or any folder holding more
+    than a report) had been deleted after the sweep. Refused before any cell; nothing written."""
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "mine.json").write_text("{}")
+    code, _, err, _ = sweep(tmp_path, capsys, BASE, "--report", str(out), *(["--dry-run"] if dry else []))
+    refused(code, err, f"--report {out}", "'mine.json'", "which no report wrote")
+    assert sorted(p.name for p in out.iterdir()) == ["mine.json"]
+
+
+@pytest.mark.parametrize("dry", [True, False], ids=["dry-run", "sweep"])
+def test_settings_longer_than_the_encoder_takes_are_refused_at_planning(tmp_path, capsys, dry):
+    code, _, err, out = sweep(tmp_path, capsys, {**BASE, "settings": {"train.max_text_tokens": 600}},
+                              *(["--dry-run"] if dry else []))
+    refused(code, err, "suite.yaml", "stage 'main'", "train.max_text_tokens=600", "= 635 tokens", "(512")
+    assert not out.exists()
+
+
+def test_a_tracker_store_that_cannot_be_used_is_refused_before_out_is_written(tmp_path, capsys):
+    blocker = tmp_path / "afile"
+    blocker.write_text("")
+    code, _, err, out = sweep(tmp_path, capsys, BASE, "--track", f"mlflow:{blocker}/store")
+    assert code == 2, err
+    assert not out.exists() or not any(out.iterdir()), sorted(p.name for p in out.iterdir())

@@ -136,7 +136,10 @@ def cmd_sweep(args: argparse.Namespace) -> int:
     out = Path(args.out or Path("results") / suite.name)
     check_out_dir(out)
     if args.report is not None:
+        from gpta.commands.report import check_report_out
+
         check_out_dir(args.report or out / "report", "--report")
+        check_report_out(Path(args.report or out / "report"), "--report")  # never a folder holding results
 
     if args.dry_run:
         from gpta.sweep.dryrun import dry_run

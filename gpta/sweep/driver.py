@@ -104,6 +104,9 @@ class Sweep:
         from gpta.sweep.lock import sweep_lock
 
         check_suite(self.suite, self.opts.data_dir)
+        from gpta.tracking import make_tracker
+
+        self.tracker = make_tracker(self.opts.track)  # a bad --track is refused before --out is written
         for note in self.suite.notes:
             print(f"note: {note}", file=sys.stderr)
         with sweep_lock(self.out):
@@ -125,9 +128,6 @@ class Sweep:
             self.estimator.learn_all(r for r in records.values() if r.get("status", "ok") == "ok")
             executor = make_executor(self.opts.executor, self.opts.workers, self.opts.address, self.opts.device,
                                      self.opts.gpus_per_worker)
-            from gpta.tracking import make_tracker
-
-            self.tracker = make_tracker(self.opts.track)
             self.executor = executor
             journal(self.out, "sweep-start", suite=self.suite.name, executor=executor.name, slots=executor.slots,
                     threads=executor.threads, host=platform.node())

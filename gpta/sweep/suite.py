@@ -436,20 +436,30 @@ def check_models(suite: Suite) -> None:
     """Each stage's encoder, as ``gpta run`` checks its own (gpta/cell.py ``validate``): an unknown
     embedded model or a local path without config.json is refused before anything is written,
     not once per cell. Runs after the settings checks: gpta.model imports torch."""
-    from gpta.model import resolve_model_path
+    from gpta.cell import check_sequence_length
+    from gpta.data.spec import get_dataset
+    from gpta.model import max_positions, resolve_model_path
 
-    checked: set[str] = set()
+    limits: dict[str, int | None] = {}
     for stage in suite.stages:
-        if stage.model in checked:
-            continue
-        try:
-            resolve_model_path(stage.model)
-        except UserError as exc:
-            if stage.model_from == "--model":  # worded as `gpta run --model` words it
-                raise
-            why = str(exc).removeprefix("--model ")
-            raise UserError(f"{suite.path}: stage {stage.name!r}: model {why}") from None
-        checked.add(stage.model)
+        if stage.model not in limits:
+            try:
+                limits[stage.model] = max_positions(resolve_model_path(stage.model))
+            except UserError as exc:
+                if stage.model_from == "--model":  # worded as `gpta run --model` words it
+                    raise
+                why = str(exc).removeprefix("--model ")
+                raise UserError(f"{suite.path}: stage {stage.name!r}: model {why}") from None
+        seen: set[tuple] = set()  # the longest input must fit the encoder (as `gpta run` checks it)
+        for cell in suite.planned.get(stage.name, []):
+            t, task = cell.cfg.train, get_dataset(cell.cfg.dataset, **cell.cfg.dataset_options).task
+            if (t.max_text_tokens, t.max_prefix_tokens, task) in seen:
+                continue
+            seen.add((t.max_text_tokens, t.max_prefix_tokens, task))
+            try:
+                check_sequence_length(cell.cfg, task, limits[stage.model])
+            except UserError as exc:
+                raise UserError(f"{suite.path}: stage {stage.name!r}: {exc}") from None
 
 
 def stage_cells(suite: Suite, stage: Stage) -> list[Cell]:
