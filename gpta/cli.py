@@ -242,7 +242,9 @@ def main(argv: list[str] | None = None) -> int:
     except ValueError:  # not the main thread (an embedding program): leave signals alone
         pass
     try:
-        return int(args.func(args) or 0)
+        code = int(args.func(args) or 0)
+        sys.stdout.flush()  # output still in the buffer: a console that cannot take it fails here, named, not at exit
+        return code
     except UserError as exc:
         if debug:
             traceback.print_exc()
