@@ -224,3 +224,13 @@ def test_report_refuses_an_empty_out_as_run_and_sweep_do(tmp_path, capsys):
     with pytest.raises(SystemExit) as exit_:
         main(["report", str(a), "--out", ""])
     assert exit_.value.code == 2 and "'' is no folder" in capsys.readouterr().err
+
+
+def test_transfer_help_offers_no_llm_option_it_would_refuse(capsys):
+    with pytest.raises(SystemExit):
+        main(["transfer", "--help"])
+    out = capsys.readouterr().out
+    assert "--from" in out and "--dataset" in out and "--llm" not in out
+    with pytest.raises(SystemExit):
+        main(["run", "--help"])
+    assert "--llm-cache" in capsys.readouterr().out  # run keeps them

@@ -56,8 +56,9 @@ def cell_llm(method: str, llm: str | None) -> str:
     return llm
 
 
-def add_cell_args(p: argparse.ArgumentParser, with_method: bool = True) -> None:
-    """Arguments shared by `run` and `transfer`."""
+def add_cell_args(p: argparse.ArgumentParser, with_method: bool = True, with_llm: bool = True) -> None:
+    """Arguments shared by `run` and `transfer` (``with_llm=False``: its LLM options are still parsed,
+    so `--llm` gets its own refusal, "uses no LLM; drop --llm", but --help does not offer them)."""
     p.add_argument("--dataset", required=True, help="registered name, csv:PATH, tsv:PATH, jsonl:PATH or a card file")
     p.add_argument("--fraction", type=float, default=0.05, help="share of the train pool, in (0, 1]")
     p.add_argument("--seed", type=seed_arg, default=13, help="train seed (and data seed unless --data-seed)")
@@ -85,6 +86,10 @@ def add_cell_args(p: argparse.ArgumentParser, with_method: bool = True) -> None:
     from gpta.commands.llm import add_endpoint_args
 
     add_endpoint_args(p)
+    if not with_llm:
+        for action in p._actions:
+            if any(o.startswith("--llm") for o in action.option_strings):
+                action.help = argparse.SUPPRESS
     g = p.add_argument_group("your own data (--dataset csv:PATH ...)")
     g.add_argument("--text-col", help="column (CSV/TSV) or key (JSONL) holding the text (default: text)")
     g.add_argument("--label-col", help="column or key holding the label (default: label)")

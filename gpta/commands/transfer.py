@@ -52,5 +52,5 @@ def register(sub) -> None:
     p = sub.add_parser("transfer", help="train on a dataset with the fixed prefix learned in another result (no LLM)")
     p.add_argument("--from", dest="from_path", required=True, metavar="RESULT.json",
                    help="a result JSON whose 'prefix' to reuse (e.g. a GPTA run on sst2)")
-    add_cell_args(p, with_method=False)
+    add_cell_args(p, with_method=False, with_llm=False)  # transfer calls no LLM
     p.set_defaults(func=cmd_transfer)
