@@ -167,7 +167,8 @@ def context_lines(runs: pd.DataFrame, raw: dict[str, dict]) -> tuple[list[str], 
         f"Claims 1-3 count the paper's datasets only ({', '.join(PAPER_DATASETS)}).",
         f"Tests: the claims' primary tests form one {HOLM} family ({FAMILY_CLAIMS}); the per-cell comparisons with "
         f"{BASELINE} form a second ({FAMILY_CELLS}), read by every table. \"Significant\" means after correction "
-        f"at {ALPHA:.0%}. Minimum detectable effects are at {POWER:.0%} power and the family's strictest Holm level.",
+        f"at {ALPHA:.0%}. Minimum detectable effects are at {POWER:.0%} power and the family's strictest Holm level "
+        f"(claims 1-4 and 6: their pooled sign-flip test simulated at each stratum's own seed spread).",
     ]
     sampling = _llm_sampling(runs, raw)
     if sampling:
