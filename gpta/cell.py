@@ -49,7 +49,8 @@ def check_sequence_length(cfg: RunConfig, task: str, limit: int | None) -> None:
     if task == "qa":
         from gpta.qa import QA_MAX_LENGTH
 
-        length, parts = t.max_prefix_tokens + QA_MAX_LENGTH, f"train.max_prefix_tokens={t.max_prefix_tokens} + the QA window {QA_MAX_LENGTH}"
+        length = t.max_prefix_tokens + QA_MAX_LENGTH
+        parts = f"train.max_prefix_tokens={t.max_prefix_tokens} + the QA window {QA_MAX_LENGTH}"
     else:
         length = t.max_prefix_tokens + t.max_text_tokens + 3
         parts = (f"train.max_text_tokens={t.max_text_tokens} + train.max_prefix_tokens={t.max_prefix_tokens} + "

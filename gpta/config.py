@@ -203,6 +203,7 @@ def _bound(x: float) -> str:
     """A range bound as a reader writes it: 4294967295, not 4.29497e+09; 0.05 as 0.05."""
     return str(int(x)) if float(x).is_integer() and abs(x) < 1e16 else f"{x:g}"
 
+
 @dataclass(frozen=True)
 class Setting:
     """One row of the table: a setting's key, type, default and allowed values."""

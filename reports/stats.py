@@ -23,7 +23,8 @@
 - **Minimum detectable effect** (``mde_paired``, ``mde_signflip``): the true effect a test detects
   with 80% power at its level, from the noncentral t (paired) or by simulating the pooled sign-flip
   test at the observed per-stratum spreads (``signflip_power``); ``mde_pooled`` (normal
-  approximation) remains where no per-stratum spreads exist (claim 4's spread of comparisons, claim 5).
+  approximation) remains where no per-stratum spreads describe the test (claim 4's "to decide"
+  line, priced from its null spread; claim 5 on the rho scale).
 - Per-example (item-level) tests pooled over seeds are **not used**: simulated with two identical
   training procedures, the pooled McNemar test rejected a true null 22.7% of the time (issue 23),
   because items are not independent once the seed's training randomness is shared by all of them.
@@ -409,8 +410,8 @@ def signflip_power(effect: float, sds, ns, alpha: float = ALPHA, reps: int = SIM
 def mde_signflip(sds, ns, alpha: float = ALPHA, power: float = POWER, **sim) -> float:
     """Smallest effect ``pooled_signflip`` detects with ``power`` at ``alpha``, by simulation
     (``signflip_power``) at these strata's SDs and sizes. The normal approximation (``mde_pooled``)
-    is optimistic at few seeds: with 3 pairs per stratum its "80%" effect is detected 60-76% of the
-    time (tests/test_calibration.py); the t with Welch df is pessimistic there (82-98%)."""
+    is optimistic at few seeds: with 3 pairs per stratum its "80%" effect was detected 66-71% of the
+    time (tests/test_calibration.py)."""
     sds, ns = np.asarray(sds, dtype=float), np.asarray(ns, dtype=int)
     se = math.sqrt(float(np.sum(sds ** 2 / ns))) / len(ns) if len(ns) else math.nan
     if not se > 0:

@@ -93,7 +93,7 @@ def cmd_report(args: argparse.Namespace) -> int:
     results_dir = Path(args.results_dir)
     final = Path(args.out) if args.out else results_dir / "report"
     check_out_dir(final)
-    check_report_out(final)  # before any work: never replace a folder that holds anything but a report
+    check_report_out(final)  # before any work (built_whole checks again, for every caller)
     from reports.load import problem_files
 
     damaged = problem_files(results_dir)  # damaged, unknown schema, copies of a run id, NaN metrics
@@ -129,12 +129,19 @@ def cmd_report(args: argparse.Namespace) -> int:
         print(f"  skipped {name}: {reason}")
     print(f"tables: {written['tables']['md']} and {written['tables']['tex']}")
     print(f"index: {written['index_md']} and {written['index_html']}")
-    if damaged:  # on the console, not only in index.md
-        print(f"report: left out {len(damaged)} file{'s' if len(damaged) > 1 else ''} of {results_dir} that "
-              f"{'are not usable results' if len(damaged) > 1 else 'is not a usable result'} (move them out, or rerun their cells with `gpta sweep`):", file=sys.stderr)
-        for name, why in damaged:
-            print(f"  {name}: {why}", file=sys.stderr)
+    print_left_out(results_dir, damaged)  # on the console, not only in index.md
     return 0
+
+
+def print_left_out(results_dir: Any, damaged: list[tuple[str, str]]) -> None:
+    """Name on stderr each file of ``results_dir`` a report left out, and why."""
+    if not damaged:
+        return
+    print(f"report: left out {len(damaged)} file{'s' if len(damaged) > 1 else ''} of {results_dir} that "
+          f"{'are not usable results' if len(damaged) > 1 else 'is not a usable result'} (move them out, or "
+          f"rerun their cells with `gpta sweep`):", file=sys.stderr)
+    for name, why in damaged:
+        print(f"  {name}: {why}", file=sys.stderr)
 
 
 def _compare(args: argparse.Namespace, dirs: list[str]) -> int:
@@ -157,11 +164,7 @@ def _compare(args: argparse.Namespace, dirs: list[str]) -> int:
     print(Path(written["md"]).read_text(encoding="utf-8"), end="")
     print(f"\ncomparison ({written['groups']} groups): {written['md']} and {written['csv']}")
     for d, files in damaged.items():
-        if files:
-            print(f"report: left out {len(files)} file{'s' if len(files) > 1 else ''} of {d} that "
-                  f"{'are not usable results' if len(files) > 1 else 'is not a usable result'} (move them out, or rerun their cells with `gpta sweep`):", file=sys.stderr)
-            for name, why in files:
-                print(f"  {name}: {why}", file=sys.stderr)
+        print_left_out(d, files)
     return 0
 
 

@@ -138,8 +138,9 @@ def cmd_sweep(args: argparse.Namespace) -> int:
     if args.report is not None:
         from gpta.commands.report import check_report_out
 
-        check_out_dir(args.report or out / "report", "--report")
-        check_report_out(Path(args.report or out / "report"), "--report")  # never a folder holding results
+        report_out = Path(args.report or out / "report")
+        check_out_dir(report_out, "--report")
+        check_report_out(report_out, "--report")  # never a folder holding results
 
     if args.dry_run:
         from gpta.sweep.dryrun import dry_run

@@ -452,10 +452,12 @@ def check_models(suite: Suite) -> None:
                 raise UserError(f"{suite.path}: stage {stage.name!r}: model {why}") from None
         seen: set[tuple] = set()  # the longest input must fit the encoder (as `gpta run` checks it)
         for cell in suite.planned.get(stage.name, []):
-            t, task = cell.cfg.train, get_dataset(cell.cfg.dataset, **cell.cfg.dataset_options).task
-            if (t.max_text_tokens, t.max_prefix_tokens, task) in seen:
+            t = cell.cfg.train
+            key = (cell.cfg.dataset, t.max_text_tokens, t.max_prefix_tokens)
+            if key in seen:  # one check per distinct (dataset, lengths), not per cell
                 continue
-            seen.add((t.max_text_tokens, t.max_prefix_tokens, task))
+            seen.add(key)
+            task = get_dataset(cell.cfg.dataset, **cell.cfg.dataset_options).task
             try:
                 check_sequence_length(cell.cfg, task, limits[stage.model])
             except UserError as exc:
