@@ -22,9 +22,9 @@
 - **Wilson** interval for a proportion (``wilson``): scipy's ``binomtest(...).proportion_ci``.
 - **Minimum detectable effect** (``mde_paired``, ``mde_signflip``): the true effect a test detects
   with 80% power at its level, from the noncentral t (paired) or by simulating the pooled sign-flip
-  test at the observed per-stratum spreads (``signflip_power``); ``mde_pooled`` (normal
-  approximation) remains where no per-stratum spreads describe the test (claim 4's "to decide"
-  line, priced from its null spread; claim 5 on the rho scale).
+  test at the observed per-stratum spreads (``signflip_power``; claim 4's "to decide" line
+  simulates its one-sided test at each comparison's own mean and spread); ``mde_pooled`` (normal
+  approximation) remains only for claim 5 on the rho scale.
 - Per-example (item-level) tests pooled over seeds are **not used**: simulated with two identical
   training procedures, the pooled McNemar test rejected a true null 22.7% of the time (issue 23),
   because items are not independent once the seed's training randomness is shared by all of them.
@@ -129,13 +129,10 @@ class PooledTest:
     se: float
     exact: bool
     test: str = POOLED_TEST_NAME
-    # SD of the sign-flip null distribution of the statistic: sqrt(sum (w_i d_i)^2). Close to ``se``
-    # when every stratum has about the same effect; larger when the strata's means differ (it
-    # includes them), which is what the test's power then depends on
-    null_sd: float = math.nan
     df: float = math.nan  # the interval's degrees of freedom (Welch-Satterthwaite over strata)
     stratum_sd: tuple[float, ...] = ()  # each stratum's SD of the differences (after the floor)
     stratum_n: tuple[int, ...] = ()  # each stratum's pairs
+    stratum_mean: tuple[float, ...] = ()  # each stratum's mean difference (same order as stratum_sd)
 
     @property
     def tested(self) -> bool:
@@ -192,20 +189,20 @@ def pooled_signflip(diffs, strata, resolution: float | None = None, min_per_stra
         p = float((1 + np.sum(extreme)) / (1 + draws))
         exact = False
     floor = DEFAULT_RESOLUTION if resolution is None or not resolution > 0 else float(resolution)
-    parts, sds, ns = [], [], []  # (v_d = s_d^2 / n_d, its df n_d - 1) per stratum
+    parts, sds, ns, means = [], [], [], []  # (v_d = s_d^2 / n_d, its df n_d - 1) per stratum
     for j in range(k):
         dj = d[idx == j]
         sd = max(float(dj.std(ddof=1)) if len(dj) > 1 else floor, floor)
         parts.append((sd * sd / len(dj), max(len(dj) - 1, 1)))
         sds.append(sd)
         ns.append(len(dj))
+        means.append(float(dj.mean()))
     var = sum(v for v, _ in parts)
     se = math.sqrt(var) / k
     df = welch_df(parts)
     half = float(stats.t.ppf(0.975, df) * se)
-    null_sd = float(np.sqrt(np.sum((weight * d) ** 2)))
-    return PooledTest(observed, p, observed - half, observed + half, n, k, se, exact, null_sd=null_sd, df=df,
-                      stratum_sd=tuple(sds), stratum_n=tuple(ns))
+    return PooledTest(observed, p, observed - half, observed + half, n, k, se, exact, df=df,
+                      stratum_sd=tuple(sds), stratum_n=tuple(ns), stratum_mean=tuple(means))
 
 
 def welch_df(parts) -> float:
@@ -383,38 +380,64 @@ SIM_FLIPS = 999  # sign-flip draws per simulated experiment, at least 20 / alpha
 SIM_SEED = 20241203
 
 
-def signflip_power(effect: float, sds, ns, alpha: float = ALPHA, reps: int = SIM_REPS, flips: int = SIM_FLIPS,
-                   seed: int = SIM_SEED) -> float:
-    """Simulated power of ``pooled_signflip`` (two-sided, level ``alpha``) when every pair of
-    stratum d differs by ``effect`` plus normal noise of SD ``sds[d]``, with ``ns[d]`` pairs.
+def signflip_p_floor(n_pairs: int, alternative: str = "two-sided") -> float:
+    """The smallest p ``pooled_signflip`` can give with ``n_pairs`` pairs, whatever the effect: the
+    all-agreeing sign pattern (and, two-sided, its mirror) out of 2^n when it enumerates them, else
+    one draw in 1 + ``MC_DRAWS``. At or above the level, no effect can be shown."""
+    if n_pairs < 1:
+        return math.nan
+    if n_pairs <= EXACT_FLIPS_MAX:
+        return (1 if alternative == "greater" else 2) / 2 ** n_pairs
+    return max((1 if alternative == "greater" else 2) / 2 ** n_pairs, 1 / (1 + MC_DRAWS))
 
-    The same statistic (strata equally weighted) and p = (1 + #extreme) / (1 + flips) as the test.
-    The noise and the sign patterns come from ``seed`` whatever the effect (common random numbers),
-    so power rises smoothly with the effect and a search for the MDE converges.
+
+def signflip_power(effect, sds, ns, alpha: float = ALPHA, reps: int = SIM_REPS, flips: int = SIM_FLIPS,
+                   seed: int = SIM_SEED, alternative: str = "two-sided") -> float:
+    """Simulated power of ``pooled_signflip`` (level ``alpha``) when every pair of stratum d
+    differs by ``effect`` (one number, or one per stratum) plus normal noise of SD ``sds[d]``, with
+    ``ns[d]`` pairs. ``alternative`` as in the test ("greater": one-sided, H1 says above 0).
+
+    The same statistic (strata equally weighted) and the same p as the test: every sign pattern
+    enumerated up to ``EXACT_FLIPS_MAX`` pairs (the test's exact p), else p = (1 + #extreme) /
+    (1 + flips). The noise and the sign patterns come from ``seed`` whatever the effect (common
+    random numbers), so power rises smoothly with the effect and a search for the MDE converges.
     """
     sds, ns = np.asarray(sds, dtype=float), np.asarray(ns, dtype=int)
     if len(sds) == 0 or (ns < 1).any():
         return math.nan
+    effects = np.broadcast_to(np.asarray(effect, dtype=float), sds.shape)
     flips = max(flips, math.ceil(20 / alpha))  # p's resolution well below the level
     sd = np.repeat(sds, ns)
     w = np.repeat(1.0 / (len(ns) * ns), ns)
     rng = np.random.default_rng(seed)
     z = rng.standard_normal((reps, len(sd))) * sd
-    signs = rng.choice(np.array((1.0, -1.0), dtype=np.float32), size=(len(sd), flips))
-    x = ((effect + z) * w).astype(np.float32)  # (reps, pairs), weighted; float32: a power, not a p, is wanted
+    x = ((np.repeat(effects, ns) + z) * w).astype(np.float32)  # (reps, pairs), weighted; float32: a power, not a p
+    if len(sd) <= EXACT_FLIPS_MAX:  # the test enumerates every pattern: p = #extreme / 2^n, no "+1"
+        signs = np.array(list(itertools.product((1.0, -1.0), repeat=len(sd))), dtype=np.float32).T
+        plus = 0
+    else:
+        signs = rng.choice(np.array((1.0, -1.0), dtype=np.float32), size=(len(sd), flips))
+        plus = 1
     observed = x.sum(axis=1, keepdims=True)
-    extreme = (np.abs(x @ signs) >= np.abs(observed) * (1 - 1e-6)).sum(axis=1)
-    return float(np.mean((1 + extreme) / (1 + flips) < alpha))
+    extreme = np.empty(reps)
+    chunk = max(1, 2 ** 24 // signs.shape[1])  # (chunk, patterns) floats at a time: <= 64 MB
+    for a in range(0, reps, chunk):
+        null, obs = x[a:a + chunk] @ signs, observed[a:a + chunk]
+        tol = 1e-6 * np.abs(obs)  # the observed pattern itself counts (float32 sums)
+        hit = null >= obs - tol if alternative == "greater" else np.abs(null) >= np.abs(obs) - tol
+        extreme[a:a + chunk] = hit.sum(axis=1)
+    return float(np.mean((plus + extreme) / (plus + signs.shape[1]) < alpha))
 
 
 def mde_signflip(sds, ns, alpha: float = ALPHA, power: float = POWER, **sim) -> float:
     """Smallest effect ``pooled_signflip`` detects with ``power`` at ``alpha``, by simulation
     (``signflip_power``) at these strata's SDs and sizes. The normal approximation (``mde_pooled``)
     is optimistic at few seeds: with 3 pairs per stratum its "80%" effect was detected 66-71% of the
-    time (tests/test_calibration.py)."""
+    time (tests/test_calibration.py). NaN when no effect reaches ``power`` (too few pairs for the
+    level: ``signflip_p_floor`` says why)."""
     sds, ns = np.asarray(sds, dtype=float), np.asarray(ns, dtype=int)
     se = math.sqrt(float(np.sum(sds ** 2 / ns))) / len(ns) if len(ns) else math.nan
-    if not se > 0:
+    if not se > 0 or not signflip_p_floor(int(ns.sum()), sim.get("alternative", "two-sided")) < alpha:
         return math.nan
     guess = mde_pooled(se, alpha, power)  # the normal approximation: the search starts around it
     lo, hi = 0.9 * guess, 1.5 * guess
@@ -430,10 +453,15 @@ def mde_signflip(sds, ns, alpha: float = ALPHA, power: float = POWER, **sim) -> 
     return hi
 
 
-def seeds_for_signflip(target: float, sds, ns, seeds_now: int, alpha: float = ALPHA, power: float = POWER,
-                       max_seeds: int = 1000, **sim) -> int:
-    """Seeds per cell at which ``pooled_signflip`` detects ``target`` with ``power`` (simulated), if
-    every stratum's SD stays as it is and its pairs grow with the seeds (ns x seeds / seeds_now)."""
+MAX_SEEDS = 1000  # a "to decide" search stops here: beyond it, more seeds is not the answer
+
+
+def seeds_for_signflip(target, sds, ns, seeds_now: int, alpha: float = ALPHA, power: float = POWER,
+                       max_seeds: int = MAX_SEEDS, **sim) -> int | None:
+    """Seeds per cell at which ``pooled_signflip`` detects ``target`` (one effect, or one per
+    stratum) with ``power`` (simulated), if every stratum's SD and mean stay as they are and its
+    pairs grow with the seeds (ns x seeds / seeds_now). None when ``max_seeds`` are not enough: the
+    caller says so, it does not print a capped number as if it were the answer."""
     ns = np.asarray(ns, dtype=int)
     sim = {"reps": SIM_REPS_SEEDS, **sim}
 
@@ -447,17 +475,14 @@ def seeds_for_signflip(target: float, sds, ns, seeds_now: int, alpha: float = AL
     while not enough(hi):
         lo, hi = hi, 2 * hi
         if hi > max_seeds:
-            return max_seeds
+            if enough(max_seeds):
+                hi = max_seeds
+                break
+            return None
     while hi - lo > 1:
         mid = (lo + hi) // 2
         lo, hi = (mid, hi) if not enough(mid) else (lo, mid)
     return hi
-
-
-def seeds_to_detect(mde_now: float, seeds_now: int, target: float) -> int:
-    """Seeds per cell at which an MDE of ``mde_now`` at ``seeds_now`` seeds falls to ``target``: on
-    the same cells, datasets and family the pooled SE scales as 1/sqrt(seeds) (``reports.power``'s formulas)."""
-    return max(seeds_now, math.ceil(seeds_now * (mde_now / target) ** 2 - 1e-9))
 
 
 def runs_for_correlation(rho: float, alpha: float, power: float = POWER) -> int:

@@ -160,6 +160,21 @@ def test_the_pooled_mde_is_detected_with_80_percent_power(sds, calibration_repor
     assert normal < 0.74  # why the scorecard no longer prints it
 
 
+def test_the_pooled_mde_at_few_pairs_is_detected_with_80_percent_power_by_the_exact_test(calibration_report):
+    """At 5 datasets x 3 seeds (15 pairs: claim 2 in the verdict run) the test enumerates all 2^15
+    sign patterns; the simulation does too (before, it drew 3,600 Monte-Carlo flips: 2.82 points here
+    against 2.77 now), and the effect it names is detected ~80% of the time by the test itself."""
+    alpha, n, draws = ALPHA / 9, VERDICT_SEEDS, 300
+    sds = (0.01, 0.02, 0.02, 0.03, 0.04)
+    strata = [f"d{j}" for j in range(len(sds)) for _ in range(n)]
+    mde = mde_signflip(sds, [n] * len(sds), alpha)
+    rng = np.random.default_rng(41)
+    hits = sum(pooled_signflip(mde + rng.normal(0.0, np.repeat(sds, n)), strata, 1e-4).p < alpha for _ in range(draws))
+    calibration_report.append(f"pooled MDE (claim 2), 5 datasets x {n} pairs (exact sign-flip test), alpha/9: "
+                              f"simulated MDE {100 * mde:.2f} pts detected {hits / draws:.3f} of {draws}")
+    assert 0.73 <= hits / draws <= 0.87
+
+
 def test_noninferiority_test_keeps_its_level_at_the_margin(calibration_report):
     """Claim 4: GPTA's seed accuracies minus the reference's, truly 2 points lower (the margin)."""
     from reports.protocol import NONINFERIORITY_MARGIN as margin
