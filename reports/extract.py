@@ -114,6 +114,19 @@ def fallbacks(result: dict[str, Any]) -> int:
     return int(get(result, PATHS["prefix_source"]) == "fallback")
 
 
+def stand_in(result: dict[str, Any]) -> bool:
+    """Whether the prefix the run was tested with is our stand-in template, not the LLM's text
+    (every LLM reply it could have used was unusable): its history's entries with that prefix are
+    all fallbacks, or, without a history (llm-prefix), its ``prefix_source`` is "fallback". Tables
+    and figures mark such runs: they are labelled with the LLM, but never trained with its words."""
+    hist = _history(result)
+    if hist:
+        tested = str(result.get("prefix") or "")
+        sources = [e.get("source") for e in hist if str(e.get("prefix") or "") == tested]
+        return bool(sources) and all(src == "fallback" for src in sources)
+    return get(result, PATHS["prefix_source"]) == "fallback"
+
+
 def prefix_changes(result: dict[str, Any]) -> list[int]:
     """Round indices at which the prefix text actually changed from the previous round."""
     hist = _history(result)
@@ -156,7 +169,7 @@ def enrich(runs: pd.DataFrame, raw: dict[str, dict[str, Any]]) -> pd.DataFrame:
         "test_n", "dev_n", "cold_llm_seconds", "cost_llm_seconds", "cost_llm_seconds_cold", "cost_tokens",
         "cost_tokens_cold", "cost_calls", "train_majority", "llm_acc", "llm_acc_how", "rev_total", "rev_new",
         "rev_echo", "rev_fallback", "rev_unchanged", "is_reference", "protocol", "paper_arm",
-        "test_loss", "test_gap", "train_seconds", "eval_seconds", "cell_seconds_cold", "fallbacks")}
+        "test_loss", "test_gap", "train_seconds", "eval_seconds", "cell_seconds_cold", "fallbacks", "stand_in")}
     refs = reference_methods()
     for r in runs.itertuples():
         res = raw.get(r.run_id) or {}
@@ -192,6 +205,7 @@ def enrich(runs: pd.DataFrame, raw: dict[str, dict[str, Any]]) -> pd.DataFrame:
         for k in ("total", "new", "echo", "fallback", "unchanged"):
             cols[f"rev_{k}"].append(kinds["revisions" if k == "total" else k])
         cols["fallbacks"].append(fallbacks(res))  # replaces load's count, which misses llm-prefix's fallback
+        cols["stand_in"].append(stand_in(res))
         cols["is_reference"].append(r.method in refs)
         cols["protocol"].append(protocol_of(res))
         cols["paper_arm"].append(r.method == UNDER_TEST and is_paper_arm(res))
