@@ -210,7 +210,55 @@ def usable_results(results_dir: Path) -> tuple[list[dict[str, Any]], list[tuple[
             left_out.append((name, f"run_id {r['run_id']!r} is also in {first} (a copy?); only {first} is read"))
         else:
             kept[str(r["run_id"])] = r
+    left_out += _superseded(kept, results_dir)
     return sorted(kept.values(), key=lambda r: r["_path"]), sorted(left_out)
+
+
+def _cell_and_settings(result: dict[str, Any]) -> str:
+    """What makes two results the same measurement for the report: cell, method, LLM and every
+    setting (the arm). Two results that share it differ only in what the id adds (protocol
+    version, data fingerprint, resolved precision, method revision): the same experiment run
+    under another version, which must not be pooled with it as a second seed."""
+    cfg = result.get("config") or {}
+    cell = [cfg.get(k) for k in ("dataset", "fraction", "seed", "data_seed", "train_seed", "method", "llm")]
+    return json.dumps([cell, settings_of(cfg), flatten(result)["source_dataset"]], sort_keys=True, default=str)
+
+
+def _superseded(kept: dict[str, dict[str, Any]], results_dir: Path) -> list[tuple[str, str]]:
+    """Leave out (and name) every result that another one of the same cell and settings
+    supersedes: the one the sweep's plan names, else the newest protocol, else the one finished
+    last. Without this, an older version's result joined the planned one's arm: a cell counted
+    twice its seeds, and which one became GPTA's finetune partner depended on file-name order
+    (audit 4: 70 protocol-1 copies turned claim 1 from "contradicted" to "supported")."""
+    from gpta.sweep.plan import read_plan
+
+    planned = {str(row["run_id"]) for row in read_plan(results_dir) or [] if row.get("run_id")}
+    groups: dict[str, list[dict[str, Any]]] = {}
+    for r in kept.values():
+        groups.setdefault(_cell_and_settings(r), []).append(r)
+    out = []
+    for rs in groups.values():
+        if len(rs) < 2:
+            continue
+
+        def rank(r: dict[str, Any]) -> tuple:
+            ident = r.get("identity") or {}
+            version = ident.get("protocol_version")
+            finished = str((r.get("timestamps") or {}).get("finished") or "")
+            return (str(r["run_id"]) in planned, version if isinstance(version, int) else -1, finished)
+
+        rs.sort(key=lambda r: (rank(r), r["_path"]), reverse=True)
+        winner, why = rs[0], ("the sweep's plan names it" if str(rs[0]["run_id"]) in planned else
+                              "newer protocol or finished later")
+        for r in rs[1:]:
+            del kept[str(r["run_id"])]
+            differs = sorted(k for k in set(r.get("identity") or {}) | set(winner.get("identity") or {})
+                             if (r.get("identity") or {}).get(k) != (winner.get("identity") or {}).get(k))
+            out.append((Path(r["_path"]).name,
+                        f"the same cell and settings as {Path(winner['_path']).name} ({why}), which supersedes it"
+                        f" (they differ in: {', '.join(differs) or 'nothing the result records but its id'});"
+                        " only that one is read"))
+    return out
 
 
 def problem_files(results_dir: str | Path) -> list[tuple[str, str]]:
