@@ -114,9 +114,13 @@ def _headline_text(h: dict[str, Any]) -> list[str]:
 def _save(fig_out: F.FigureOut, fig_dir: Path) -> dict[str, str]:
     png, pdf = fig_dir / f"{fig_out.name}.png", fig_dir / f"{fig_out.name}.pdf"
     # Fonts are chosen at save time: TrueType (Type 42) embedding, never Type 3, which venues reject.
+    # bbox_inches="tight": the saved page grows to whatever is drawn (a long legend entry, a tick label),
+    # so nothing is cut off at the figure's edge; it is computed from the drawing, so the bytes stay the same
+    # from build to build. The pad keeps ink off the page's edge.
+    tight = {"bbox_inches": "tight", "pad_inches": 0.03}
     with plt.rc_context({"pdf.fonttype": 42, "ps.fonttype": 42, "svg.fonttype": "none"}):
-        fig_out.fig.savefig(png, dpi=300)
-        fig_out.fig.savefig(pdf, metadata={"CreationDate": None})  # no timestamp: same figure, same bytes
+        fig_out.fig.savefig(png, dpi=300, **tight)
+        fig_out.fig.savefig(pdf, metadata={"CreationDate": None}, **tight)  # no timestamp: same figure, same bytes
     return {"png": str(png), "pdf": str(pdf)}
 
 

@@ -19,6 +19,7 @@ import numpy as np
 import pandas as pd
 
 from reports.analysis import arm_order, cell_summaries
+from reports.protocol import PREDICTIONS
 from reports.roles import BASELINE, UNDER_TEST, reference_methods
 from reports.stats import MIN_PAIRS, correlate
 from reports.style import (VARIANT_STYLES, dataset_style, display_name, method_color, method_marker, new_figure,
@@ -48,6 +49,39 @@ def frac_label(f: float) -> str:
 
 def metric_name(metric: str) -> str:
     return {"accuracy": "accuracy", "f1": "F1"}.get(metric, metric)
+
+
+STAND_IN_MARK = "\u2021"  # double dagger: an arm whose runs here trained with our stand-in template
+
+
+def _flags(col: pd.Series) -> pd.Series:
+    """A boolean column as read back (object dtype, NaN where a run has no value): NaN counts as False."""
+    return col.astype(object).where(col.notna(), False).astype(bool)
+
+
+def stand_ins(d: pd.DataFrame) -> dict[str, tuple[int, int]]:
+    """{arm: (runs tested with our stand-in template, runs)} over ``d``'s runs, for arms with at least one
+    (reports/extract.py ``stand_in``: every LLM reply the run could use was unusable)."""
+    if "stand_in" not in d or d.empty:
+        return {}
+    counts = _flags(d["stand_in"]).groupby(d["arm"]).agg(["sum", "size"])
+    return {arm: (int(k), int(n)) for arm, (k, n) in counts.iterrows() if k}
+
+
+def arm_label(arm: str, marks: dict[str, tuple[int, int]] | None = None) -> str:
+    """An arm's legend label: its display name, with a trailing double dagger when any of its runs drawn
+    here is a stand-in (``marks`` from ``stand_ins``)."""
+    return display_name(arm) + (f" {STAND_IN_MARK}" if marks and arm in marks else "")
+
+
+def stand_in_note(marks: dict[str, tuple[int, int]]) -> str:
+    """The caption's sentence for the double dagger; empty when no drawn run is a stand-in."""
+    if not marks:
+        return ""
+    parts = [f"{display_name(arm)}: " + (f"all {n} runs" if k == n else f"{k} of {n} runs")
+             for arm, (k, n) in sorted(marks.items())]
+    return (f" {STAND_IN_MARK} = these runs trained and were tested with our stand-in template, not the LLM's text: "
+            f"every reply of the LLM was unusable; they keep the name of the LLM that was asked ({'; '.join(parts)}).")
 
 
 def _arm_style(arm: str, arms: list[str]) -> dict[str, Any]:
@@ -100,8 +134,9 @@ MIN_SEEDS_FOR_INTERVAL = MIN_PAIRS  # below this, draw the individual seeds, not
 
 def _lines_over_fraction(ax, summ: pd.DataFrame, fractions: list[float], scale: float = 100.0,
                          bounds: tuple[float, float] = (0.0, 100.0), runs: pd.DataFrame | None = None,
-                         value: str = "test") -> dict:
-    """One mean marker/line per arm (gid ``arm:<arm>``, label = its readable name).
+                         value: str = "test", marks: dict[str, tuple[int, int]] | None = None) -> dict:
+    """One mean marker/line per arm (gid ``arm:<arm>``, label = ``arm_label``: its readable name, marked
+    when ``marks`` (from ``stand_ins``) holds it).
 
     Several fractions: a line over the (log) fraction axis, NaN where a cell is missing (a gap).
     One fraction: a dodged dot-and-whisker plot, one x position per method. The whisker is the
@@ -120,7 +155,7 @@ def _lines_over_fraction(ax, summ: pd.DataFrame, fractions: list[float], scale: 
         n = np.array([g["n"].get(f, 0) for f in fractions], dtype=float)
         st = _arm_style(arm, arms)
         xs = np.array([float(k)]) if single else np.asarray(fractions, dtype=float)
-        (line,) = ax.plot(xs, y, label=display_name(arm), **({**st, "linestyle": "none"} if single else st))
+        (line,) = ax.plot(xs, y, label=arm_label(arm, marks), **({**st, "linestyle": "none"} if single else st))
         line.set_gid(f"arm:{arm}")
         few = n < MIN_SEEDS_FOR_INTERVAL
         ok = np.isfinite(lo) & ~few
@@ -143,7 +178,7 @@ def _lines_over_fraction(ax, summ: pd.DataFrame, fractions: list[float], scale: 
                            zorder=3).set_gid(f"seeds:{arm}")
         drawn[arm] = {f: v for f, v in zip(fractions, y) if not math.isnan(v)}
     if single:
-        _method_ticks(ax, [display_name(a) for a in arms])
+        _method_ticks(ax, [arm_label(a, marks) for a in arms])
         ax.set_xlim(-0.6, len(arms) - 0.4)
         ax.set_xlabel(f"method (training fraction {frac_label(fractions[0])})")
     return drawn
@@ -220,13 +255,19 @@ def _legend_below(fig, ax, ncol: int = 3, named_on_axis: bool = False) -> None:
         keep = [i for i, h in enumerate(handles) if not str(h.get_gid() or "").startswith("arm:")]
         handles, labels = [handles[i] for i in keep], [labels[i] for i in keep]
     if handles:
-        longest = max(len(label) for label in labels)
+        # a label wider than the figure would be cut off at both sides: wrap it to fit one column
+        labels = [_wrap(label, LEGEND_CHARS) for label in labels]
+        longest = max(len(line) for label in labels for line in label.split("\n"))
         ncol = min(ncol, len(handles), max(1, 60 // (longest + 6)))  # ~60 characters fit 3.4 in at 7 pt
         fig.legend(handles, labels, loc="outside lower center", ncol=ncol, frameon=False)
-        grow_for_legend(fig, -(-len(handles) // ncol))
+        # rows of text: a column is as tall as its entries' lines (filled column by column)
+        per_col = -(-len(handles) // ncol)
+        lines = [label.count("\n") + 1 for label in labels]
+        grow_for_legend(fig, max(sum(lines[c * per_col:(c + 1) * per_col]) for c in range(ncol)))
 
 
 LEGEND_ROW_IN = 0.14  # one legend row at 7 pt, in inches
+LEGEND_CHARS = 50  # a legend line of at most this many characters fits 3.4 in beside its handle
 
 
 def grow_for_legend(fig, rows: int, free_rows: int = 2) -> None:
@@ -261,6 +302,20 @@ def _test_cap_note(runs: pd.DataFrame, raw: dict | None = None) -> str:
 REFERENCE_DASHES = [":", (0, (4, 1, 1, 1)), (0, (1, 3))]  # one per reference line of a method
 
 
+def _reference_name(r, several: bool) -> tuple[str, str]:
+    """(legend name, caption name) of a reference: its arm's display name, which names the LLM's model
+    (never the raw GGUF file name, ~75 characters, wider than a figure). Where the arm does not name
+    its LLM, several references get it in the legend, and the caption always names it."""
+    name = display_name(r.arm)
+    llm = getattr(r, "llm_label", None)
+    if "llm=" in name or not (isinstance(llm, str) and llm):
+        return name, name
+    if several:
+        name = display_name(f"{r.arm} [llm={llm}]")
+        return name, name
+    return name, f"{name} ({llm})"
+
+
 def _reference_lines(ax, d: pd.DataFrame, scale: float = 100.0) -> tuple[str, dict]:
     """The training-majority line and the seed-independent references (llm-zero-shot) with intervals."""
     from reports.stats import wilson
@@ -285,15 +340,14 @@ def _reference_lines(ax, d: pd.DataFrame, scale: float = 100.0) -> tuple[str, di
             n = int(r.test_n) if not math.isnan(r.test_n) else 0
             lo, hi = wilson(r.test * n, n)
             # several LLMs: one line each, told apart by dash pattern and named in the legend
+            name, named = _reference_name(r, several=len(ref) > 1)
             line = ax.axhline(scale * r.test, color=method_color(m), linewidth=1.0,
-                              linestyle=REFERENCE_DASHES[k % len(REFERENCE_DASHES)],
-                              label=f"{display_name(m)} ({r.llm_label}, reference)" if len(ref) > 1
-                              else f"{display_name(m)} (reference)")
+                              linestyle=REFERENCE_DASHES[k % len(REFERENCE_DASHES)], label=f"{name} (reference)")
             line.set_gid(f"reference:{m}")
             if n:
                 ax.axhspan(scale * lo, scale * hi, color=method_color(m), alpha=0.12, linewidth=0)
             data[m] = (float(r.test), lo, hi, n)
-            texts.append(f"{display_name(m)} ({r.llm_label}) is a reference, not a seed-paired arm (it depends on "
+            texts.append(f"{named} is a reference, not a seed-paired arm (it depends on "
                          f"neither fraction nor seed): {pct(r.test)}% on {n} test items, "
                          f"{'dotted' if k == 0 else 'dash-dotted' if k == 1 else 'sparsely dotted'} line, shaded = 95% "
                          f"Wilson interval over test items [{pct(lo)}, {pct(hi)}].")
@@ -314,7 +368,8 @@ def accuracy_vs_fraction(runs: pd.DataFrame, dataset: str, raw: dict | None = No
     n_train = _n_train_by_fraction(summ)
     with paper_style():
         fig, ax = new_figure(2.9)
-        drawn = _lines_over_fraction(ax, summ, fractions, runs=arms_d)
+        marks = stand_ins(arms_d)
+        drawn = _lines_over_fraction(ax, summ, fractions, runs=arms_d, marks=marks)
         ref_txt, ref = _reference_lines(ax, d)
         if len(fractions) > 1:
             _fraction_axis(ax, fractions, n_train)
@@ -329,7 +384,7 @@ def accuracy_vs_fraction(runs: pd.DataFrame, dataset: str, raw: dict | None = No
               f"at one training fraction ({ntxt} training examples), one position per method")
     out.caption = (
         f"Test {metric_name(metric)} on {dataset} {layout}: {_interval_note(summ, clipped=True)}. "
-        f"A missing cell is a gap, not interpolated. {ref_txt}{_test_cap_note(d, raw)}"
+        f"A missing cell is a gap, not interpolated. {ref_txt}{_test_cap_note(d, raw)}{stand_in_note(marks)}"
     )
     return out
 
@@ -346,7 +401,9 @@ def gap_vs_fraction(runs: pd.DataFrame, dataset: str) -> FigureOut:
     fractions = sorted(summ["fraction"].unique())
     with paper_style():
         fig, ax = new_figure(2.7)
-        drawn = _lines_over_fraction(ax, summ, fractions, scale=1.0, bounds=(-1e9, 1e9), runs=d, value="loss_gap")
+        marks = stand_ins(d[d["loss_gap"].notna()])
+        drawn = _lines_over_fraction(ax, summ, fractions, scale=1.0, bounds=(-1e9, 1e9), runs=d, value="loss_gap",
+                                     marks=marks)
         ax.axhline(0, color="#999999", linewidth=0.6)
         if len(fractions) > 1:
             _fraction_axis(ax, fractions, _n_train_by_fraction(summ))
@@ -383,6 +440,7 @@ def gap_vs_fraction(runs: pd.DataFrame, dataset: str) -> FigureOut:
         + (" Dev loss is where the checkpoint was selected (dev also drove the prefix search), so this gap may favour "
            "methods that searched more; the overfitting claim is judged on test loss minus train loss (test is "
            "never used for selection): see the scorecard." if "test_gap" in d else "")
+        + stand_in_note(marks)
     )
     return out
 
@@ -413,6 +471,32 @@ def round_boundaries(result: dict) -> list[float]:
             if cur["round"] != prev["round"] and (not has_history or cur["round"] in changed)]
 
 
+def _most_seeded_arm(sel: pd.DataFrame, prefer: str) -> str:
+    """The arm of ``sel`` to draw: ``prefer`` when it is one, else the one with the most seeds (the first
+    in arm order on a tie)."""
+    seeds = sel.groupby("arm")["seed"].nunique()
+    if prefer in seeds.index:
+        return prefer
+    return max(arm_order(seeds.index), key=lambda a: seeds[a])  # max keeps the first of equals
+
+
+def _learning_arm(sel: pd.DataFrame) -> str:
+    """The GPTA arm a learning-curve figure draws: the paper's arm (K = 1, always adopt) with the most
+    seeds; any GPTA arm where no run is the paper's. One arm, not all: its two curves and its round
+    boundaries beside the baseline's two curves are what one column can show legibly."""
+    paper = sel[_flags(sel["paper_arm"])] if "paper_arm" in sel else sel.iloc[0:0]
+    return _most_seeded_arm(paper if not paper.empty else sel, prefer=UNDER_TEST)
+
+
+def _boundary_counts(results: list[dict]) -> dict[float, int]:
+    """{boundary position: how many of the runs changed their prefix text there}, by position."""
+    counts: dict[float, int] = {}
+    for r in results:
+        for b in set(round_boundaries(r)):
+            counts[b] = counts.get(b, 0) + 1
+    return dict(sorted(counts.items()))
+
+
 def learning_curves(runs: pd.DataFrame, raw: dict[str, dict], dataset: str) -> FigureOut:
     d = runs[(runs["dataset"] == dataset) & runs["method"].isin([UNDER_TEST, BASELINE])]
     name = f"learning_curves_{_slug(dataset)}"
@@ -422,50 +506,81 @@ def learning_curves(runs: pd.DataFrame, raw: dict[str, dict], dataset: str) -> F
         out.skipped = f"no fraction has both a {UNDER_TEST} and a {BASELINE} run"
         return out
     fraction = min(both)
-    arms = {}
-    for method in (UNDER_TEST, BASELINE):
-        candidates = arm_order(d[(d["fraction"] == fraction) & (d["method"] == method)]["arm"])
-        arms[method] = method if method in candidates else candidates[0]
+    at = d[d["fraction"] == fraction]
+    arms = {UNDER_TEST: _learning_arm(at[at["method"] == UNDER_TEST]),
+            BASELINE: _most_seeded_arm(at[at["method"] == BASELINE], prefer=BASELINE)}
+    sel = {m: at[at["arm"] == a] for m, a in arms.items()}
+    # seed-matched: both curves are means over the same seeds where the two arms share any
+    common = set(sel[UNDER_TEST]["seed"]) & set(sel[BASELINE]["seed"])
+    if common:
+        sel = {m: g[g["seed"].isin(common)] for m, g in sel.items()}
+    marks = stand_ins(pd.concat(sel.values()))
     drawn: dict[str, dict] = {}
-    ut, bl = display_name(UNDER_TEST), display_name(BASELINE)
     with paper_style():
         fig, ax = new_figure(2.7)
         for method, arm in arms.items():
-            sel = d[(d["fraction"] == fraction) & (d["arm"] == arm)]
-            res = [raw[i] for i in sel["run_id"] if i in raw]
+            res = [raw[i] for i in sel[method]["run_id"] if i in raw]
             for key, ls, what in (("train_loss", "-", "train"), ("dev_loss", "--", "dev")):
                 epochs, ys = _mean_curve(res, key)
                 if not epochs:
                     continue
                 (line,) = ax.plot(epochs, ys, color=method_color(method), linestyle=ls,
-                                  marker=method_marker(method), label=f"{display_name(arm)} {what} loss")
+                                  marker=method_marker(method), label=f"{arm_label(arm, marks)} {what} loss")
                 line.set_gid(f"curve:{arm}:{what}")
                 drawn[f"{arm} {what}"] = dict(zip(epochs, ys))
-        tested = [raw[i] for i in d[(d["fraction"] == fraction) & (d["arm"] == arms[UNDER_TEST])]["run_id"]
-                  if i in raw]
-        bounds = round_boundaries(tested[0]) if tested else []
-        for j, b in enumerate(bounds):
+        tested = [raw[i] for i in sel[UNDER_TEST]["run_id"] if i in raw]
+        counts = _boundary_counts(tested)  # every drawn GPTA run's boundaries, not one run's
+        for j, b in enumerate(counts):
             ln = ax.axvline(b, color=method_color(UNDER_TEST), linestyle=":", linewidth=0.9,
-                            label=f"{ut} new prefix" if j == 0 else "_nolegend_")
+                            label=f"{display_name(UNDER_TEST)} prefix text changed" if j == 0 else "_nolegend_")
             ln.set_gid("boundary")
         ax.set_xlabel("epoch")
         ax.set_ylabel("cross-entropy loss")
         ax.xaxis.set_major_locator(mticker.MaxNLocator(integer=True))
         _legend_below(fig, ax, ncol=2)
-    n = d[d["fraction"] == fraction].groupby("method")["seed"].nunique().to_dict()
+    n = {m: int(g["seed"].nunique()) for m, g in sel.items()}  # per drawn arm, not per method
     out.fig = fig
-    out.data = {"fraction": fraction, "curves": drawn, "boundaries": bounds}
+    out.data = {"fraction": fraction, "curves": drawn, "boundaries": list(counts), "boundary_runs": counts,
+                "arms": arms, "n": n}
     out.caption = (
         f"Train loss (solid) and dev loss (dashed) per epoch on {dataset} at the lowest fraction with both methods, "
-        f"{frac_label(fraction)}, mean over seeds ({ut}: {n.get(UNDER_TEST, 0)}, {bl}: {n.get(BASELINE, 0)}; "
-        "no interval is drawn). "
-        + (f"Dotted vertical lines: {ut} round boundaries where the prefix text changed ({len(bounds)} in the "
-           f"first {ut} run; a revision that fell back to or echoed the same text draws none). "
-           if bounds else f"No {ut} round changed the prefix text in the first {ut} run, so no boundary is drawn. ")
-        + "Train loss is measured on at most "
-        "train.eval_train_max training examples after each epoch."
+        f"{frac_label(fraction)}, mean over seeds ({_seed_counts(arms, n, marks, common)}; no interval is drawn). "
+        + _learning_arm_note(at[at["method"] == UNDER_TEST], arms[UNDER_TEST])
+        + _boundary_note(arms[UNDER_TEST], counts, tested)
+        + "Train loss is measured on at most train.eval_train_max training examples after each epoch."
+        + stand_in_note(marks)
     )
     return out
+
+
+def _seed_counts(arms: dict[str, str], n: dict[str, int], marks: dict, common: set) -> str:
+    """"GPTA [..]: 7 seeds, Fine-tune: 7 seeds, the same seeds": each drawn arm named by its legend label."""
+    text = ", ".join(f"{arm_label(a, marks)}: {n[m]} seed{'s' if n[m] != 1 else ''}" for m, a in arms.items())
+    return text + (", the same seeds" if common else ", no seed in common")
+
+
+def _learning_arm_note(gpta: pd.DataFrame, arm: str) -> str:
+    """Which GPTA arm is drawn, and why, when there are several."""
+    others = [a for a in arm_order(gpta["arm"]) if a != arm]
+    if not others:
+        return ""
+    paper = "paper_arm" in gpta and bool(_flags(gpta.loc[gpta["arm"] == arm, "paper_arm"]).all())
+    kind = "the paper's arm" if paper else "the arm"
+    return (f"Of the {len(others) + 1} {display_name(UNDER_TEST)} arms, the figure draws {display_name(arm)}, {kind} "
+            f"with the most seeds here; {'the other is' if len(others) == 1 else 'the others are'} in the tables. ")
+
+
+def _boundary_note(arm: str, counts: dict[float, int], tested: list[dict]) -> str:
+    """The round boundaries drawn, each with how many of the drawn arm's runs changed their prefix there."""
+    name, n = display_name(arm), len(tested)
+    changed = sum(bool(round_boundaries(r)) for r in tested)
+    if not counts:
+        return (f"In none of the {n} {name} runs drawn did a round change the prefix text, so no boundary is "
+                "drawn. ")
+    where = "; ".join(f"after epoch {b - 0.5:g}: {k} of {n} runs" for b, k in counts.items())
+    return (f"Dotted vertical lines: round boundaries where the prefix text changed in at least one of the {n} "
+            f"{name} runs drawn ({where}); in {changed} of {n} runs some round changed it (a revision that fell "
+            "back to or echoed the same text draws none). ")
 
 
 def dialogue_rounds(runs: pd.DataFrame, raw: dict[str, dict], dataset: str) -> FigureOut:
@@ -478,12 +593,14 @@ def dialogue_rounds(runs: pd.DataFrame, raw: dict[str, dict], dataset: str) -> F
         return out
     metric = d["metric"].iloc[0]
     arms = arm_order(d["arm"])
-    per_run, means = {}, {}
+    marks = stand_ins(d)
+    per_run, means, arm_runs = {}, {}, {}
     with paper_style():
         fig, ax = new_figure(2.5)
         for arm in arms:
             st = _arm_style(arm, arms)
             table: dict[int, list[float]] = {}
+            arm_runs[arm] = {}
             for rid in d[d["arm"] == arm]["run_id"]:
                 hist = (raw.get(rid) or {}).get("prefix_history") or []
                 xs = [h["round"] for h in hist]
@@ -491,14 +608,13 @@ def dialogue_rounds(runs: pd.DataFrame, raw: dict[str, dict], dataset: str) -> F
                 (line,) = ax.plot(xs, ys, color=st["color"], linestyle=st["linestyle"], alpha=0.3,
                                   linewidth=0.7, label="_nolegend_")
                 line.set_gid(f"run:{rid}")
-                per_run[rid] = dict(zip(xs, ys))
+                per_run[rid] = arm_runs[arm][rid] = dict(zip(xs, ys))
                 for x, y in zip(xs, ys):
                     table.setdefault(x, []).append(y)
             xs = sorted(table)
             ys = [float(np.mean(table[x])) for x in xs]
-            (line,) = ax.plot(xs, ys, label=f"{display_name(arm)} (mean of {len(d[d['arm'] == arm])} runs)",
-                              linewidth=1.6,
-                              **{k: v for k, v in st.items()})
+            (line,) = ax.plot(xs, ys, label=f"{arm_label(arm, marks)} (mean of {len(d[d['arm'] == arm])} runs)",
+                              linewidth=1.6, **st)
             line.set_gid(f"mean:{arm}")
             means[arm] = dict(zip(xs, ys))
         ax.set_xlabel("round (0 = LLM's first prefix); dev at its end")
@@ -506,37 +622,50 @@ def dialogue_rounds(runs: pd.DataFrame, raw: dict[str, dict], dataset: str) -> F
         ax.xaxis.set_major_locator(mticker.MaxNLocator(integer=True))
         _legend_below(fig, ax, ncol=1)
     revisions, improved = int(d["revisions"].sum()), int(d["improved_rounds"].sum())
-    fallbacks = int(d["fallbacks"].sum())
-    kinds = ({k: int(d[f"rev_{k}"].sum()) for k in ("total", "new", "echo", "fallback", "unchanged")}
-             if "rev_total" in d else None)
     rises = _steps(per_run.values())
     out.fig = fig
-    out.data = {"runs": per_run, "means": means, "revisions": revisions, "improved": improved, "rises": rises}
-    main = means.get(UNDER_TEST) or next(iter(means.values()))
-    path = ", ".join(f"round {x}: {y:.1f}%" for x, y in main.items())
-    mean_steps = _steps([main])
+    out.data = {"runs": per_run, "means": means, "revisions": revisions, "improved": improved, "rises": rises,
+                "per_arm": {arm: {"rises": _steps(arm_runs[arm].values()), "mean_steps": _steps([means[arm]])}
+                            for arm in arms}}
     # "improved" is the loop's own A/B, not a rise in this plot: it needs the proposals' records
     ab_recorded = any(isinstance((raw.get(rid) or {}).get("dialogue"), dict)
                       or any(h.get("proposals") for h in (raw.get(rid) or {}).get("prefix_history") or []
                              if isinstance(h, dict)) for rid in d["run_id"])
-    ab = (f"A revision counts as improved when, in the same-weights A/B on dev (its prefix and the incumbent scored "
-          f"on dev with the same weights, at the end of the round that produced it), it beat the incumbent and was "
-          f"adopted: in {improved} of {revisions} revisions ({improved / revisions:.0%})." if revisions and ab_recorded
+    ab = ("A revision counts as improved when, in the same-weights A/B on dev (its prefix and the incumbent scored "
+          "on dev with the same weights, at the end of the round that produced it), it beat the incumbent and was "
+          "adopted. " if revisions and ab_recorded
           else "These results do not record the same-weights A/B of each revision, so no revision is counted as "
-               "improved." if revisions else "No run revised its prefix.")
+               "improved. " if revisions else "No run revised its prefix. ")
     out.caption = (
         f"The dialogue gradient on {dataset}: dev {metric_name(metric)} at the end of each {ut} round, one thin line "
-        f"per run ({len(per_run)} runs; no interval is drawn), thick line = mean ({path}). In the plot, a run's dev "
-        f"{metric_name(metric)} rose from one round to the next in {rises['up']} of {rises['steps']} steps (fell in "
-        f"{rises['down']}, unchanged in {rises['flat']}); the mean rose in {mean_steps['up']} of "
-        f"{mean_steps['steps']}. "
-        "With weights continuing across rounds such a rise mixes further training with the new prefix, so it is "
-        f"not evidence for the prefix. {ab} {fallbacks} round{'s' if fallbacks != 1 else ''} used a fallback prefix "
-        f"because the LLM's reply was unusable."
-        + (f" Of {kinds['total']} revisions, {kinds['new']} were new text, {kinds['echo']} echoed an earlier prefix "
-           f"and {kinds['fallback']} fell back; {kinds['unchanged']} left the prefix text unchanged." if kinds else "")
+        f"per run ({len(per_run)} runs; no interval is drawn), one thick line per arm = the mean of its runs. {ab}"
+        + "".join(_dialogue_arm_text(arm_label(arm, marks), d[d["arm"] == arm], arm_runs[arm], means[arm], metric,
+                                     ab_recorded) for arm in arms)
+        + "With weights continuing across rounds a rise mixes further training with the new prefix, so it is "
+        "not evidence for the prefix." + stand_in_note(marks)
     )
     return out
+
+
+def _dialogue_arm_text(label: str, g: pd.DataFrame, lines: dict, mean: dict, metric: str, ab_recorded: bool) -> str:
+    """One arm's numbers in the dialogue caption, named by its legend label: its mean path, the steps of its
+    runs and of its mean, its A/B count, fallbacks and kinds of revision."""
+    rises, mean_steps = _steps(lines.values()), _steps([mean])
+    path = ", ".join(f"round {x}: {y:.1f}%" for x, y in mean.items())
+    revisions, improved = int(g["revisions"].sum()), int(g["improved_rounds"].sum())
+    fallbacks = int(g["fallbacks"].sum())
+    text = (f"{label} ({len(g)} runs): mean {path}. In the plot, a run's dev {metric_name(metric)} rose from one round "
+            f"to the next in {rises['up']} of {rises['steps']} steps (fell in {rises['down']}, unchanged in "
+            f"{rises['flat']}); the mean rose in {mean_steps['up']} of {mean_steps['steps']}. ")
+    if revisions and ab_recorded:
+        text += f"Improved (A/B) in {improved} of {revisions} revisions ({improved / revisions:.0%}). "
+    text += (f"{fallbacks} round{'s' if fallbacks != 1 else ''} used a fallback prefix because the LLM's reply was "
+             "unusable. ")
+    if "rev_total" in g:
+        k = {c: int(g[f"rev_{c}"].sum()) for c in ("total", "new", "echo", "fallback", "unchanged")}
+        text += (f"Of {k['total']} revisions, {k['new']} were new text, {k['echo']} echoed an earlier prefix and "
+                 f"{k['fallback']} fell back; {k['unchanged']} left the prefix text unchanged. ")
+    return text
 
 
 def _steps(lines) -> dict[str, int]:
@@ -670,6 +799,7 @@ def cost_vs_accuracy(runs: pd.DataFrame, dataset: str) -> FigureOut:
                                            method=("method", "first"), runs=("test", "size")).reset_index()
     front = pareto_front(g["cost"].tolist(), g["score"].tolist())
     arms = arm_order(g["arm"])
+    marks = stand_ins(d)
     tok_col = "cost_tokens" if "cost_tokens" in d else "llm_tokens"
     with paper_style():
         # one column wide, panels stacked: readable at the width a report shows it (34em, 3.4 in on paper)
@@ -689,7 +819,7 @@ def cost_vs_accuracy(runs: pd.DataFrame, dataset: str) -> FigureOut:
             ax.scatter(one["compute_s"], 100 * one["test"], color=st["color"], marker=st["marker"], s=7,
                        alpha=0.45, linewidth=0, zorder=2).set_gid(f"runs:{arm}")
             sel = g[g["arm"] == arm]
-            pts = ax.scatter(sel["cost"], 100 * sel["score"], s=24, label=display_name(arm), zorder=3,
+            pts = ax.scatter(sel["cost"], 100 * sel["score"], s=24, label=arm_label(arm, marks), zorder=3,
                              **_scatter_style(arm, arms))
             pts.set_gid(f"arm:{arm}")
         fr = g.loc[front].sort_values("cost")
@@ -704,7 +834,9 @@ def cost_vs_accuracy(runs: pd.DataFrame, dataset: str) -> FigureOut:
         ax.set_ylabel(f"test {metric_name(metric)} (%)")
         _legend_below(fig, ax)
     out.fig = fig
-    front_desc = "; ".join(f"{display_name(r.arm)} at {frac_label(r.fraction)}" for r in fr.itertuples())
+    # a reference runs once per dataset, whatever fraction its record carries: named without one
+    front_desc = "; ".join(display_name(r.arm) if r.method in reference_methods()
+                           else f"{display_name(r.arm)} at {frac_label(r.fraction)}" for r in fr.itertuples())
     out.data = {"points": g, "front": fr, "runs": d[["arm", "compute_s", "test"]]}
     out.caption = (
         f"Cost against test {metric_name(metric)} on {dataset}: small faint marks are single runs, large marks the "
@@ -716,6 +848,7 @@ def cost_vs_accuracy(runs: pd.DataFrame, dataset: str) -> FigureOut:
            if cold else "LLM seconds as each run paid them (a cache hit records 0 s; the cold cost is not recorded "
                         "in these results) ")
         + "+ training seconds, as measured on the machines that ran each cell (compare within a sweep). "
+        + _cost_units_note(d)
         + (f"Circled points joined by the dashed step line are the Pareto front (nothing is both cheaper and "
            f"better): {front_desc}." if len(fr) >= 2 else
            f"One point is undominated ({front_desc}), circled; with one point there is no front to draw.")
@@ -723,8 +856,26 @@ def cost_vs_accuracy(runs: pd.DataFrame, dataset: str) -> FigureOut:
         + (", cold: as if nothing were cached" if bool(d.get("cost_tokens_cold", pd.Series([False])).all())
            else "; the cold cost is not recorded in these results, so a cache hit may count none")
         + "); methods without an LLM sit at 0. Calls per method are in the cost table."
+        + stand_in_note(marks)
     )
     return out
+
+
+def _cost_units_note(d: pd.DataFrame) -> str:
+    """What one run's seconds buy, per kind of method: a reference's are its LLM predicting its test sample,
+    a trained method's are training (plus, for GPTA, its LLM calls) without its own inference on test."""
+    parts = []
+    for m in reference_methods():
+        n = sorted({int(x) for x in d.loc[d["method"] == m, "test_n"].dropna()}) if "test_n" in d else []
+        if (d["method"] == m).any():
+            size = f"{'/'.join(f'{x:,}' for x in n)} predictions per run" if n else "its test sample"
+            parts.append(f"{display_name(m)}'s seconds are the LLM labelling its test sample ({size})")
+    if not parts:
+        return ""
+    return ("The units differ: " + "; ".join(parts) + f", while {display_name(UNDER_TEST)}'s are training plus its "
+            "LLM calls, and no trained method's inference on test is counted; so the axis compares one run of each, "
+            f"not the cost of the same number of predictions (claim 4 normalises both to {PREDICTIONS:,} "
+            "predictions, in the scorecard). ")
 
 
 def _rho_text(c) -> str:

@@ -281,3 +281,186 @@ def test_a_line_marker_methods_second_setting_is_visible_and_draws_without_a_war
             assert ink[0] != ink[1], method  # the two settings are told apart
         finally:
             plt.close(fig)
+
+
+# ---- a two-LLM suite like the verdict run: a long GGUF name, unequal seeds, stand-in runs ------------
+
+LONG_LLM = "qwen2.5-coder-1.5b-instruct-q4_k_m.gguf"  # the raw file name the verdict run's reference carried
+SHORT_LLM = "SmolLM2-135M"
+STAND_IN_TEXT = "Classify the text as negative or positive."  # our template, as a fallback writes it
+
+
+def _edit_runs(folder: Path, keep, edit=lambda r: None) -> None:
+    """Drop the result files ``keep(r)`` rejects; apply ``edit(r)`` to the others (in place)."""
+    import json
+
+    for path in folder.glob("*.json"):
+        r = json.loads(path.read_text())
+        if not keep(r):
+            path.unlink()
+            continue
+        edit(r)
+        path.write_text(json.dumps(r))
+
+
+def _gpta_llm(r: dict) -> str | None:
+    return r["llm"]["model"] if r["method"] == "gpta" else None
+
+
+@pytest.fixture(scope="module")
+def two_llms(tmp_path_factory):
+    """sst2, two fractions. GPTA with the long-named LLM: seeds 1-3; its seed-2 runs are stand-ins (every
+    round fell back to our template) and its seed-3 runs echo their first prefix. GPTA with SmolLM2: seeds 1
+    and 4. Fine-tune: seeds 1-4. The long-named arm sorts after SmolLM2's, so "the first arm" is not the one
+    with the most seeds. Its zero-shot reference scores 100%: the cost figure's Pareto front holds it."""
+    from tests import report_synth
+    from reports.analysis import attach_baseline
+    from reports.build import make_figures
+    from reports.extract import enrich
+    from reports.load import load
+
+    folder = tmp_path_factory.mktemp("two_llms") / "results"
+    report_synth.write_folder(folder, seeds=(1, 2, 3, 4), fractions=(0.01, 0.05), extra_llms=(LONG_LLM,))
+    _with_dialogue_records(folder)
+
+    def keep(r):
+        seed = r["config"]["seed"]
+        return {LONG_LLM: seed != 4, SHORT_LLM: seed in (1, 4)}.get(_gpta_llm(r), True)
+
+    def edit(r):
+        seed = r["config"]["seed"]
+        if r["method"] == "llm-zero-shot" and r["llm"]["model"] == LONG_LLM:  # the most accurate: on the front
+            r["metrics"]["test_predictions"] = r["metrics"]["test_labels"]
+            r["metrics"]["test"].update(accuracy=1.0, macro_f1=1.0)
+        if _gpta_llm(r) == LONG_LLM and seed == 2:  # a stand-in: every round's reply unusable
+            for h in r["prefix_history"]:
+                h.update(prefix=STAND_IN_TEXT, source="fallback")
+            r["prefix"] = STAND_IN_TEXT
+        if _gpta_llm(r) == LONG_LLM and seed == 3:  # the LLM echoed its first prefix: no round changed it
+            for h in r["prefix_history"]:
+                h["prefix"] = r["prefix_history"][0]["prefix"]
+            r["prefix"] = r["prefix_history"][0]["prefix"]
+
+    _edit_runs(folder, keep, edit)
+    rs = load(folder)
+    rs.runs = enrich(attach_baseline(rs.runs), rs.raw)
+    figs = {f.name: f for f in make_figures(rs)}
+    yield rs, figs
+    import matplotlib.pyplot as plt
+
+    for f in figs.values():
+        if f.fig is not None:
+            plt.close(f.fig)
+
+
+def _long_arm(rs, method="gpta") -> str:
+    return next(a for a in rs.runs["arm"].unique() if a.startswith(method + " ") and LONG_LLM in a)
+
+
+def test_a_long_llm_name_never_pushes_the_legend_off_the_figure(two_llms, tmp_path):
+    """The verdict report's legend lost both its sides: a reference was labelled with the raw GGUF file name
+    (~75 characters in a 3.4 in figure), and the figure was saved without a tight box."""
+    import numpy as np
+    from PIL import Image
+
+    from reports.build import _save
+
+    _, figs = two_llms
+    f = figs["accuracy_vs_fraction_sst2"]
+    f.fig.canvas.draw()
+    renderer = f.fig.canvas.get_renderer()
+    page = f.fig.bbox  # the figure, in display pixels
+    texts = [t for lg in f.fig.legends for t in lg.get_texts()]
+    assert any(LONG_LLM[:10] in t.get_text() for t in texts)  # the long name is in the legend: the case tested
+    for lg in f.fig.legends:
+        box = lg.get_window_extent(renderer)
+        assert box.x0 >= page.x0 - 0.5 and box.x1 <= page.x1 + 0.5, (box, page)
+    assert all("(embedded:" not in t.get_text() for t in texts)  # references named by their arm, not the file
+    png = Image.open(_save(f, tmp_path)["png"]).convert("L")
+    ink = np.asarray(png) < 200
+    assert not ink[:, :3].any() and not ink[:, -3:].any()  # nothing reaches the saved image's edge
+
+
+def test_learning_curves_draw_the_most_seeded_gpta_arm_and_count_its_own_seeds(two_llms):
+    rs, figs = two_llms
+    f = figs["learning_curves_sst2"]
+    arm = _long_arm(rs)
+    gids = {ln.get_gid() for ln in f.fig.axes[0].get_lines()}
+    assert f"curve:{arm}:train" in gids and not any(SHORT_LLM in str(g) for g in gids)
+    # per drawn arm: 3 GPTA seeds (not 4, the seeds of both GPTA arms); Fine-tune on the same 3
+    assert f.data["n"] == {"gpta": 3, "finetune": 3}
+    assert ": 3 seeds, Fine-tune: 3 seeds, the same seeds" in f.caption
+    # the boundary statement is true of the drawn arm's 3 runs: seed 1 changed its prefix after epoch 1,
+    # seed 2 (a stand-in) and seed 3 (an echo) never did
+    assert f.data["boundary_runs"] == {1.5: 1}
+    assert "after epoch 1: 1 of 3 runs" in f.caption and "in 1 of 3 runs some round changed it" in f.caption
+    assert len([g for g in gids if g == "boundary"]) == 1
+    assert "the paper's arm with the most seeds here; the other is in the tables" in f.caption
+
+
+def test_stand_in_runs_are_marked_in_legends_and_captions(two_llms):
+    from reports.figures import STAND_IN_MARK
+
+    rs, figs = two_llms
+    assert int(rs.runs["stand_in"].sum()) == 2  # the long-named arm's seed-2 runs, at both fractions
+    for name, k_of_n in (("accuracy_vs_fraction_sst2", "2 of 6 runs"), ("overfitting_gap_sst2", "2 of 6 runs"),
+                         ("learning_curves_sst2", "1 of 3 runs"), ("dialogue_rounds_sst2", "2 of 6 runs"),
+                         ("cost_vs_accuracy_sst2", "2 of 6 runs")):
+        f = figs[name]
+        labels = [t.get_text().replace("\n", " ") for lg in f.fig.legends for t in lg.get_texts()]
+        marked = [t for t in labels if STAND_IN_MARK in t]
+        assert marked and all(LONG_LLM[:10] in t for t in marked), (name, labels)
+        assert f"{STAND_IN_MARK} = these runs trained and were tested with our stand-in template" in f.caption, name
+        assert k_of_n in f.caption, (name, f.caption)
+    # an arm without a stand-in run is never marked
+    labels = [t.get_text() for lg in figs["accuracy_vs_fraction_sst2"].fig.legends for t in lg.get_texts()]
+    assert all(STAND_IN_MARK not in t for t in labels if SHORT_LLM in t or t.startswith("Fine-tune"))
+
+
+def test_stand_in_note_says_every_run_or_how_many():
+    import pandas as pd
+
+    from reports.figures import stand_in_note, stand_ins
+
+    d = pd.DataFrame({"arm": ["gpta [llm=a]"] * 3 + ["llm-prefix [llm=a]"] * 2 + ["finetune"],
+                      "stand_in": [True, True, True, True, False, None]})
+    marks = stand_ins(d)
+    assert marks == {"gpta [llm=a]": (3, 3), "llm-prefix [llm=a]": (1, 2)}  # finetune: none, not marked
+    note = stand_in_note(marks)
+    assert "GPTA [llm=a]: all 3 runs" in note and "LLM prefix [llm=a]: 1 of 2 runs" in note
+    assert stand_in_note(stand_ins(d.drop(columns="stand_in"))) == ""  # results without the column: no mark
+
+
+def test_dialogue_caption_gives_each_arm_its_own_numbers_by_its_legend_label(two_llms):
+    import numpy as np
+
+    rs, figs = two_llms
+    f = figs["dialogue_rounds_sst2"]
+    ax = f.fig.axes[0]
+    arm_of = dict(zip(rs.runs["run_id"], rs.runs["arm"]))
+    legend = [t.get_text().replace("\n", " ") for lg in f.fig.legends for t in lg.get_texts()]
+    for arm in {arm_of[ln.get_gid()[4:]] for ln in ax.get_lines() if (ln.get_gid() or "").startswith("run:")}:
+        mean = next(ln for ln in ax.get_lines() if ln.get_gid() == f"mean:{arm}")
+        assert "".join(mean.get_label().split()) in {"".join(t.split()) for t in legend}  # wrapped, else the same
+        head = mean.get_label().split(" (mean of")[0]  # the arm's legend label, as the caption must name it
+        lines = [ln for ln in ax.get_lines() if (ln.get_gid() or "").startswith("run:")
+                 and arm_of[ln.get_gid()[4:]] == arm]
+        steps = np.concatenate([np.diff(np.asarray(ln.get_ydata(), float)) for ln in lines])
+        path = ", ".join(f"round {x:g}: {y:.1f}%" for x, y in zip(mean.get_xdata(), mean.get_ydata()))
+        up, down = int((steps > 1e-9).sum()), int((steps < -1e-9).sum())
+        assert (f"{head} ({len(lines)} runs): mean {path}. In the plot, a run's dev accuracy rose from one round to "
+                f"the next in {up} of {len(steps)} steps (fell in {down}") in f.caption, (head, f.caption)
+    assert "thick line = mean (" not in f.caption  # no one arm's path passed off as the mean
+
+
+def test_cost_caption_says_what_a_reference_runs_seconds_buy(two_llms):
+    from reports.style import display_name
+
+    rs, figs = two_llms
+    f = figs["cost_vs_accuracy_sst2"]
+    assert "LLM zero-shot's seconds are the LLM labelling its test sample (120 predictions per run)" in f.caption
+    assert "training plus its LLM calls" in f.caption and "normalises both to 1,000 predictions" in f.caption
+    refs = [r for r in f.data["front"].itertuples() if r.method == "llm-zero-shot"]
+    assert refs  # the long-named LLM's zero-shot is the most accurate point: on the front
+    for r in refs:  # a reference does not depend on the fraction: named without one
+        assert display_name(r.arm) in f.caption and f"{display_name(r.arm)} at " not in f.caption
