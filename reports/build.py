@@ -170,7 +170,7 @@ def build_report(results_dir: str | Path, out_dir: str | Path | None = None,
     for t in t_card:  # the suite's stage notes travel with the scorecard into scorecard.md/.tex
         t.notes = t.notes + stage_note_lines(rs.stage_notes)
     tables_main = results_tables(runs, failed, comp, rs.raw) if not runs.empty else []
-    extra = [comparison_table(comp), cost_table(runs)] if not runs.empty else []
+    extra = [comparison_table(comp, runs), cost_table(runs)] if not runs.empty else []
     ctrl = [t for t in [controls_table(runs)] if t is not None] if not runs.empty else []
     tables_main = tables_main + ctrl  # the accuracy section: after the per-cell tables
     over = [t for t in [overfitting_table(runs)] if t is not None] if not runs.empty else []

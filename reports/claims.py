@@ -36,7 +36,7 @@ from reports.protocol import (FAMILY_CLAIMS, FAMILY_CELLS, HIGH_OVER_LOW, MIN_CO
 from reports.roles import BASELINE, UNDER_TEST, reference_methods, uses_llm
 from reports.stats import (ALPHA, HOLM, MAX_SEEDS, MIN_PAIRS, POWER, adjust, mde_pooled, mde_signflip,
                            pooled_signflip, runs_for_correlation, seeds_for_signflip, signflip_p_floor,
-                           signflip_power, stratified_correlation, welch_df)
+                           signflip_power, stratified_correlation, welch_df, wilson)
 
 SUPPORTED, CONTRADICTED, MIXED = "supported", "contradicted", "mixed"
 NOT_SIG = "not significant at this n"
@@ -168,7 +168,11 @@ def context_lines(runs: pd.DataFrame, raw: dict[str, dict]) -> tuple[list[str], 
         f"Tests: the claims' primary tests form one {HOLM} family ({FAMILY_CLAIMS}); the per-cell comparisons with "
         f"{BASELINE} form a second ({FAMILY_CELLS}), read by every table. \"Significant\" means after correction "
         f"at {ALPHA:.0%}. Minimum detectable effects are at {POWER:.0%} power and the family's strictest Holm level "
-        f"(claims 1-4 and 6: their pooled sign-flip test simulated at each stratum's own seed spread).",
+        f"(claims 1-4 and 6: their pooled sign-flip test simulated at each stratum's own seed spread). A pooled "
+        "95% interval is for the mean over these datasets (or comparisons), taken as fixed, from seed sampling; the "
+        "sign-flip test's null also carries the spread between their means, so where they disagree an interval can "
+        "exclude 0 while the test does not reject: the corrected test decides. Per-cell intervals are not adjusted "
+        "for multiplicity.",
     ]
     sampling = _llm_sampling(runs, raw)
     if sampling:
@@ -233,6 +237,17 @@ def _enough_pairs(g: pd.DataFrame, keys=("dataset", "fraction")) -> pd.DataFrame
     return g[counts >= MIN_SEEDS]
 
 
+STAND_IN = "‡"  # a cell whose runs trained with our stand-in template (the tables and figures use the same mark)
+
+
+def _stand_in_cells(g: pd.DataFrame) -> set[tuple[str, float]]:
+    """(dataset, fraction) cells in which every run of ``g`` was tested with our stand-in template."""
+    if "stand_in" not in g:
+        return set()
+    flags = g.groupby(["dataset", "fraction"])["stand_in"].agg(lambda v: bool(v.astype(bool).all()))
+    return {key for key, every in flags.items() if every}
+
+
 def _not_measured(number: int, title: str, rule: str, test: str, missing: str, command: str = MEASURE_WITH,
                   **kw) -> Claim:
     return Claim(number, title, rule, test, missing=missing, command=command, **kw)
@@ -272,11 +287,16 @@ def claim_gains(runs: pd.DataFrame, comp: pd.DataFrame) -> list[Claim]:
         cells = comp[comp["paper_arm"].astype(bool) & comp["dataset"].isin(PAPER_DATASETS)
                      & comp["protocol"].eq(proto) & comp["arm"].isin(set(g["arm"]))]
         neg = cells[cells["significant"].astype(bool) & (cells["mean_gain"] < 0)]
-        lines = [f"{r.dataset} {_fr(r.fraction)}: {_pts(r.mean_gain)} points, {_ci(r.gain_low, r.gain_high)}, "
-                 f"corrected {p_text(r.p_adj)}" for r in cells.itertuples()]
+        stand = _stand_in_cells(g)
+        lines = [f"{r.dataset} {_fr(r.fraction)}{STAND_IN if (r.dataset, r.fraction) in stand else ''}: "
+                 f"{_pts(r.mean_gain)} points, {_ci(r.gain_low, r.gain_high)}, corrected {p_text(r.p_adj)}"
+                 for r in cells.itertuples()]
         numbers = (f"pooled gain {_pts(pt.estimate)} points, {_ci(pt.ci_low, pt.ci_high)}, {p_text(pt.p)}"
-                   f"{' (exact)' if pt.exact else ''}; {len(neg)} paper cell(s) significantly negative. Per cell: "
-                   + "; ".join(lines) + shown)
+                   f"{' (exact)' if pt.exact else ''}; {len(neg)} paper cell(s) significantly negative. Per cell "
+                   "(95% CIs per comparison, not adjusted for multiplicity; the corrected p decides): "
+                   + "; ".join(lines) + shown
+                   + (f". {STAND_IN}: every GPTA run of this cell trained with our stand-in template (the LLM's "
+                      "replies were unusable), not the LLM's words" if stand else ""))
         out.append(Claim(1, label, RULE_1, test, numbers, f"{pt.n_pairs} seed pairs over {pt.n_strata} paper datasets",
                          p=pt.p, estimate=pt.estimate, blockers=len(neg), details=[f"se {pt.se:.4f}"], **kw))
         out[-1]._se = pt.se  # type: ignore[attr-defined]
@@ -477,6 +497,16 @@ def _secs(x: float) -> str:
     return "seconds not recorded" if math.isnan(x) else f"{x:.0f} s"
 
 
+def _no_better_than_majority(r: Any) -> bool | None:
+    """Whether a reference run's accuracy is not shown above the share of the test set's most frequent
+    label (its 95% Wilson lower bound at or below it): no better than always answering that label.
+    None when the run records neither."""
+    n, acc, maj = getattr(r, "test_n", math.nan), getattr(r, "test", math.nan), getattr(r, "majority", math.nan)
+    if any(not isinstance(v, (int, float)) or math.isnan(v) for v in (n, acc, maj)) or n <= 0:
+        return None
+    return wilson(acc * n, int(n))[0] <= maj
+
+
 def _inference_llm_methods() -> list[str]:
     return [m for m in reference_methods() if uses_llm(m)]
 
@@ -500,7 +530,7 @@ def claim_cost(runs: pd.DataFrame, raw: dict[str, dict[str, Any]] | None = None)
         label = title + (f" ({llm})" if len(llms) > 1 else "")
         gp = gp_all[gp_all["llm_label"] == llm]
         alts = runs[runs["method"].isin(inf) & (runs["llm_label"] == llm)]
-        diffs, strata, lines, cheaper, item_diffs = [], [], [], [], {}
+        diffs, strata, lines, cheaper, item_diffs, weak = [], [], [], [], {}, []
         for (ds, fr), g in gp.groupby(["dataset", "fraction"]):
             a = alts[alts["dataset"] == ds].drop_duplicates(subset=["method", "test"])
             if a.empty or len(g) < MIN_RUNS_A_SIDE:
@@ -511,6 +541,7 @@ def claim_cost(runs: pd.DataFrame, raw: dict[str, dict[str, Any]] | None = None)
             for r in a.itertuples():
                 alt_cost = (float(PREDICTIONS * r.cost_llm_seconds / r.test_n)
                             if r.test_n and not math.isnan(r.test_n) and r.test_n > 0 else math.nan)
+                weak.append(_no_better_than_majority(r))
                 mine, items, per_item = _on_reference_items(g, r, raw or {})
                 item_diffs[f"{ds}|{fr}|{r.method}"] = (r.run_id, per_item)
                 if mine is None:  # GPTA's per-item predictions cannot be matched to the reference's items
@@ -547,6 +578,9 @@ def claim_cost(runs: pd.DataFrame, raw: dict[str, dict[str, Any]] | None = None)
                                  ci_low=pt.ci_low - NONINFERIORITY_MARGIN, ci_high=pt.ci_high - NONINFERIORITY_MARGIN)
         direction = "inferior" if p_inferior < pt.p else "non-inferior"
         pt, ci_what = _with_item_sampling(pt, strata, item_diffs)
+        ci_what += ("; these comparisons taken as fixed: the sign-flip tests' null also carries the spread between "
+                    "the comparisons' mean differences, so where they disagree this interval can exclude the margin "
+                    "while the tests do not reject")
         c = Claim(4, label, RULE_4, test, f"pooled accuracy difference {_pts(pt.estimate)} points, "
                   f"{_ci(pt.ci_low, pt.ci_high)} ({ci_what}); non-inferiority {p_text(pt.p)}, inferiority {p_text(p_inferior)} (the claim's p: "
                   f"the smaller); cheaper in {sum(known)} of {len(known)} "
@@ -558,6 +592,8 @@ def claim_cost(runs: pd.DataFrame, raw: dict[str, dict[str, Any]] | None = None)
         c._se = pt.se  # type: ignore[attr-defined]
         c._pooled = pt  # type: ignore[attr-defined]
         c._cheaper = known  # type: ignore[attr-defined]
+        c._weak_refs = (sum(w is True for w in weak), sum(w is not None for w in weak))  # type: ignore[attr-defined]
+        c._used = gp  # type: ignore[attr-defined]  # the runs the claim read (qualifier: their stages)
         c._direction = direction  # type: ignore[attr-defined]  # which one-sided test gave the claim's p
         means = [float(np.mean(np.asarray(diffs)[np.asarray(strata) == s])) for s in dict.fromkeys(strata)]
         c._cmp_range = (min(means), max(means))  # type: ignore[attr-defined]  # per-comparison mean differences
@@ -711,14 +747,31 @@ def _decide(c: Claim, alpha: float) -> str:
 
 
 def qualifier(c: Claim) -> str:
-    """What the verdict word means where the word alone would mislead. Claim 2's rule tests the
-    difference of gains (low minus high resource); "supported" with a gain that is not positive at
-    the low end says only that GPTA loses less there, not that it gains."""
+    """What the verdict word means where the word alone would mislead, in one parenthesis.
+
+    - Claim 2's rule tests the difference of gains (low minus high resource); "supported" with a
+      gain that is not positive at the low end says only that GPTA loses less there.
+    - Claim 4 "supported" or "both ways" against references that do not beat always answering the
+      most frequent label says GPTA is cheaper than a weak LLM's labels, not than LLM inference.
+    - A measured claim that read seeds only a stage with a note planned (seeds added after a look)
+      says how many: the note, printed below the scorecard, says how they came to be run.
+    """
+    parts = []
     low = getattr(c, "_low_gain", math.nan)
     if c.number == 2 and c.verdict == SUPPORTED and not math.isnan(low) and low <= 0:
-        return (f"(as a difference only: GPTA's mean gain at the lowest fractions is {_pts(low)} points, so it "
-                f"loses less at low resource than at high; no gain there is shown)")
-    return ""
+        parts.append(f"as a difference only: GPTA's mean gain at the lowest fractions is {_pts(low)} points, so it "
+                     f"loses less at low resource than at high; no gain there is shown")
+    weak, known = getattr(c, "_weak_refs", (0, 0))
+    if c.number == 4 and c.verdict in (SUPPORTED, MIXED) and weak:
+        parts.append(f"against a reference not shown better than always answering the test set's most frequent "
+                     f"label (its Wilson 95% lower bound) in {weak} of {known} comparisons")
+    used = getattr(c, "_used", getattr(c, "_grid", None))
+    if c.measured and used is not None and "noted_stage" in used and used["noted_stage"].notna().any():
+        noted = used[used["noted_stage"].notna()]
+        stages = ", ".join(f"'{x}'" for x in sorted(set(noted["noted_stage"])))
+        parts.append(f"{noted['seed'].nunique()} of its {used['seed'].nunique()} seeds were planned only by stage "
+                     f"{stages}, whose note below says how they came to be run")
+    return f"({'; '.join(parts)})" if parts else ""
 
 
 def _decide_cost(c: Claim, alpha: float) -> str:

@@ -5,7 +5,8 @@ blocks, so index.md and index.html always say the same thing.
 from __future__ import annotations
 
 import html
-from dataclasses import dataclass, field
+import re
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from reports.tables import Table, to_markdown
@@ -44,25 +45,23 @@ class Document:
         self.blocks.append(Block("table", table=table))
 
     def to_markdown(self) -> str:
+        return self._markdown(for_html=False)
+
+    def _markdown(self, for_html: bool) -> str:
+        """The document as Markdown; ``for_html``: the page's variant (a table's ``details_column`` below it)."""
         out = [f"# {self.title}", ""]
         for b in self.blocks:
-            if b.kind == "heading":
-                out += ["#" * b.level + " " + b.text, ""]
-            elif b.kind == "text":
-                out += [b.text, ""]
-            elif b.kind == "bullets":
-                out += [f"- {i}" for i in b.items] + [""]
-            elif b.kind == "figure":
-                out += [f"![{b.items[0]}]({b.png})", "", f"*{b.items[0]}.* {b.text} [PDF]({b.pdf})", ""]
-            elif b.kind == "table" and b.table is not None:
-                out += [to_markdown(b.table), ""]
+            out += _block_markdown(b, for_html)
         return "\n".join(out).rstrip() + "\n"
 
     def to_html(self) -> str:
-        """The same Markdown, rendered by Python-Markdown (tables, alignment, emphasis, escaping)."""
+        """The same Markdown, rendered by Python-Markdown (tables, alignment, emphasis, escaping); a table with a
+        ``details_column`` shows that column as one folding block per row below the table (long text per cell
+        makes a wide table unreadable in a browser)."""
         import markdown
 
-        body = markdown.markdown(self.to_markdown(), extensions=["tables", "sane_lists"], output_format="html")
+        body = markdown.markdown(self._markdown(for_html=True), extensions=["tables", "sane_lists"],
+                                 output_format="html")
         return "\n".join([
             "<!DOCTYPE html>", "<html lang='en'><head><meta charset='utf-8'>",
             f"<title>{html.escape(self.title)}</title>",
@@ -70,8 +69,51 @@ class Document:
             "img{max-width:100%;width:34em;border:1px solid #ddd;display:block;margin-top:1.2em}"
             "table{border-collapse:collapse;margin:.5em 0;font-size:.88em}"
             "th,td{padding:.2em .6em;border-bottom:1px solid #ccc;vertical-align:top}"
-            "thead th{border-bottom:2px solid #333}code{font-size:.92em}</style></head><body>",
+            "thead th{border-bottom:2px solid #333}code{font-size:.92em}"
+            "details{margin:.3em 0;font-size:.92em}summary{cursor:pointer;font-weight:bold}</style></head><body>",
             body, "</body></html>"]) + "\n"
+
+
+def _block_markdown(b: Block, for_html: bool) -> list[str]:
+    """One block's Markdown lines (a blank line after each)."""
+    if b.kind == "heading":
+        return ["#" * b.level + " " + b.text, ""]
+    if b.kind == "text":
+        return [b.text, ""]
+    if b.kind == "bullets":
+        return [f"- {i}" for i in b.items] + [""]
+    if b.kind == "figure":
+        return [f"![{b.items[0]}]({b.png})", "", f"*{b.items[0]}.* {b.text} [PDF]({b.pdf})", ""]
+    if b.kind == "table" and b.table is not None:
+        if for_html and set(b.table.details_columns) & set(b.table.header):
+            return _table_with_details(b.table)
+        return [to_markdown(b.table), ""]
+    return []
+
+
+def split_details(t: Table) -> tuple[Table, list[tuple[str, list[tuple[str, str]]]]]:
+    """``t`` without its ``details_columns``, and per row: its name (its first two cells) and (header, text) of
+    each of those columns."""
+    moved = [j for j, h in enumerate(t.header) if h in t.details_columns]
+    keep = [j for j in range(len(t.header)) if j not in moved]
+    spec = re.sub(r"\{[^}]*\}", "", t.align)
+    short = replace(t, header=[t.header[j] for j in keep], rows=[[r[j] for j in keep] for r in t.rows],
+                    align="".join(spec[j] for j in keep) if len(spec) == len(t.header) else "", details_columns=())
+    named = [(". ".join(c.text for c in r[:2]), [(t.header[j], r[j].text) for j in moved]) for r in t.rows]
+    return short, named
+
+
+def _table_with_details(t: Table) -> list[str]:
+    """The table without its details columns, then one ``<details>`` block per row holding their text."""
+    short, named = split_details(t)
+    cols = " and ".join(h for h in t.header if h in t.details_columns)
+    out = [to_markdown(short), "",
+           f"{cols} of each row: in the blocks below (the Markdown and LaTeX files keep them as columns).", ""]
+    for name, parts in named:
+        out += [f"<details><summary>{html.escape(name)}: {html.escape(cols.lower())}</summary>"]
+        out += [f"<p><b>{html.escape(h)}.</b> {html.escape(text)}</p>" for h, text in parts]
+        out += ["</details>", ""]
+    return out
 
 
 def summary_json(obj: Any) -> Any:

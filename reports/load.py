@@ -300,5 +300,23 @@ def load(results_dir: str | Path) -> ResultSet:
                if str(p) not in known and not p.name.endswith(".failed.json")]
     from gpta.sweep.plan import read_plan, read_stage_notes
 
-    return ResultSet(results_dir, runs, failed, {r["run_id"]: r for r in results}, skipped, left_out,
-                     read_plan(results_dir), read_stage_notes(results_dir))
+    plan, notes = read_plan(results_dir), read_stage_notes(results_dir)
+    if not runs.empty:
+        runs["noted_stage"] = noted_stages(runs["run_id"], plan, notes)
+    return ResultSet(results_dir, runs, failed, {r["run_id"]: r for r in results}, skipped, left_out, plan, notes)
+
+
+def noted_stages(run_ids: pd.Series, plan: list[dict[str, Any]] | None, notes: list[dict[str, Any]]) -> list[Any]:
+    """Per run: the stage(s) that alone planned it when every one of them carries a note (a
+    stage of seeds added after a look at the results, say), else None. A claim that reads such
+    runs says so beside its verdict (reports.claims.qualifier)."""
+    noted = {(n["suite"], n["stage"]) for n in notes}
+    by_id: dict[str, set[tuple[str, str]]] = {}
+    for row in plan or []:
+        if row.get("run_id"):
+            by_id.setdefault(str(row["run_id"]), set()).add((row["suite"], row["stage"]))
+    out: list[Any] = []
+    for rid in run_ids.astype(str):
+        stages = by_id.get(rid, set())
+        out.append(", ".join(sorted(st for _, st in stages)) if stages and stages <= noted else None)
+    return out

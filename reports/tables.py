@@ -16,8 +16,8 @@ import pandas as pd
 
 from reports.analysis import arm_order, cell_summaries
 from reports.claims import p_text
-from reports.figures import display_name, frac_label, metric_name
-from reports.protocol import FAMILY_CELLS, MIN_SEEDS
+from reports.figures import STAND_IN_MARK, display_name, frac_label, metric_name
+from reports.protocol import FAMILY_CELLS, MIN_SEEDS, PREDICTIONS
 from reports.roles import BASELINE, reference_methods
 from reports.stats import HOLM, PAIRED_TEST_NAME, summarize, wilson
 
@@ -25,6 +25,7 @@ SIG_MARK = "†"  # corrected p < 0.05 in the paired test against finetune
 LATEX_SIG_MARK = r"$^\dagger$"
 WIDE_COLUMNS = 6  # a table with more columns is set across both columns (table*)
 INTERVAL = "mean [95% CI]"  # the one uncertainty convention of every table
+UNADJUSTED = "not adjusted for multiplicity"  # a per-comparison interval beside a corrected p
 
 
 @dataclass
@@ -43,11 +44,13 @@ class Table:
     label: str = ""
     align: str = ""  # LaTeX column spec, default l + r...
     wide: bool | None = None  # table* in LaTeX; None = decide by column count
+    details_columns: tuple[str, ...] = ()  # headers whose cells the HTML page shows per row below the table
 
 
 _LATEX_SPECIALS = {"\\": r"\textbackslash{}", "&": r"\&", "%": r"\%", "$": r"\$", "#": r"\#", "_": r"\_",
                    "{": r"\{", "}": r"\}", "~": r"\textasciitilde{}", "^": r"\textasciicircum{}",
-                   "±": r"$\pm$", "†": r"$^\dagger$", "→": r"$\rightarrow$", "≤": r"$\leq$", "ρ": r"$\rho$",
+                   "±": r"$\pm$", "†": r"$^\dagger$", "‡": r"$^\ddagger$", "→": r"$\rightarrow$",
+                   "≤": r"$\leq$", "ρ": r"$\rho$",
                    "−": r"$-$", "≥": r"$\geq$", "×": r"$\times$", "<": r"$<$", ">": r"$>$", "–": "--",
                    "←": r"$\leftarrow$", "…": r"\ldots{}", "“": "``", "”": "''", "‘": "`", "’": "'"}
 _QUOTED = re.compile(r'"([^"\n]*)"')
@@ -121,6 +124,45 @@ def to_latex(t: Table) -> str:
         out.append(r"\par\smallskip\footnotesize " + " ".join(latex_escape(n) for n in t.notes))
     out.append(rf"\end{{{env}}}")
     return "\n".join(out) + "\n"
+
+
+# ---- runs tested with our stand-in template (reports/extract.py ``stand_in``) -------------------------
+
+def stand_in_count(g: pd.DataFrame) -> tuple[int, int]:
+    """(runs of ``g`` tested with our stand-in template, runs of ``g``); no ``stand_in`` column: none."""
+    if "stand_in" not in g or g.empty:
+        return 0, len(g)
+    flags = g["stand_in"].astype(object).where(g["stand_in"].notna(), False).astype(bool)  # NaN: not one
+    return int(flags.sum()), len(g)
+
+
+def stand_in_mark(k: int, n: int) -> str:
+    """The mark of a cell with ``k`` stand-in runs of ``n``: " ‡" when all are, " ‡ (k of n)" when some, else ""."""
+    return "" if not k else f" {STAND_IN_MARK}" if k == n else f" {STAND_IN_MARK} ({k} of {n})"
+
+
+def stand_in_suffix(g: pd.DataFrame) -> str:
+    """The mark a cell over ``g``'s runs carries (``stand_in_mark``)."""
+    return stand_in_mark(*stand_in_count(g))
+
+
+def stand_in_note(t: Table) -> str:
+    """The note for a table whose cells carry the stand-in mark; empty when none does."""
+    texts = [c.text for row in t.rows for c in row if STAND_IN_MARK in c.text]
+    if not texts:
+        return ""
+    some = any(f"{STAND_IN_MARK} (" in x for x in texts)
+    return (f"{STAND_IN_MARK}: every run of this cell trained and was tested with our stand-in template, because every "
+            "reply of the LLM it is labelled with was unusable: the number measures our template, not that LLM's text"
+            + (f"; {STAND_IN_MARK} (k of n): k of the cell's n runs did." if some else "."))
+
+
+def with_stand_in_note(t: Table) -> Table:
+    """``t`` with the stand-in note added when any of its cells carries the mark."""
+    note = stand_in_note(t)
+    if note:
+        t.notes.append(note)
+    return t
 
 
 def _fmt(mean: float, lo: float, hi: float, n: int) -> str:
@@ -197,8 +239,9 @@ def _results_table(dataset: str, d: pd.DataFrame, failed: pd.DataFrame, value: s
                 row.append(Cell("failed" if failed_here else "missing"))
                 continue
             sm = sm.iloc[0]
+            here = arms_d[(arms_d["arm"] == arm) & np.isclose(arms_d["fraction"], f) & arms_d[value].notna()]
             text = _fmt(sm["mean"], sm["ci_low"], sm["ci_high"], int(sm["n"])) + (
-                f" (n={sm['n']})" if sm["n"] < max_n and sm["n"] > 1 else "")
+                f" (n={sm['n']})" if sm["n"] < max_n and sm["n"] > 1 else "") + stand_in_suffix(here)
             c = comp[(comp["arm"] == arm) & (comp["fraction"] == f)]
             sig = bool(not c.empty and c["significant"].iloc[0])  # either sign: † is a corrected p < 0.05
             row.append(Cell(text, sig=sig))
@@ -240,9 +283,9 @@ def _results_table(dataset: str, d: pd.DataFrame, failed: pd.DataFrame, value: s
                         f"(its {vname} on the n test items it scored) with no interval: a Wilson interval is for "
                         f"a share of items, such as an accuracy, and a {vname} is not one")
                      + "; they take part in no seed-paired test.")
-    return Table(title=f"{dataset}: test {vname} (%), {INTERVAL} over seeds",
-                 header=header, rows=rows, label=f"tab:results-{dataset}" + ("" if value == "test" else "-f1"),
-                 notes=notes)
+    return with_stand_in_note(Table(title=f"{dataset}: test {vname} (%), {INTERVAL} over seeds", header=header,
+                                    rows=rows, label=f"tab:results-{dataset}" + ("" if value == "test" else "-f1"),
+                                    notes=notes))
 
 
 def _partner(runs: pd.DataFrame, value: str) -> pd.Series:
@@ -252,8 +295,13 @@ def _partner(runs: pd.DataFrame, value: str) -> pd.Series:
     return runs["ft_run_id"].map(by_id)
 
 
-def comparison_table(comp: pd.DataFrame) -> Table:
-    """Every row of the report's per-cell family, with its raw and corrected p."""
+def comparison_table(comp: pd.DataFrame, runs: pd.DataFrame | None = None) -> Table:
+    """Every row of the report's per-cell family, with its raw and corrected p.
+
+    The 95% CI is the paired t-interval of that one comparison, not adjusted for multiplicity (the header
+    and note say so): it can exclude 0 where the corrected p is above 0.05. With ``runs`` (the enriched
+    frame), a method whose runs in the cell trained with our stand-in template is marked (``stand_in_suffix``).
+    """
     rows = []
     order = arm_order(comp["arm"])
     comp = comp.assign(rank=comp["arm"].map(order.index)).sort_values(["dataset", "fraction", "rank"])
@@ -261,19 +309,29 @@ def comparison_table(comp: pd.DataFrame) -> Table:
         ci = ("n/a" if math.isnan(r.gain_low) else minus(f"[{100 * r.gain_low:+.1f}, {100 * r.gain_high:+.1f}]"))
         verdict = ("not tested (n < 3)" if math.isnan(r.p) else "significant gain" if r.significant and r.mean_gain > 0
                    else "significant loss" if r.significant and r.mean_gain < 0 else "no significant difference")
-        rows.append([Cell(r.dataset), Cell(frac_label(r.fraction)), Cell(display_name(r.arm)), Cell(str(r.n_pairs)),
-                     Cell(minus(f"{100 * r.mean_gain:+.1f}")), Cell(ci), Cell(_p(r.p)),
+        mark = "" if runs is None else stand_in_suffix(_cell_runs(runs, r.dataset, r.fraction, r.arm))
+        rows.append([Cell(r.dataset), Cell(frac_label(r.fraction)), Cell(display_name(r.arm) + mark),
+                     Cell(str(r.n_pairs)), Cell(minus(f"{100 * r.mean_gain:+.1f}")), Cell(ci), Cell(_p(r.p)),
                      Cell(_p(r.p_adj), sig=bool(r.significant)), Cell(verdict)])
     n_tests = int(comp["n_tests"].iloc[0]) if len(comp) else 0
-    return Table(title=f"Gain over {BASELINE} (test, points), paired by seed",
-                 header=["Dataset", "Fraction", "Method", "Pairs", "Gain", "95% CI", "p", "p (Holm)", "Verdict"],
-                 rows=rows, label="tab:gains", align="lllrrrrrl",
-                 notes=[f"p: {PAIRED_TEST_NAME}; not tested below {MIN_SEEDS} pairs. p (Holm): corrected over the "
-                        f"{n_tests} tests of the report's {FAMILY_CELLS} (every table reads these). {SIG_MARK}: "
-                        "corrected p < 0.05. Per-example tests pooled over seeds are not used: they ignore the seed's "
-                        "training variance and reject a true null far above 5%. "
-                        f"{', '.join(display_name(m) for m in reference_methods())} is a reference and is not "
-                        "seed-paired."])
+    return with_stand_in_note(Table(
+        title=f"Gain over {BASELINE} (test, points), paired by seed",
+        header=["Dataset", "Fraction", "Method", "Pairs", "Gain", "95% CI (unadjusted)", "p", "p (Holm)", "Verdict"],
+        rows=rows, label="tab:gains", align="lllrrrrrl",
+        notes=[f"95% CI (unadjusted): the paired t-interval of the gain for this one comparison, {UNADJUSTED} "
+               f"(the {n_tests} tests of the family): an interval that excludes 0 is not a significant difference "
+               "when its p (Holm) is 0.05 or more; read significance from p (Holm). "
+               f"p: {PAIRED_TEST_NAME}; not tested below {MIN_SEEDS} pairs. p (Holm): corrected over the "
+               f"{n_tests} tests of the report's {FAMILY_CELLS} (every table reads these). {SIG_MARK}: "
+               "corrected p < 0.05. Per-example tests pooled over seeds are not used: they ignore the seed's "
+               "training variance and reject a true null far above 5%. "
+               f"{', '.join(display_name(m) for m in reference_methods())} is a reference and is not "
+               "seed-paired."]))
+
+
+def _cell_runs(runs: pd.DataFrame, dataset: str, fraction: float, arm: str) -> pd.DataFrame:
+    """The runs of one (dataset, fraction, arm) cell."""
+    return runs[(runs["dataset"] == dataset) & np.isclose(runs["fraction"], fraction) & (runs["arm"] == arm)]
 
 
 def cost_table(runs: pd.DataFrame) -> Table:
@@ -298,15 +356,16 @@ def cost_table(runs: pd.DataFrame) -> Table:
                 return minus(format(sm.mean, fmt))
             return minus(f"{sm.mean:{fmt}} [{sm.ci_low:{fmt}}, {sm.ci_high:{fmt}}]")
 
-        rows.append([Cell(display_name(arm)), Cell(", ".join(sorted(g["llm_label"].dropna().unique())) or "none"),
+        rows.append([Cell(display_name(arm) + stand_in_suffix(g)),
+                     Cell(", ".join(sorted(g["llm_label"].dropna().unique())) or "none"),
                      Cell(str(len(g))), Cell(f"{g['cost_calls'].mean():.1f}"), Cell(iv(tokens)),
                      Cell(iv(secs, ".1f")), Cell(iv(train, ".1f")),
                      Cell("–" if math.isnan(gain) else minus(f"{100 * gain:+.2f}"))])
     ref_names = [display_name(m) for m in refs if (runs["method"] == m).any()]
-    return Table(title="Cost per run: LLM calls, tokens and seconds, " + INTERVAL + " over runs",
-                 header=["Method", "LLM", "Runs", "LLM calls", "LLM tokens", "Cold LLM s", "Train s", "Gain (pts)"],
-                 rows=rows, label="tab:cost",
-                 notes=["Means over every run of the method, all datasets and fractions, with 95% t-intervals over "
+    t = Table(title="Cost per run: LLM calls, tokens and seconds, " + INTERVAL + " over runs",
+              header=["Method", "LLM", "Runs", "LLM calls", "LLM tokens", "Cold LLM s", "Train s", "Gain (pts)"],
+              rows=rows, label="tab:cost",
+              notes=["Means over every run of the method, all datasets and fractions, with 95% t-intervals over "
                         "runs (timing noise included). "
                         + ("LLM calls and tokens are cold: what the run would cost with an empty cache. " if cold else
                            "The cold cost (as if nothing were cached) is not recorded in these results: calls and "
@@ -317,7 +376,23 @@ def cost_table(runs: pd.DataFrame) -> Table:
                         "(mean; – where there is no paired run"
                         + (f"; – for {', '.join(ref_names)}: a reference, scored on its own test items, in no "
                            "seed-paired comparison" if ref_names else "")
-                        + "). Seconds depend on the machine that ran the cell."])
+                        + "). Seconds depend on the machine that ran the cell."] + _reference_cost_note(runs))
+    return with_stand_in_note(t)
+
+
+def _reference_cost_note(runs: pd.DataFrame) -> list[str]:
+    """What a reference's (llm-zero-shot) cost per run covers: its LLM labelling its test sample, read from test_n."""
+    ref = runs[runs["method"].isin(reference_methods())]
+    if ref.empty:
+        return []
+    sizes = sorted({int(n) for n in ref["test_n"].dropna()}) if "test_n" in ref else []
+    items = ("n/a (test sample size not recorded)" if not sizes else f"{sizes[0]:,}" if len(sizes) == 1
+             else f"{sizes[0]:,} to {sizes[-1]:,}")
+    names = ", ".join(sorted({display_name(m) for m in ref["method"]}))
+    return [f"{names}: a run is the LLM labelling the run's test sample ({items} items, the runs' test_n), so its "
+            "calls, tokens and seconds are those of that many predictions, while a trained method's seconds are its "
+            f"training and its LLM calls, without its own inference. Claim 4 compares costs per {PREDICTIONS:,} "
+            "predictions."]
 
 
 def overfitting_table(runs: pd.DataFrame) -> Table | None:
@@ -333,15 +408,17 @@ def overfitting_table(runs: pd.DataFrame) -> Table | None:
             "" if math.isnan(r.ci_low) else f" [{r.ci_low:+.3f}, {r.ci_high:+.3f}]")))
         b_txt = ("n/a" if math.isnan(b["mean"]) else minus(f"{100 * b['mean']:+.1f}" + (
             "" if math.isnan(b["ci_low"]) else f" [{100 * b['ci_low']:+.1f}, {100 * b['ci_high']:+.1f}]")))
-        rows.append([Cell(r.dataset), Cell(frac_label(r.fraction)), Cell(display_name(r.arm)), Cell(str(r.n)),
+        mark = stand_in_suffix(_cell_runs(d, r.dataset, r.fraction, r.arm))
+        rows.append([Cell(r.dataset), Cell(frac_label(r.fraction)), Cell(display_name(r.arm) + mark), Cell(str(r.n)),
                      Cell(g_txt), Cell(b_txt)])
-    return Table(title="Overfitting: dev loss minus train loss, and best minus last dev metric",
-                 header=["Dataset", "Fraction", "Method", "Seeds", "Dev − train loss (nats)",
-                         "Best − last dev (pts)"], rows=rows, label="tab:overfitting", align="lllrrr",
-                 notes=[f"{INTERVAL} over seeds. Dev − train loss: cross-entropy of the selected checkpoint on dev "
+    return with_stand_in_note(Table(
+        title="Overfitting: dev loss minus train loss, and best minus last dev metric",
+        header=["Dataset", "Fraction", "Method", "Seeds", "Dev − train loss (nats)", "Best − last dev (pts)"],
+        rows=rows, label="tab:overfitting", align="lllrrr",
+        notes=[f"{INTERVAL} over seeds. Dev − train loss: cross-entropy of the selected checkpoint on dev "
                         "minus on (at most train.eval_train_max) training examples; larger = more overfitting. Best − "
                         "last dev: the selected (best) dev metric minus the last epoch's, in points; larger = more "
-                        "was lost by training on. Train accuracy is not used: it saturates at 100%."])
+                        "was lost by training on. Train accuracy is not used: it saturates at 100%."]))
 
 
 def dialogue_table(runs: pd.DataFrame) -> Table | None:
@@ -353,24 +430,54 @@ def dialogue_table(runs: pd.DataFrame) -> Table | None:
     for (ds, arm, llm), g in d.groupby(["dataset", "arm", "llm_label"], dropna=False):
         tot = int(g["rev_total"].sum())
         share = lambda k: f"{int(g[k].sum())} ({int(g[k].sum()) / tot:.0%})"  # noqa: E731
-        acc = summarize(g["llm_acc"])
-        acc_txt = "n/a" if math.isnan(acc.mean) else f"{acc.mean:.2f}" + (
-            "" if math.isnan(acc.ci_low) else f" [{max(0, acc.ci_low):.2f}, {min(1, acc.ci_high):.2f}]")
-        rows.append([Cell(ds), Cell(display_name(arm)), Cell(str(llm)), Cell(str(len(g))), Cell(str(tot)),
-                     Cell(share("rev_new")), Cell(share("rev_echo")), Cell(share("rev_fallback")),
-                     Cell(share("rev_unchanged")), Cell(acc_txt)])
+        rows.append([Cell(ds), Cell(display_name(arm) + stand_in_suffix(g)), Cell(str(llm)), Cell(str(len(g))),
+                     Cell(str(tot)), Cell(share("rev_new")), Cell(share("rev_echo")), Cell(share("rev_fallback")),
+                     Cell(share("rev_unchanged")), Cell(llm_accuracy_text(*llm_accuracy_count(g)))])
     hows = sorted(d["llm_acc_how"].dropna().unique())
-    return Table(title="The LLM's proposals per method and dataset: new text, echo, unusable",
-                 header=["Dataset", "Method", "LLM", "Runs", "Proposals", "New", "Echo", "Unusable", "Unchanged",
-                         "LLM accuracy"], rows=rows, label="tab:revisions", align="lllrrrrrrr",
-                 notes=["Proposals: the LLM's candidate prefixes after each round but the last. Judged by the loop's "
-                        "one echo rule (gpta/prefix.py): an echo repeats, nearly repeats or is contained in an earlier "
-                        "prefix, an earlier proposal or a line of our own request, whatever line of the reply it came "
-                        "from; unusable: a fragment or a rejected reply; new: everything else. Unchanged: rounds whose "
-                        "prefix text did not change. LLM accuracy: share of the run's new proposals whose same-weights "
-                        "dev gain over the incumbent passes the loop's paired test (n/a: nothing new proposed, no "
-                        f"credit), mean over runs (interval from {MIN_SEEDS} runs on), measured as: "
-                        + "; ".join(hows) + "."])
+    return with_stand_in_note(Table(
+        title="The LLM's proposals per method and dataset: new text, echo, unusable",
+        header=["Dataset", "Method", "LLM", "Runs", "Proposals", "New", "Echo", "Unusable", "Unchanged",
+                "LLM accuracy"], rows=rows, label="tab:revisions", align="lllrrrrrrr",
+        notes=["Proposals: the LLM's candidate prefixes after each round but the last. Judged by the loop's "
+               "one echo rule (gpta/prefix.py): an echo repeats, nearly repeats or is contained in an earlier "
+               "prefix, an earlier proposal or a line of our own request, whatever line of the reply it came "
+               "from; unusable: a fragment or a rejected reply; new: everything else. Unchanged: rounds whose "
+               "prefix text did not change. " + llm_accuracy_note(d, hows)]))
+
+
+def _accuracy_runs(g: pd.DataFrame) -> pd.DataFrame:
+    """The runs whose LLM accuracy counts: a recorded share over at least one new proposal."""
+    return g[g["llm_acc"].notna() & (g["rev_new"] > 0)]
+
+
+def llm_accuracy_count(g: pd.DataFrame) -> tuple[int, int]:
+    """(new proposals that passed, new proposals) over ``g``'s runs: each run's recorded share (gpta/gpta_loop.py:
+    passed / new) times its count of new proposals, summed."""
+    r = _accuracy_runs(g)
+    return int(np.round(r["llm_acc"] * r["rev_new"]).sum()), int(r["rev_new"].sum())
+
+
+def llm_accuracy_text(k: int, n: int) -> str:
+    """"0.07 [0.01, 0.31] (1 of 14)": the pooled share with its 95% Wilson interval; n/a with no new proposal."""
+    if n == 0:
+        return "n/a"
+    lo, hi = wilson(k, n)
+    return f"{k / n:.2f} [{lo:.2f}, {hi:.2f}] ({k} of {n})"
+
+
+def llm_accuracy_note(d: pd.DataFrame, hows: list[str]) -> str:
+    """What the LLM accuracy column measures and what its interval assumes."""
+    counted = _accuracy_runs(d)
+    one_each = len(counted) > 0 and bool((counted["rev_new"] == 1).all())
+    return ("LLM accuracy: the share of the new proposals whose same-weights dev gain over the incumbent passes the "
+            "loop's paired test, pooled over the runs (k of n: the proposals that passed, of the new proposals of "
+            "runs that proposed anything new; n/a: nothing new proposed, no credit), with a 95% Wilson interval over "
+            "those n proposals. The interval treats the proposals as independent; "
+            + ("here every counted run made exactly one new proposal, so they come from different runs and the pooled "
+               "share is also the mean of the runs' shares. " if one_each else
+               "proposals of one run share its weights and dialogue, so it can be too narrow, and the pooled share "
+               "weights a run by its count of new proposals. ")
+            + "Measured as: " + "; ".join(hows) + ".")
 
 
 # The "Source" of a round's prefix, from the round's ``revision`` label (gpta/gpta_loop.py ``decide``):
@@ -444,6 +551,7 @@ def scorecard_table(card) -> Table:
     return Table(title="Claims scorecard: the paper's claims against these results",
                  header=["#", "Claim", "Verdict", "Evidence", "Rule and test", "Numbers"], rows=rows,
                  label="tab:scorecard", align="rXXXXX", wide=True,
+                 details_columns=("Evidence", "Rule and test"),
                  notes=[c for c in card.context if not c.startswith("**")]
                  + ([f"No verdict: {card.smoke_reason}."] if card.smoke else []))
 
@@ -530,7 +638,8 @@ def controls_table(runs: pd.DataFrame) -> Table | None:
                  rows=rows, label="tab:controls", align="lllllrrrr", wide=True,
                  notes=[f"The paper's datasets only; each step's difference is paired by (dataset, fraction, seed), "
                         "averaged per dataset, then over datasets (as claim 1); sign-flip permutation test, 95% "
-                        "interval. The three steps add up to GPTA minus finetune on the cells where all four arms "
-                        f"ran. Family: {family_text(n)}, read by no claim: they say what a difference is due to, they "
-                        "do not decide a claim. † marks a corrected p < 0.05. GPTA is the paper's arm; its round-0 "
-                        "prefix is llm-prefix's prefix, so the dialogue step isolates the revisions."])
+                        f"interval per step, {UNADJUSTED} (the Holm p is). The three steps add up to GPTA minus "
+                        f"finetune on the cells where all four arms ran. Family: {family_text(n)}, read by no claim: "
+                        "they say what a difference is due to, they do not decide a claim. † marks a corrected "
+                        "p < 0.05. GPTA is the paper's arm; its round-0 prefix is llm-prefix's prefix, so the "
+                        "dialogue step isolates the revisions."])
