@@ -16,7 +16,14 @@ a file the audit cannot read or match is a named problem and fails the audit (ex
 - UNREADABLE: a result or failure record that is not valid JSON (truncated, not UTF-8, no access);
 - NOT-A-RESULT: valid JSON that is neither a result nor a failure record (a list, an object
   without ``run_id`` and ``config``), or a result of a schema version this build does not know;
-- DAMAGED-LEDGER: ledger lines that are not JSON objects of this run.
+- DAMAGED-LEDGER: ledger lines that are not JSON objects of this run;
+- INCOMPLETE-LEDGER: a result whose ledger lacks messages the result says were sent (a system or
+  user message of its ``conversation``), or holds none though the result made LLM calls: the
+  ledger is not this result's (a rerun killed mid-run, before staged ledgers: gpta/llm/ledger.py).
+
+An unfinished run's staged ledger (``.<run_id>.ledger.jsonl.tmp``: a run killed, or still
+running, before it wrote its result) is checked too, as a ledger without its result: its
+messages were sent.
 
 A ledger is checked even when its result is damaged or absent (a run killed before it wrote its
 result, a truncated file): the method comes from the ledger's own lines, the dataset from the
@@ -117,7 +124,7 @@ class RunAudit:
 class Problem:
     """A file under the results folder the audit could not read or match: fails the audit."""
 
-    kind: str  # UNREADABLE | NOT-A-RESULT | DAMAGED-LEDGER
+    kind: str  # UNREADABLE | NOT-A-RESULT | DAMAGED-LEDGER | INCOMPLETE-LEDGER
     path: str
     why: str
 
@@ -284,7 +291,38 @@ def scan_folder(results_dir: Path) -> Scanned:
         obj["_path"] = str(p)
         out.results.append(obj)
     out.ledgers = [p for p in sorted(results_dir.rglob("*.ledger.jsonl")) if _visible(p, results_dir)]
+    out.ledgers += [p for p in sorted(results_dir.rglob(".*.ledger.jsonl.tmp")) if _visible(p.parent, results_dir)]
     return out
+
+
+def _ledger_run_id(ledger: Path) -> str:
+    """The run id a ledger file belongs to: ``<id>.ledger.jsonl`` or a staged ``.<id>.ledger.jsonl.tmp``."""
+    if ledger.name.endswith(".tmp"):
+        return ledger.name[1:].removesuffix(".ledger.jsonl.tmp")
+    return ledger.name.removesuffix(".ledger.jsonl")
+
+
+def ledger_gap(result: dict[str, Any], sent: list[str]) -> str | None:
+    """Why a ledger's sent messages (system and user texts) cannot be the whole record of
+    ``result``'s LLM use, or None. Checked: every system/user message of the result's
+    ``conversation`` is in the ledger, and a result with LLM calls has a ledger that is not empty
+    (the ledger records a message once an LLM or the cache answered it)."""
+    have = set(sent)
+    conversation = result.get("conversation")
+    if isinstance(conversation, list):
+        missing = [m for m in conversation if isinstance(m, dict) and m.get("role") in SENT_ROLES
+                   and (m.get("content") or "") not in have]
+        if missing:
+            return (f"{len(missing)} of the result's sent conversation messages are not in its ledger (first: "
+                    f"{missing[0].get('role')} {str(missing[0].get('content'))[:60]!r}): the ledger is not this "
+                    f"result's (a rerun killed mid-run?); rerun the cell (`gpta run`, or delete the result and resume "
+                    f"the sweep)")
+    costs = result.get("costs") if isinstance(result.get("costs"), dict) else {}
+    calls = costs.get("llm_calls")
+    if isinstance(calls, int) and calls > 0 and not sent:
+        return (f"the result made {calls} LLM call(s) but its ledger holds no sent message; rerun the cell "
+                f"(`gpta run`, or delete the result and resume the sweep)")
+    return None
 
 
 def _not_a_result(obj: Any, failure_record: bool) -> str | None:
@@ -350,7 +388,7 @@ def audit_dir(results_dir: str | Path, data_dir: str | None = None, n: int = NGR
     problems = list(scanned.problems)
     claimed: set[Path] = set()
 
-    def add(audit: RunAudit, ledger: Path | None, dataset: str | None, options: dict) -> None:
+    def add(audit: RunAudit, ledger: Path | None, dataset: str | None, options: dict) -> list[str]:
         entries: list[dict[str, Any]] = []
         if ledger is not None:
             claimed.add(ledger.resolve())
@@ -363,6 +401,7 @@ def audit_dir(results_dir: str | Path, data_dir: str | None = None, n: int = NGR
         audits.append(audit)
         sent_by_run.append(sent)
         data_of_run.append((dataset, options))
+        return sent
 
     for res in scanned.results:
         cfg = res["config"]
@@ -370,21 +409,25 @@ def audit_dir(results_dir: str | Path, data_dir: str | None = None, n: int = NGR
         ledger = Path(res["_path"]).with_name(f"{run_id}.ledger.jsonl")
         method = str(res.get("method") or cfg.get("method"))
         has = ledger.is_file()
-        add(RunAudit(run_id=run_id, method=method, dataset=str(cfg.get("dataset")), messages=0,
+        sent = add(RunAudit(run_id=run_id, method=method, dataset=str(cfg.get("dataset")), messages=0,
                      exposure=method_exposure(method), ledger=str(ledger) if has else None,
                      llm_calls=(res.get("costs") or {}).get("llm_calls") if isinstance(res.get("costs"), dict) else None),
             ledger if has else None, cfg.get("dataset"), cfg.get("dataset_options") or {})
+        gap = ledger_gap(res, sent) if has else None  # no ledger at all: the NO-LEDGER verdict says so
+        if gap:
+            problems.append(Problem("INCOMPLETE-LEDGER", _rel(ledger, results_dir), gap))
 
     damaged_by_stem = {p.parent / p.name.removesuffix(".json"): text for p, text in scanned.damaged.items()}
     for ledger in scanned.ledgers:
         if ledger.resolve() in claimed:
             continue
-        run_id = ledger.name.removesuffix(".ledger.jsonl")
+        run_id = _ledger_run_id(ledger)
         damaged_text = damaged_by_stem.get(ledger.parent / run_id)
         dataset, options, where = _dataset_of_orphan(run_id, scanned.failures.get(run_id), damaged_text)
         methods = {str(e.get("method")) for e in read_ledger(ledger, run_id).entries if e.get("method")}
         method = methods.pop() if len(methods) == 1 else "?"
-        state = ("result damaged" if damaged_text is not None else
+        state = ("unfinished run (its staged ledger)" if ledger.name.endswith(".tmp") else
+                 "result damaged" if damaged_text is not None else
                  "run failed" if run_id in scanned.failures else "no result file")
         source = f"ledger only: {state}; dataset from {where}" if dataset else f"ledger only: {state}"
         audit = RunAudit(run_id=run_id, method=method, dataset=str(dataset), messages=0,

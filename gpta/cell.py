@@ -15,6 +15,7 @@ from gpta.data.spec import get_dataset
 from gpta.errors import UserError
 from gpta.llm import make_backend
 from gpta.llm.cache import require_cache_file
+from gpta.llm.ledger import StagedLedger
 from gpta.registry import get_method, give_inputs, method_options, needs_of, source_config
 from gpta.results import cell_id, read_result, write_json_atomic
 
@@ -83,7 +84,23 @@ def execute(cfg: RunConfig, out_dir: str | Path, data_dir: str | None = None,
     ctx = RunContext(out_dir=out_dir, run_id=run_id, cfg=cfg, data_dir=data_dir or RunContext.default_data_dir(),
                      llm_cache_mode=llm_cache, llm_cache_path=llm_cache_path, progress=progress)
     validate(cfg, data_dir, ctx.llm_cache_file if llm_cache == "read" else None)
-    ctx.ledger_path.unlink(missing_ok=True)  # a rerun of the same cell starts a fresh ledger
-    result = get_method(cfg.method).run(cfg, ctx)
-    path = write_json_atomic(out_dir / f"{run_id}.json", result)
+    path = out_dir / f"{run_id}.json"
+    with StagedLedger(ctx.ledger_path) as ledger:  # the run's messages go to a temp file until it finishes
+        try:
+            result = get_method(cfg.method).run(cfg, ctx)
+        except BaseException:
+            if read_result(path) is None:  # a failed run and no finished result: its ledger is kept for the
+                ledger.commit()            # audit (a ledger without a result), as before staging
+            raise  # (beside a finished result the temp file stays hidden: the old ledger is the result's)
+        record_revision(result, cfg.method)
+        ledger.commit()  # just before the result; a kill in between is caught by `gpta audit` (ledger vs conversation)
+        write_json_atomic(path, result)
     return path, result
+
+
+def record_revision(result: dict[str, Any], method: str) -> None:
+    """The method's revision (registry ``MethodInfo.revision``) in the result's recorded identity,
+    so a reader can tell results of two revisions apart (revision 1 is not in the id's hash, and
+    this field is not hashed: the id is computed from the config, never from the result)."""
+    if isinstance(result.get("identity"), dict):
+        result["identity"]["method_revision"] = get_method(method).revision

@@ -102,6 +102,24 @@ def identity_config(cfg_dict: dict[str, Any]) -> dict[str, Any]:
             out[section] = {k: v for k, v in value.items() if k != "precision"} if section == "train" else value
         elif name != "precision":
             out.setdefault(section, {})[name] = cfg_dict[section].get(name)
+    return _by_content(out)
+
+
+# What a path-named encoder or GGUF stands as in the hashed config: its files are hashed instead
+# (cell_identity), so the same files in another folder keep the cell's id, as data files do.
+LOCAL_MODEL = "local folder: files hashed in identity.model"
+GGUF_PATH = "embedded:GGUF file hashed in identity.llm"
+
+
+def _by_content(out: dict[str, Any]) -> dict[str, Any]:
+    """``out`` with a local encoder folder and a GGUF path replaced by a mark (their content is
+    in ``cell_identity``); embedded names and Hub ids stay as given, so their ids do not change."""
+    from gpta.data.fingerprint import is_gguf_path, is_local_model
+
+    if isinstance(out.get("model"), str) and is_local_model(out["model"]):
+        out["model"] = LOCAL_MODEL
+    if isinstance(out.get("llm"), str) and is_gguf_path(out["llm"]):
+        out["llm"] = GGUF_PATH
     return out
 
 
@@ -119,15 +137,38 @@ def cell_precision(cfg_dict: dict[str, Any]) -> str:
 
 def cell_identity(cfg_dict: dict[str, Any], data_dir: str | None = None) -> dict[str, Any]:
     """What a cell's id hashes besides the config its method reads: the protocol version, the
-    data it reads (file hashes, gpta/data/fingerprint.py) and the precision it trains in."""
+    data it reads (file hashes, gpta/data/fingerprint.py) and the precision it trains in; and,
+    only when given by path, the encoder folder's files and the GGUF's hash (``model``, ``llm``:
+    absent for embedded names and Hub ids, so their ids are unchanged)."""
     from gpta.data.fingerprint import data_fingerprint
 
     dataset, options = str(cfg_dict["dataset"]), cfg_dict.get("dataset_options")
     key = ("data", dataset, repr(sorted(options.items())) if options else "", data_dir,
            os.environ.get("GPTA_DATA_DIR"))
-    return {"protocol_version": PROTOCOL_VERSION,
-            "data": _memo(key, lambda: data_fingerprint(dataset, options, data_dir)),
-            "precision": cell_precision(cfg_dict)}
+    out = {"protocol_version": PROTOCOL_VERSION,
+           "data": _memo(key, lambda: data_fingerprint(dataset, options, data_dir)),
+           "precision": cell_precision(cfg_dict)}
+    out.update(_path_fingerprints(cfg_dict))
+    return out
+
+
+def _path_fingerprints(cfg_dict: dict[str, Any]) -> dict[str, Any]:
+    """{"model": ..., "llm": ...}, each only where the cell names that file by path (a relative
+    path is memoised with the working folder it resolves against)."""
+    from gpta.data.fingerprint import llm_fingerprint, model_fingerprint
+
+    out = {}
+    model = cfg_dict.get("model")
+    if isinstance(model, str):
+        found = _memo(("model", model, os.getcwd()), lambda: model_fingerprint(model))
+        if found is not None:
+            out["model"] = found
+    llm = cfg_dict.get("llm")
+    if isinstance(llm, str) and "llm" in identity_config(cfg_dict):  # only a method that asks the LLM
+        found = _memo(("llm", llm, os.getcwd()), lambda: llm_fingerprint(llm))
+        if found is not None:
+            out["llm"] = found
+    return out
 
 
 def cell_id(cfg_dict: dict[str, Any], data_dir: str | None = None) -> str:

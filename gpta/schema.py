@@ -32,7 +32,9 @@ RESULT_KEYS: dict[str, str] = {
                "truncated_at_max_text_tokens, dev_protocol, the loader's and the task's extras",
     "metric": "str: the headline metric name (accuracy, or f1 for QA)",
     "identity": "dict: what the cell id hashes besides the config: protocol_version, data file hashes, "
-                "precision (resolved) and precision_used (what training actually ran in)",
+                "precision (resolved) and precision_used (what training actually ran in); model (a local "
+                "encoder folder's file hashes) and llm (a GGUF named by path: its sha256) where they apply; "
+                "and, recorded but not hashed, method_revision",
     "metrics": "dict: train/dev/test -> metric values at the selected checkpoint; test_predictions",
     "curves": "list: one row per epoch (round, step, train and dev loss and metric, prefix_tokens)",
     "prefix": "str | None: the prefix the selected checkpoint was trained with (None: no prefix)",
