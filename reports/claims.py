@@ -30,6 +30,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from reports.extract import STAND_IN_MARK
 from reports.protocol import (FAMILY_CLAIMS, FAMILY_CELLS, HIGH_OVER_LOW, MIN_CORR_RUNS, MIN_PAPER_DATASETS,
                               MIN_RUNS_A_SIDE, MIN_SEEDS, NONINFERIORITY_MARGIN, PAPER_DATASETS, PREDICTIONS,
                               TARGET_NATS, TARGET_POINTS, TARGET_RHO, paper_arm_text)
@@ -237,7 +238,6 @@ def _enough_pairs(g: pd.DataFrame, keys=("dataset", "fraction")) -> pd.DataFrame
     return g[counts >= MIN_SEEDS]
 
 
-STAND_IN = "‡"  # a cell whose runs trained with our stand-in template (the tables and figures use the same mark)
 
 
 def _stand_in_cells(g: pd.DataFrame) -> set[tuple[str, float]]:
@@ -288,14 +288,14 @@ def claim_gains(runs: pd.DataFrame, comp: pd.DataFrame) -> list[Claim]:
                      & comp["protocol"].eq(proto) & comp["arm"].isin(set(g["arm"]))]
         neg = cells[cells["significant"].astype(bool) & (cells["mean_gain"] < 0)]
         stand = _stand_in_cells(g)
-        lines = [f"{r.dataset} {_fr(r.fraction)}{STAND_IN if (r.dataset, r.fraction) in stand else ''}: "
+        lines = [f"{r.dataset} {_fr(r.fraction)}{STAND_IN_MARK if (r.dataset, r.fraction) in stand else ''}: "
                  f"{_pts(r.mean_gain)} points, {_ci(r.gain_low, r.gain_high)}, corrected {p_text(r.p_adj)}"
                  for r in cells.itertuples()]
         numbers = (f"pooled gain {_pts(pt.estimate)} points, {_ci(pt.ci_low, pt.ci_high)}, {p_text(pt.p)}"
                    f"{' (exact)' if pt.exact else ''}; {len(neg)} paper cell(s) significantly negative. Per cell "
                    "(95% CIs per comparison, not adjusted for multiplicity; the corrected p decides): "
                    + "; ".join(lines) + shown
-                   + (f". {STAND_IN}: every GPTA run of this cell trained with our stand-in template (the LLM's "
+                   + (f". {STAND_IN_MARK}: every GPTA run of this cell trained with our stand-in template (the LLM's "
                       "replies were unusable), not the LLM's words" if stand else ""))
         out.append(Claim(1, label, RULE_1, test, numbers, f"{pt.n_pairs} seed pairs over {pt.n_strata} paper datasets",
                          p=pt.p, estimate=pt.estimate, blockers=len(neg), details=[f"se {pt.se:.4f}"], **kw))

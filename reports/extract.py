@@ -114,6 +114,9 @@ def fallbacks(result: dict[str, Any]) -> int:
     return int(get(result, PATHS["prefix_source"]) == "fallback")
 
 
+STAND_IN_MARK = "\u2021"  # double dagger: marks runs tested with our stand-in template (tables, figures, claims)
+
+
 def stand_in(result: dict[str, Any]) -> bool:
     """Whether the prefix the run was tested with is our stand-in template, not the LLM's text
     (every LLM reply it could have used was unusable): its history's entries with that prefix are

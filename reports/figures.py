@@ -19,6 +19,7 @@ import numpy as np
 import pandas as pd
 
 from reports.analysis import arm_order, cell_summaries
+from reports.extract import STAND_IN_MARK
 from reports.protocol import PREDICTIONS
 from reports.roles import BASELINE, UNDER_TEST, reference_methods
 from reports.stats import MIN_PAIRS, correlate
@@ -51,7 +52,6 @@ def metric_name(metric: str) -> str:
     return {"accuracy": "accuracy", "f1": "F1"}.get(metric, metric)
 
 
-STAND_IN_MARK = "\u2021"  # double dagger: an arm whose runs here trained with our stand-in template
 
 
 def _flags(col: pd.Series) -> pd.Series:

@@ -25,7 +25,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from reports.figures import STAND_IN_MARK
+from reports.extract import STAND_IN_MARK
 from reports.roles import UNDER_TEST
 from reports.stats import correlate
 from reports.tables import Cell, Table, minus, stand_in_count, stand_in_mark, with_stand_in_note

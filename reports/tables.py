@@ -16,7 +16,8 @@ import pandas as pd
 
 from reports.analysis import arm_order, cell_summaries
 from reports.claims import p_text
-from reports.figures import STAND_IN_MARK, display_name, frac_label, metric_name
+from reports.extract import STAND_IN_MARK
+from reports.figures import display_name, frac_label, metric_name
 from reports.protocol import FAMILY_CELLS, MIN_SEEDS, PREDICTIONS
 from reports.roles import BASELINE, reference_methods
 from reports.stats import HOLM, PAIRED_TEST_NAME, summarize, wilson
