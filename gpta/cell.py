@@ -77,10 +77,19 @@ def give_inputs_from_dir(cfg: RunConfig, out_dir: str | Path, data_dir: str | No
 
 def execute(cfg: RunConfig, out_dir: str | Path, data_dir: str | None = None,
             llm_cache: str = "readwrite", llm_cache_path: str | None = None,
-            progress: bool = True) -> tuple[Path, dict[str, Any]]:
+            progress: bool = True, expected_id: str | None = None) -> tuple[Path, dict[str, Any]]:
+    """Run one cell into ``out_dir``. ``expected_id``: the id the sweep planned the cell under; a
+    worker that computes another (its settings resolve differently here: ``train.precision: auto``
+    on a machine with other bf16 support, other data files) refuses the cell, since a result
+    written under another id would never count as the planned cell done and every resume would
+    run it again (audit 4, finding 9)."""
     out_dir = Path(out_dir)
     give_inputs_from_dir(cfg, out_dir, data_dir)
     run_id = cell_id(cfg.to_dict(), data_dir)
+    if expected_id is not None and run_id != expected_id:
+        raise UserError(f"this worker names the cell {run_id}, the sweep planned it as {expected_id}: a setting "
+                        "resolves differently on this machine (train.precision: auto, or other data files); pin "
+                        "train.precision (fp32 or bf16) and use the same data on every machine")
     ctx = RunContext(out_dir=out_dir, run_id=run_id, cfg=cfg, data_dir=data_dir or RunContext.default_data_dir(),
                      llm_cache_mode=llm_cache, llm_cache_path=llm_cache_path, progress=progress)
     validate(cfg, data_dir, ctx.llm_cache_file if llm_cache == "read" else None)

@@ -143,3 +143,14 @@ def test_cuda_local_workers_share_a_gpu(tmp_path):
     executor = LocalPoolExecutor(2, device="cuda:0", gpus_per_worker=0.5)
     assert executor.gpus.capacity == 2
     executor.close()
+
+
+def test_a_worker_that_names_the_cell_differently_refuses_it(tmp_path):
+    """Audit 4, finding 9: a worker that resolves a setting differently (train.precision: auto on
+    another CPU) computed another id and wrote the result under it; the planned cell never counted
+    as done and every resume ran it again. The worker now refuses the cell, naming both ids."""
+    from gpta.sweep.worker import run_job
+
+    out = run_job(job(tmp_path, "planned__finetune__f0.1__s13__0123456789", device="cpu"), log=False)
+    assert out["status"] == "failed" and "the sweep planned it as planned__finetune" in out["error"]["message"]
+    assert not list(tmp_path.glob("*.json"))  # nothing written under either id

@@ -74,7 +74,7 @@ def run_job(job: Job, out_dir: str | None = None, log: bool = True) -> dict[str,
 
         resolve_device(job.device)  # CUDA asked for and not seen: this cell fails now, naming why
         path, result = execute(job.cfg, out, data_dir=job.data_dir, llm_cache=job.llm_cache,
-                               llm_cache_path=job.llm_cache_path, progress=False)
+                               llm_cache_path=job.llm_cache_path, progress=False, expected_id=job.run_id)
     except Exception as exc:  # noqa: BLE001 - a failing cell is recorded; the sweep goes on
         return {"run_id": job.run_id, "status": "failed", "seconds": round(time.perf_counter() - t0, 3),
                 "host": platform.node(), "device": job.device, "cuda_visible_devices": _visible(),
