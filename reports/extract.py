@@ -119,15 +119,34 @@ STAND_IN_MARK = "\u2021"  # double dagger: marks runs tested with our stand-in t
 
 def stand_in(result: dict[str, Any]) -> bool:
     """Whether the prefix the run was tested with is our stand-in template, not the LLM's text
-    (every LLM reply it could have used was unusable): its history's entries with that prefix are
-    all fallbacks, or, without a history (llm-prefix), its ``prefix_source`` is "fallback". Tables
-    and figures mark such runs: they are labelled with the LLM, but never trained with its words."""
+    (every LLM reply it could have used was unusable): the first history entry with that prefix,
+    where the text came from, is a fallback (a later round that kept it is recorded as "incumbent"),
+    or, without a history (llm-prefix), its ``prefix_source`` is "fallback". Tables, figures and
+    claims mark such runs: they are labelled with the LLM, but never trained with its words."""
     hist = _history(result)
     if hist:
         tested = str(result.get("prefix") or "")
-        sources = [e.get("source") for e in hist if str(e.get("prefix") or "") == tested]
-        return bool(sources) and all(src == "fallback" for src in sources)
+        origin = next((e for e in hist if str(e.get("prefix") or "") == tested), None)
+        return origin is not None and origin.get("source") == "fallback"
     return get(result, PATHS["prefix_source"]) == "fallback"
+
+
+def stand_in_flags(runs: pd.DataFrame) -> pd.Series:
+    """The ``stand_in`` column as booleans (False where a run has no value, or no such column)."""
+    if "stand_in" not in runs:
+        return pd.Series(False, index=runs.index)
+    col = runs["stand_in"]
+    return col.astype(object).where(col.notna(), False).astype(bool)
+
+
+def stand_in_count(runs: pd.DataFrame) -> tuple[int, int]:
+    """(runs tested with our stand-in template, runs)."""
+    return int(stand_in_flags(runs).sum()), len(runs)
+
+
+def stand_in_mark(k: int, n: int) -> str:
+    """The mark of a cell with ``k`` stand-in runs of ``n``: " ‡" when all are, " ‡ (k of n)" when some, else ""."""
+    return "" if not k else f" {STAND_IN_MARK}" if k == n else f" {STAND_IN_MARK} ({k} of {n})"
 
 
 def prefix_changes(result: dict[str, Any]) -> list[int]:

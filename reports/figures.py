@@ -19,7 +19,7 @@ import numpy as np
 import pandas as pd
 
 from reports.analysis import arm_order, cell_summaries
-from reports.extract import STAND_IN_MARK
+from reports.extract import STAND_IN_MARK, stand_in_flags
 from reports.protocol import PREDICTIONS
 from reports.roles import BASELINE, UNDER_TEST, reference_methods
 from reports.stats import MIN_PAIRS, correlate
@@ -64,7 +64,7 @@ def stand_ins(d: pd.DataFrame) -> dict[str, tuple[int, int]]:
     (reports/extract.py ``stand_in``: every LLM reply the run could use was unusable)."""
     if "stand_in" not in d or d.empty:
         return {}
-    counts = _flags(d["stand_in"]).groupby(d["arm"]).agg(["sum", "size"])
+    counts = stand_in_flags(d).groupby(d["arm"]).agg(["sum", "size"])
     return {arm: (int(k), int(n)) for arm, (k, n) in counts.iterrows() if k}
 
 

@@ -25,10 +25,10 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from reports.extract import STAND_IN_MARK
+from reports.extract import STAND_IN_MARK, stand_in_count, stand_in_mark
 from reports.roles import UNDER_TEST
 from reports.stats import correlate
-from reports.tables import Cell, Table, minus, stand_in_count, stand_in_mark, with_stand_in_note
+from reports.tables import Cell, Table, minus, with_stand_in_note
 
 ZERO_SHOT = "llm-zero-shot"
 GPTA = UNDER_TEST

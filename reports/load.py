@@ -215,13 +215,13 @@ def usable_results(results_dir: Path) -> tuple[list[dict[str, Any]], list[tuple[
 
 
 def _cell_and_settings(result: dict[str, Any]) -> str:
-    """What makes two results the same measurement for the report: cell, method, LLM and every
-    setting (the arm). Two results that share it differ only in what the id adds (protocol
-    version, data fingerprint, resolved precision, method revision): the same experiment run
-    under another version, which must not be pooled with it as a second seed."""
-    cfg = result.get("config") or {}
-    cell = [cfg.get(k) for k in ("dataset", "fraction", "seed", "data_seed", "train_seed", "method", "llm")]
-    return json.dumps([cell, settings_of(cfg), flatten(result)["source_dataset"]], sort_keys=True, default=str)
+    """What makes two results the same measurement for the report: their whole recorded config
+    (cell, method, LLM, every setting, options, dataset options and inputs such as a transfer's
+    source). Two results that share it differ only in what the id adds (protocol version, data
+    fingerprint, resolved precision, model or LLM file hashes): the same experiment under another
+    version, which must not be pooled with it as a second seed. Anything else that differs (a
+    transfer from another source method, another text column) is another experiment, kept."""
+    return json.dumps(result.get("config") or {}, sort_keys=True, default=str)
 
 
 def _superseded(kept: dict[str, dict[str, Any]], results_dir: Path) -> list[tuple[str, str]]:

@@ -16,7 +16,7 @@ import pandas as pd
 
 from reports.analysis import arm_order, cell_summaries
 from reports.claims import p_text
-from reports.extract import STAND_IN_MARK
+from reports.extract import STAND_IN_MARK, stand_in_count, stand_in_mark
 from reports.figures import display_name, frac_label, metric_name
 from reports.protocol import FAMILY_CELLS, MIN_SEEDS, PREDICTIONS
 from reports.roles import BASELINE, reference_methods
@@ -128,19 +128,6 @@ def to_latex(t: Table) -> str:
 
 
 # ---- runs tested with our stand-in template (reports/extract.py ``stand_in``) -------------------------
-
-def stand_in_count(g: pd.DataFrame) -> tuple[int, int]:
-    """(runs of ``g`` tested with our stand-in template, runs of ``g``); no ``stand_in`` column: none."""
-    if "stand_in" not in g or g.empty:
-        return 0, len(g)
-    flags = g["stand_in"].astype(object).where(g["stand_in"].notna(), False).astype(bool)  # NaN: not one
-    return int(flags.sum()), len(g)
-
-
-def stand_in_mark(k: int, n: int) -> str:
-    """The mark of a cell with ``k`` stand-in runs of ``n``: " ‡" when all are, " ‡ (k of n)" when some, else ""."""
-    return "" if not k else f" {STAND_IN_MARK}" if k == n else f" {STAND_IN_MARK} ({k} of {n})"
-
 
 def stand_in_suffix(g: pd.DataFrame) -> str:
     """The mark a cell over ``g``'s runs carries (``stand_in_mark``)."""

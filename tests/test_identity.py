@@ -102,6 +102,14 @@ def test_same_gguf_elsewhere_gives_the_same_id(tmp_path):
     assert a.rpartition("__")[2] == b.rpartition("__")[2]
 
 
+def test_two_unreadable_gguf_specs_are_two_cells(tmp_path):
+    """Review 6: a typo of a model name and a missing path both became the GGUF mark with no hash,
+    so their cells shared an id; an unreadable path now keeps its text."""
+    a = cell_id(gpta_cell("embedded:foo"))
+    b = cell_id(gpta_cell(f"embedded:{tmp_path / 'missing.gguf'}"))
+    assert a.rpartition("__")[2] != b.rpartition("__")[2]
+
+
 def test_named_llms_and_methods_without_llm_get_no_llm_fingerprint(tmp_path):
     gguf = tmp_path / "m.gguf"
     gguf.write_bytes(b"GGUF" + bytes(64))

@@ -77,3 +77,29 @@ def test_results_of_different_settings_are_not_superseded(tmp_path):
         r["config"]["train"] = {**(r["config"].get("train") or {}), "epochs": 9}
         (folder / f"{r['run_id']}.json").write_text(json.dumps(r))
     assert problem_files(folder) == [] and (load(folder).runs["method"] == "finetune").sum() == 6
+
+
+def test_results_that_differ_in_options_or_inputs_are_not_superseded(tmp_path):
+    """Review 6: a key of the settings alone made a transfer from gpta and one from llm-prefix (or two
+    csv cells with other columns) one cell, and left one out. Only the id's additions may differ."""
+    folder = write_folder(tmp_path / "res", seeds=(1, 2, 3), fractions=(0.01,), zero_shot=False)
+    for p in sorted(folder.glob("*__finetune__*.json")):
+        r = json.loads(p.read_text())
+        r["run_id"] = r["run_id"].rsplit("__", 1)[0] + "__dddddddddd"
+        r["config"]["dataset_options"] = {"text_col": "other"}
+        (folder / f"{r['run_id']}.json").write_text(json.dumps(r))
+    assert problem_files(folder) == []
+
+
+def test_a_run_tested_with_our_template_is_a_stand_in_even_after_a_round_kept_it():
+    """Review 6: a round that keeps the incumbent records source "incumbent"; the template's origin
+    (the first entry with the tested text) decides."""
+    from reports.extract import stand_in
+
+    t, llm_text = "Classify the question type.", "Decide the question's type."
+    kept = {"prefix": t, "prefix_history": [{"prefix": t, "source": "fallback"}, {"prefix": t, "source": "incumbent"}]}
+    assert stand_in(kept)
+    adopted = {"prefix": llm_text, "prefix_history": [{"prefix": t, "source": "fallback"},
+                                                     {"prefix": llm_text, "source": "llm"}]}
+    assert not stand_in(adopted)
+    assert stand_in({"prefix": t, "prefix_source": "fallback"}) and not stand_in({"prefix": t, "prefix_source": "llm"})

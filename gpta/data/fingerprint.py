@@ -127,8 +127,8 @@ MODEL_FILES = ("config.json", "*.safetensors", "*.bin", "tokenizer.json", "token
 
 
 def is_local_model(model: str) -> bool:
-    """Whether ``--model`` names a local folder, by gpta.model.resolve_model_path's rule (repeated
-    here: that module imports torch, and naming a cell must not)."""
+    """Whether ``--model`` names a local folder (not ``embedded:NAME``, not a Hub id): the one rule,
+    here because naming a cell must not import torch; gpta.model.resolve_model_path uses it too."""
     if model.startswith("embedded:"):
         return False
     return model.startswith((".", "/", "~")) or Path(model).expanduser().exists()
