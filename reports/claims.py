@@ -935,7 +935,8 @@ def _to_decide(c: Claim, runs: pd.DataFrame, alpha: float) -> str:
         head = (f"the comparisons' mean differences run from {_pts(lo)} to {_pts(hi)} points: one effect for all, as a "
                 "minimum detectable effect assumes, does not describe them. If each comparison keeps its mean "
                 f"difference and seed spread, the {'inferiority' if inferior else 'non-inferiority'} test (the "
-                f"claim's smaller p), simulated at those values, shows {what} with "
+                f"direction of the claim's p; at half the level, as the claim's p is twice its p), simulated at those "
+                f"values, shows {what} with "
                 f"{100 * power_now:.0f}% power at {seeds_now} GPTA seeds per comparison")
         if s is None:
             return f"{head}; {MAX_SEEDS} seeds would not reach 80%: a claim stated per dataset would need no pooling"
