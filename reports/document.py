@@ -111,9 +111,18 @@ def _table_with_details(t: Table) -> list[str]:
            f"{cols} of each row: in the blocks below (the Markdown and LaTeX files keep them as columns).", ""]
     for name, parts in named:
         out += [f"<details><summary>{html.escape(name)}: {html.escape(cols.lower())}</summary>"]
-        out += [f"<p><b>{html.escape(h)}.</b> {html.escape(text)}</p>" for h, text in parts]
+        # the text's own Markdown (bold, code) rendered here: Python-Markdown leaves raw HTML blocks alone
+        out += [f"<div><b>{html.escape(h)}.</b> {_inline_html(text)}</div>" for h, text in parts]
         out += ["</details>", ""]
     return out
+
+
+def _inline_html(text: str) -> str:
+    """One cell's Markdown as HTML (its paragraph tags dropped: it sits beside a bold header)."""
+    import markdown
+
+    out = markdown.markdown(text.replace("<", "&lt;"), output_format="html")  # our text holds no tags: "p < 0.05"
+    return out.removeprefix("<p>").removesuffix("</p>")
 
 
 def summary_json(obj: Any) -> Any:

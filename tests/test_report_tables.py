@@ -149,7 +149,7 @@ def test_llm_quality_uses_the_empty_prefix_layout_control_and_names_it(synth):
 def test_html_moves_details_columns_below_the_table_and_markdown_keeps_them():
     t = Table("Card", ["#", "Claim", "Verdict", "Evidence", "Rule and test", "Numbers"],
               [[Cell("1"), Cell("GPTA gains"), Cell("supported", bold=True), Cell("n: 5 <pairs>"),
-                Cell("Rule: holds when p < 0.05."), Cell("+1.0")]],
+                Cell("Rule: holds when p < 0.05; test in `reports/claims.py`, **Holm**."), Cell("+1.0")]],
               align="rXXXXX", details_columns=("Evidence", "Rule and test"))
     doc = Document("t")
     doc.table(t)
@@ -157,5 +157,6 @@ def test_html_moves_details_columns_below_the_table_and_markdown_keeps_them():
     table_html = html[html.index("<table>"):html.index("</table>")]
     assert "Rule and test" not in table_html and "Evidence" not in table_html and "+1.0" in table_html
     assert "<details><summary>1. GPTA gains: evidence and rule and test</summary>" in html
-    assert "Rule: holds when p &lt; 0.05." in html and "n: 5 &lt;pairs&gt;" in html
+    assert "Rule: holds when p &lt; 0.05;" in html and "n: 5 &lt;pairs&gt;" in html
+    assert "<code>reports/claims.py</code>, <strong>Holm</strong>." in html  # the cell's Markdown, rendered
     assert "| Rule and test |" in md and "Rule: holds when p" in md.split("| Numbers |")[1]
