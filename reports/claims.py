@@ -30,7 +30,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from reports.extract import STAND_IN_MARK, stand_in_count, stand_in_mark
+from reports.extract import STAND_IN_MARK, stand_in_suffix
 from reports.protocol import (FAMILY_CLAIMS, FAMILY_CELLS, HIGH_OVER_LOW, MIN_CORR_RUNS, MIN_PAPER_DATASETS,
                               MIN_RUNS_A_SIDE, MIN_SEEDS, NONINFERIORITY_MARGIN, PAPER_DATASETS, PREDICTIONS,
                               TARGET_NATS, TARGET_POINTS, TARGET_RHO, paper_arm_text)
@@ -242,7 +242,7 @@ def _enough_pairs(g: pd.DataFrame, keys=("dataset", "fraction")) -> pd.DataFrame
 
 def _stand_in_marks(g: pd.DataFrame) -> dict[tuple[str, float], str]:
     """{(dataset, fraction): mark} for the cells of ``g`` with runs tested with our stand-in template."""
-    marks = {key: stand_in_mark(*stand_in_count(c)) for key, c in g.groupby(["dataset", "fraction"])}
+    marks = {key: stand_in_suffix(c) for key, c in g.groupby(["dataset", "fraction"])}
     return {key: m for key, m in marks.items() if m}
 
 
@@ -916,7 +916,7 @@ def _to_decide(c: Claim, runs: pd.DataFrame, alpha: float) -> str:
         # effect for all would misstate it); the one-sided test in the direction of the claim's smaller p
         # is simulated as seeds grow. A normal approximation on the null spread priced the observed
         # statistic as if it varied like the null: at the verdict run (Qwen) it asked for ~17 seeds where
-        # the simulated test needs ~9.
+        # the simulated test (at half the level, the claim's p being twice the one-sided p) needs ~11.
         pt, seeds_now = getattr(c, "_pooled", None), getattr(c, "_seeds_now", 0)
         if pt is None or not pt.stratum_mean or not seeds_now:
             return ""

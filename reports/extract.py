@@ -131,12 +131,14 @@ def stand_in(result: dict[str, Any]) -> bool:
     return get(result, PATHS["prefix_source"]) == "fallback"
 
 
+def bool_flags(col: pd.Series) -> pd.Series:
+    """A boolean column as read back (object dtype, NaN where a run has no value): NaN counts as False."""
+    return col.astype(object).where(col.notna(), False).astype(bool)
+
+
 def stand_in_flags(runs: pd.DataFrame) -> pd.Series:
     """The ``stand_in`` column as booleans (False where a run has no value, or no such column)."""
-    if "stand_in" not in runs:
-        return pd.Series(False, index=runs.index)
-    col = runs["stand_in"]
-    return col.astype(object).where(col.notna(), False).astype(bool)
+    return bool_flags(runs["stand_in"]) if "stand_in" in runs else pd.Series(False, index=runs.index)
 
 
 def stand_in_count(runs: pd.DataFrame) -> tuple[int, int]:
@@ -147,6 +149,11 @@ def stand_in_count(runs: pd.DataFrame) -> tuple[int, int]:
 def stand_in_mark(k: int, n: int) -> str:
     """The mark of a cell with ``k`` stand-in runs of ``n``: " ‡" when all are, " ‡ (k of n)" when some, else ""."""
     return "" if not k else f" {STAND_IN_MARK}" if k == n else f" {STAND_IN_MARK} ({k} of {n})"
+
+
+def stand_in_suffix(runs: pd.DataFrame) -> str:
+    """The mark a cell over ``runs`` carries (``stand_in_mark``)."""
+    return stand_in_mark(*stand_in_count(runs))
 
 
 def prefix_changes(result: dict[str, Any]) -> list[int]:

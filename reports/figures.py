@@ -19,7 +19,7 @@ import numpy as np
 import pandas as pd
 
 from reports.analysis import arm_order, cell_summaries
-from reports.extract import STAND_IN_MARK, stand_in_flags
+from reports.extract import STAND_IN_MARK, bool_flags, stand_in_flags
 from reports.protocol import PREDICTIONS
 from reports.roles import BASELINE, UNDER_TEST, reference_methods
 from reports.stats import MIN_PAIRS, correlate
@@ -52,11 +52,6 @@ def metric_name(metric: str) -> str:
     return {"accuracy": "accuracy", "f1": "F1"}.get(metric, metric)
 
 
-
-
-def _flags(col: pd.Series) -> pd.Series:
-    """A boolean column as read back (object dtype, NaN where a run has no value): NaN counts as False."""
-    return col.astype(object).where(col.notna(), False).astype(bool)
 
 
 def stand_ins(d: pd.DataFrame) -> dict[str, tuple[int, int]]:
@@ -484,7 +479,7 @@ def _learning_arm(sel: pd.DataFrame) -> str:
     """The GPTA arm a learning-curve figure draws: the paper's arm (K = 1, always adopt) with the most
     seeds; any GPTA arm where no run is the paper's. One arm, not all: its two curves and its round
     boundaries beside the baseline's two curves are what one column can show legibly."""
-    paper = sel[_flags(sel["paper_arm"])] if "paper_arm" in sel else sel.iloc[0:0]
+    paper = sel[bool_flags(sel["paper_arm"])] if "paper_arm" in sel else sel.iloc[0:0]
     return _most_seeded_arm(paper if not paper.empty else sel, prefer=UNDER_TEST)
 
 
@@ -564,7 +559,7 @@ def _learning_arm_note(gpta: pd.DataFrame, arm: str) -> str:
     others = [a for a in arm_order(gpta["arm"]) if a != arm]
     if not others:
         return ""
-    paper = "paper_arm" in gpta and bool(_flags(gpta.loc[gpta["arm"] == arm, "paper_arm"]).all())
+    paper = "paper_arm" in gpta and bool(bool_flags(gpta.loc[gpta["arm"] == arm, "paper_arm"]).all())
     kind = "the paper's arm" if paper else "the arm"
     return (f"Of the {len(others) + 1} {display_name(UNDER_TEST)} arms, the figure draws {display_name(arm)}, {kind} "
             f"with the most seeds here; {'the other is' if len(others) == 1 else 'the others are'} in the tables. ")

@@ -236,18 +236,16 @@ def _superseded(kept: dict[str, dict[str, Any]], results_dir: Path) -> list[tupl
     groups: dict[str, list[dict[str, Any]]] = {}
     for r in kept.values():
         groups.setdefault(_cell_and_settings(r), []).append(r)
+    def rank(r: dict[str, Any]) -> tuple:  # planned, then newest protocol, then finished last, then file name
+        version = (r.get("identity") or {}).get("protocol_version")
+        finished = str((r.get("timestamps") or {}).get("finished") or "")
+        return (str(r["run_id"]) in planned, version if isinstance(version, int) else -1, finished, r["_path"])
+
     out = []
     for rs in groups.values():
         if len(rs) < 2:
             continue
-
-        def rank(r: dict[str, Any]) -> tuple:
-            ident = r.get("identity") or {}
-            version = ident.get("protocol_version")
-            finished = str((r.get("timestamps") or {}).get("finished") or "")
-            return (str(r["run_id"]) in planned, version if isinstance(version, int) else -1, finished)
-
-        rs.sort(key=lambda r: (rank(r), r["_path"]), reverse=True)
+        rs.sort(key=rank, reverse=True)
         winner, why = rs[0], ("the sweep's plan names it" if str(rs[0]["run_id"]) in planned else
                               "newer protocol or finished later")
         for r in rs[1:]:

@@ -16,7 +16,7 @@ import pandas as pd
 
 from reports.analysis import arm_order, cell_summaries
 from reports.claims import p_text
-from reports.extract import STAND_IN_MARK, stand_in_count, stand_in_mark
+from reports.extract import STAND_IN_MARK, stand_in_suffix
 from reports.figures import display_name, frac_label, metric_name
 from reports.protocol import FAMILY_CELLS, MIN_SEEDS, PREDICTIONS
 from reports.roles import BASELINE, reference_methods
@@ -128,11 +128,6 @@ def to_latex(t: Table) -> str:
 
 
 # ---- runs tested with our stand-in template (reports/extract.py ``stand_in``) -------------------------
-
-def stand_in_suffix(g: pd.DataFrame) -> str:
-    """The mark a cell over ``g``'s runs carries (``stand_in_mark``)."""
-    return stand_in_mark(*stand_in_count(g))
-
 
 def stand_in_note(t: Table) -> str:
     """The note for a table whose cells carry the stand-in mark; empty when none does."""
