@@ -18,8 +18,9 @@ def pytest_configure(config):
     torch.set_num_threads(choose_threads(os.environ.get("GPTA_BENCH_THREADS", "auto")))
     # pytest-benchmark opens --benchmark-json only at the end, and fails there (after every
     # benchmark ran) if its folder does not exist, as bench-results/ does not in a fresh clone.
+    # pytest-benchmark 5.3 hands a path; 5.1-5.2 an already opened file (whose folder exists).
     json_path = config.getoption("benchmark_json", None)
-    if json_path is not None:
+    if json_path is not None and hasattr(json_path, "parent"):
         json_path.parent.mkdir(parents=True, exist_ok=True)
 
 

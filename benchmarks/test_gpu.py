@@ -3,8 +3,8 @@
 
 Runs only where torch sees a CUDA device (``pytest benchmarks -m gpu``, or ``tox -e bench-gpu``);
 skips cleanly elsewhere. The CPU side uses the session's torch threads (benchmarks/conftest.py).
-Until it has run on a GPU, every GPU time in the README and the suites' cost texts reads
-"not measured".
+Measured once, on one NVIDIA H200 with 16 CPU cores (2026-12-04): median 0.68 s on CUDA against
+6.71 s on the CPU, 9.9x (docs/PERFORMANCE.md).
 """
 
 from __future__ import annotations

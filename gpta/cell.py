@@ -88,8 +88,9 @@ def execute(cfg: RunConfig, out_dir: str | Path, data_dir: str | None = None,
     run_id = cell_id(cfg.to_dict(), data_dir)
     if expected_id is not None and run_id != expected_id:
         raise UserError(f"this worker names the cell {run_id}, the sweep planned it as {expected_id}: a setting "
-                        "resolves differently on this machine (train.precision: auto, or other data files); pin "
-                        "train.precision (fp32 or bf16) and use the same data on every machine")
+                        "resolves differently on this machine (train.precision: auto, --device auto, or other data files); "
+                        "pin train.precision (fp32 or bf16) and --device (cpu or cuda), and use the same data on "
+                        "every machine")
     ctx = RunContext(out_dir=out_dir, run_id=run_id, cfg=cfg, data_dir=data_dir or RunContext.default_data_dir(),
                      llm_cache_mode=llm_cache, llm_cache_path=llm_cache_path, progress=progress)
     validate(cfg, data_dir, ctx.llm_cache_file if llm_cache == "read" else None)

@@ -141,7 +141,8 @@ def cell_precision(cfg_dict: dict[str, Any]) -> str:
 
 def cell_identity(cfg_dict: dict[str, Any], data_dir: str | None = None) -> dict[str, Any]:
     """What a cell's id hashes besides the config its method reads: the protocol version, the
-    data it reads (file hashes, gpta/data/fingerprint.py) and the precision it trains in; and,
+    data it reads (file hashes, gpta/data/fingerprint.py), the precision it trains in and, for a
+    method that trains the encoder, the device kind where it is not the CPU (``device``); and,
     only when given by path, the encoder folder's files and the GGUF's hash (``model``, ``llm``:
     absent for embedded names and Hub ids, so their ids are unchanged)."""
     from gpta.data.fingerprint import data_fingerprint
@@ -152,8 +153,39 @@ def cell_identity(cfg_dict: dict[str, Any], data_dir: str | None = None) -> dict
     out = {"protocol_version": PROTOCOL_VERSION,
            "data": _memo(key, lambda: data_fingerprint(dataset, options, data_dir)),
            "precision": cell_precision(cfg_dict)}
+    if _runs_encoder(cfg_dict) and _device_kind() != "cpu":
+        out["device"] = _device_kind()
     out.update(_path_fingerprints(cfg_dict))
     return out
+
+
+def _runs_encoder(cfg_dict: dict[str, Any]) -> bool:
+    """Whether the cell's method trains the encoder (it reads the whole ``train`` section;
+    llm-zero-shot reads only ``train.test_max``). An unregistered method counts as one."""
+    from gpta.registry import METHODS
+
+    info = METHODS.get(cfg_dict.get("method"))
+    return info is None or "train" in info.reads
+
+
+def _device_kind() -> str:
+    """``cpu`` or ``cuda``: where a cell in this process runs its encoder (``--device``, resolved
+    here as precision is). A cell on CUDA is not the same cell as on the CPU: their kernels give
+    different numbers for one config (quick, tweets, finetune, seed 13: test accuracy 0.837 on an
+    H200, 0.844 on the CPU), so neither may stand for the other when a sweep resumes. Only a
+    non-CPU device enters the id, so every CPU cell keeps the id it had."""
+    return _device_kind_of(os.environ.get("GPTA_DEVICE") or "auto")
+
+
+@functools.lru_cache(maxsize=4)
+def _device_kind_of(spec: str) -> str:
+    if spec == "cpu":
+        return "cpu"
+    if spec.startswith("cuda"):
+        return "cuda"  # cuda:N is a place, not another kind of kernel
+    from gpta.model import resolve_device
+
+    return resolve_device(spec).type
 
 
 def _path_fingerprints(cfg_dict: dict[str, Any]) -> dict[str, Any]:

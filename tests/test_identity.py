@@ -21,7 +21,7 @@ from pathlib import Path
 
 import pytest
 
-from gpta.config import RunConfig
+from gpta.config import RunConfig, TrainConfig
 from gpta.results import cell_id, cell_identity
 
 EMBEDDED_ENCODER = "embedded:all-MiniLM-L6-v2"
@@ -155,6 +155,42 @@ def test_inline_description_adds_no_description_hash(tmp_path):
     data.write_text("text,label\ngood,positive\nbad,negative\n")
     cfg = RunConfig(f"csv:{data}", 0.1, 13, "gpta", dataset_options={"description": "Short reviews."}).to_dict()
     assert "description_sha256" not in cell_identity(cfg)["data"]
+
+
+# -- the device: a CUDA cell is not the CPU cell (device run, 2026-12-04: 0.837 vs 0.844) ----------
+
+@pytest.mark.parametrize("method", ["finetune", "gpta"])
+def test_a_cell_on_cuda_has_another_id_than_on_the_cpu(monkeypatch, method):
+    def cfg() -> dict:  # precision pinned as the suites pin it (auto would ask torch for the GPU)
+        return RunConfig("tweets", 0.01, 13, method, model=EMBEDDED_ENCODER,
+                         train=TrainConfig(precision="fp32")).to_dict()
+
+    if torch_sees_cuda():
+        pytest.skip("this machine has CUDA: auto is not the CPU here")
+    monkeypatch.delenv("GPTA_DEVICE", raising=False)
+    cpu_unset = cell_id(cfg())  # auto on this machine: the CPU
+    monkeypatch.setenv("GPTA_DEVICE", "cpu")
+    assert cell_id(cfg()) == cpu_unset
+    assert "device" not in cell_identity(cfg())  # CPU ids stay as published
+    monkeypatch.setenv("GPTA_DEVICE", "cuda:1")  # needs no GPU: the asked kind is hashed, not resolved
+    assert cell_identity(cfg())["device"] == "cuda"
+    on_cuda = cell_id(cfg())
+    assert on_cuda != cpu_unset
+    monkeypatch.setenv("GPTA_DEVICE", "cuda")
+    assert cell_id(cfg()) == on_cuda  # which GPU is a place, not a kind
+
+
+def torch_sees_cuda() -> bool:
+    import torch
+
+    return torch.cuda.is_available()
+
+
+def test_a_method_without_an_encoder_keeps_its_id_on_cuda(monkeypatch):
+    monkeypatch.setenv("GPTA_DEVICE", "cpu")
+    cpu = cell_id(finetune(method="llm-zero-shot"))
+    monkeypatch.setenv("GPTA_DEVICE", "cuda")
+    assert cell_id(finetune(method="llm-zero-shot")) == cpu
 
 
 # -- finding 6: a rerun killed mid-run; the ledger against its result -----------------------------
