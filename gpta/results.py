@@ -168,13 +168,32 @@ def _runs_encoder(cfg_dict: dict[str, Any]) -> bool:
     return info is None or "train" in info.reads
 
 
+# The device the cells of this process's sweep run on, where that is not $GPTA_DEVICE: a Ray
+# driver plans for its tasks' device, not its own (set_identity_device).
+_IDENTITY_DEVICE: str | None = None
+
+
+def set_identity_device(device: str | None) -> None:
+    """Plan cell ids for ``device`` (``cpu``, ``cuda``, ``cuda:N``; None: ``$GPTA_DEVICE``). The
+    sweep sets it from its executor (Ray resolves ``auto`` from the cluster's GPUs), so the ids it
+    plans are the ones its workers compute from the device they are handed."""
+    global _IDENTITY_DEVICE
+    _IDENTITY_DEVICE = device
+
+
 def _device_kind() -> str:
     """``cpu`` or ``cuda``: where a cell in this process runs its encoder (``--device``, resolved
     here as precision is). A cell on CUDA is not the same cell as on the CPU: their kernels give
     different numbers for one config (quick, tweets, finetune, seed 13: test accuracy 0.837 on an
     H200, 0.844 on the CPU), so neither may stand for the other when a sweep resumes. Only a
     non-CPU device enters the id, so every CPU cell keeps the id it had."""
-    return _device_kind_of(os.environ.get("GPTA_DEVICE") or "auto")
+    return _device_kind_of(device_spec())
+
+
+def device_spec() -> str:
+    """The device cell ids are planned for now (``set_identity_device``, else ``$GPTA_DEVICE``,
+    else ``auto``): part of a memoised id's key (gpta.sweep.suite.Cell.id)."""
+    return _IDENTITY_DEVICE or os.environ.get("GPTA_DEVICE") or "auto"
 
 
 @functools.lru_cache(maxsize=4)

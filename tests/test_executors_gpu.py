@@ -119,6 +119,47 @@ def test_ray_tasks_ask_for_gpus_when_cuda_is_asked(tmp_path):
         ray.shutdown()
 
 
+@pytest.mark.slow
+@pytest.mark.skipif(HAS_CUDA, reason="on a GPU these cells would run; here each must stop at the device check")
+def test_a_ray_driver_plans_the_ids_its_gpu_tasks_compute(tmp_path, monkeypatch):
+    """A CUDA cell's id holds the device kind (gpta.results._device_kind). A Ray driver on a
+    CPU-only head plans for its tasks' device, not its own: had it planned CPU ids, every GPU task
+    would have named its cell differently and refused it ("the sweep planned it as ...")."""
+    import json
+
+    import yaml
+
+    from gpta.results import cell_id
+    from gpta.sweep.suite import load_suite, stage_cells
+    from tests.helpers import TINY
+
+    ray = pytest.importorskip("ray")
+    settings = {**TINY, "train.precision": "fp32"}
+    suite = tmp_path / "one.yaml"
+    suite.write_text(yaml.safe_dump({"name": "one", "datasets": ["tweets"], "fractions": [0.005], "seeds": [13],
+                                     "methods": ["finetune"], "settings": settings}))
+    [cell] = stage_cells(load_suite(str(suite)), load_suite(str(suite)).stages[0])
+    monkeypatch.setenv("GPTA_DEVICE", "cpu")
+    cpu_id = cell_id(cell.cfg.to_dict())
+    monkeypatch.setenv("GPTA_DEVICE", "cuda")
+    cuda_id = cell_id(cell.cfg.to_dict())
+    monkeypatch.delenv("GPTA_DEVICE")
+    assert cuda_id != cpu_id
+    ray.shutdown()
+    ray.init(num_cpus=2, num_gpus=1, include_dashboard=False, log_to_driver=False, configure_logging=False)
+    try:  # --device auto: the executor finds the cluster's GPU and the tasks ask for it
+        assert main(["sweep", str(suite), "--executor", "ray", "--workers", "1", "--out", str(tmp_path / "out"),
+                     "--no-progress"]) != 0  # the cell fails here: no real GPU
+    finally:
+        ray.shutdown()
+    planned = [json.loads(line)["run_id"] for line in (tmp_path / "out" / "sweep_plan.jsonl").read_text().splitlines()
+               if line.strip() and "run_id" in line]
+    assert planned == [cuda_id]
+    failure = json.loads((tmp_path / "out" / f"{cuda_id}.failed.json").read_text())
+    message = json.dumps(failure)
+    assert "sees no CUDA device" in message and "planned it as" not in message
+
+
 # -- the CUDA group: runs only where torch sees a GPU ----------------------------------------------
 
 @pytest.mark.cuda

@@ -121,6 +121,10 @@ def cmd_sweep(args: argparse.Namespace) -> int:
     apply_endpoint_args(args)  # openai:MODEL cells (and their worker processes) read these
     if args.executor != "ray":  # cell ids resolve `precision=auto` on the device the cells will use
         os.environ["GPTA_DEVICE"] = args.device
+    elif args.device != "auto":  # a Ray driver plans ids for its tasks' device kind, not its own (--dry-run too)
+        from gpta.results import set_identity_device
+
+        set_identity_device(args.device)
     check_gpus_per_worker(args.gpus_per_worker)
     if args.gpus_per_worker is not None and args.device == "cpu":
         raise UserError("--gpus-per-worker is for --device cuda (or auto on a machine with a GPU)")

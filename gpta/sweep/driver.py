@@ -119,16 +119,25 @@ class Sweep:
                       f"(not read as results; their cells run again if this sweep plans them): "
                       + "; ".join(f"{n} ({why})" for n, why in damaged[:5]) + (" ..." if len(damaged) > 5 else ""),
                       file=sys.stderr)
+            from gpta.results import set_identity_device
             from gpta.sweep.plan import write_plan
 
-            write_plan(self.out, self.suite)  # what `gpta report` counts coverage against (plan.py)
-            records = read_records(self.out)  # read every result once: the table, resume and the ETA use it
-            self.table = ResultsTable(self.out, records)
-            self.estimator = Estimator()
-            self.estimator.learn_all(r for r in records.values() if r.get("status", "ok") == "ok")
+            # The executor first: it resolves the device the cells will run on (Ray: from the
+            # cluster), and a cell's id holds that device's kind (gpta.results._device_kind).
             executor = make_executor(self.opts.executor, self.opts.workers, self.opts.address, self.opts.device,
                                      self.opts.gpus_per_worker)
             self.executor = executor
+            set_identity_device(getattr(executor, "device", None))
+            try:
+                write_plan(self.out, self.suite)  # what `gpta report` counts coverage against (plan.py)
+                records = read_records(self.out)  # read every result once: the table, resume and the ETA use it
+            except BaseException:
+                executor.close()
+                set_identity_device(None)
+                raise
+            self.table = ResultsTable(self.out, records)
+            self.estimator = Estimator()
+            self.estimator.learn_all(r for r in records.values() if r.get("status", "ok") == "ok")
             journal(self.out, "sweep-start", suite=self.suite.name, executor=executor.name, slots=executor.slots,
                     threads=executor.threads, host=platform.node())
             try:
@@ -143,6 +152,7 @@ class Sweep:
                 raise
             finally:
                 executor.close()
+                set_identity_device(None)
                 self.table.write()
                 journal(self.out, "sweep-end", ok=self.report.ok, failed=self.report.failed)
         return self.report

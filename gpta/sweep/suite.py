@@ -47,7 +47,7 @@ import yaml
 
 from gpta.config import DEFAULT_LLM, DEFAULT_MODEL, RunConfig, apply_overrides, check_fraction, check_seed
 from gpta.errors import UserError
-from gpta.results import cell_id, planning
+from gpta.results import cell_id, device_spec, planning
 
 SUITES_DIR = Path(__file__).resolve().parent.parent.parent / "suites"
 _AXES = ("datasets", "fractions", "seeds", "methods", "model", "llm", "llms", "settings", "grid",
@@ -70,8 +70,10 @@ class Cell:
     @property
     def id(self) -> str:
         """The cell id, computed once; again only when ``cfg.inputs`` changes (the values a
-        dependent cell is given before it runs: nothing else of a planned config changes)."""
+        dependent cell is given before it runs: nothing else of a planned config changes) or the
+        device ids are planned for (a sweep learns it from its executor: gpta.results.device_spec)."""
         key = json.dumps(self.cfg.inputs, sort_keys=True, default=str) if self.cfg.inputs else ""
+        key += "|" + device_spec()
         if self._id is None or self._id[0] != key:
             self._id = (key, cell_id(self.cfg.to_dict()))
         return self._id[1]
